@@ -1,0 +1,442 @@
+"""Parse numbers the way sellers type them in a chat, in English and Chinese.
+
+``parse_number`` turns one short reply ("约300人", "1.2k", "10-20%", "三百") into a
+``ParsedNumber`` or returns ``None``. It never raises and never returns a non-finite value,
+so callers only have to range-check the result.
+
+Clean-up done first
+    Text longer than 200 characters is rejected outright. Zero-width characters
+    (U+200B..U+200D, U+FEFF, U+2060) and direction marks (U+200E, U+200F, U+202A..U+202E,
+    U+2066..U+2069) are removed; full-width ASCII (``１２００``, ``，``, ``．``, ``％``,
+    ``～``, ``－``) and ``￥ ￡`` become their ASCII forms; dashes (``‐ ‒ – — ― − ﹣``) become
+    ``-`` and ``〜 ∼`` become ``~``; a few traditional characters (萬 億 兩 點 約 個 單 塊 週)
+    become simplified; any run of whitespace becomes one space; case is ignored.
+
+A number (Arabic digits)
+    ``1200``, ``1,200`` (commas only in groups of three), ``1 200`` (a single space followed
+    by exactly three digits is a thousands group, so ``100 200`` is 100200 but ``12 34`` is
+    rejected), ``1200.50``, ``0.5``, ``.5``, a sign directly in front (``-5``, ``+5``).
+    Scientific notation, ``NaN`` and ``inf`` are not numbers here.
+
+A multiplier right after the digits (one optional space allowed)
+    ``k``/``thousand`` (1e3), ``m``/``million`` (1e6, "m" is million, never minutes or
+    metres), ``w``/``万`` (1e4), ``十万`` (1e5), ``百万`` (1e6), ``千万`` (1e7), ``亿`` (1e8),
+    ``万亿`` (1e12), ``千`` (1e3), ``百`` (1e2): ``1.2k``, ``3M``, ``1.2w``, ``1.2万``, ``3千``.
+    ``1万5`` style mixtures are not supported.
+
+Chinese numerals
+    Digits 零〇一二两三四五六七八九 with 十百千万亿: ``三`` 3, ``零`` 0, ``十`` 10, ``十五`` 15,
+    ``二十`` 20, ``三百`` 300, ``两千`` 2000, ``一百零五`` 105, ``两万三千`` 23000,
+    ``一亿五千万`` 150000000. A lone digit right after a unit is the next unit down, as in
+    speech: ``一万五`` 15000, ``三千五`` 3500, ``两百五`` 250, ``一百一`` 110.
+    A decimal with ``点`` and an optional multiplier: ``一点五`` 1.5, ``十二点五`` 12.5,
+    ``一点五万`` 15000. Malformed sequences (``三三``, ``百``, ``十十``) are rejected.
+
+Percent
+    ``30%``, ``30 %``, ``３０％``, ``30 percent``/``per cent``/``pct``, ``百分之三十``;
+    the value stays 30 and ``percent`` is set.
+
+Ranges
+    Two amounts joined by ``-`` (or any dash), ``~``, ``to``, ``到`` or ``至``, with optional
+    spaces: ``100-200``, ``100 - 200``, ``100–200``, ``100～200``, ``100到200``, ``1k-2k``,
+    ``10%-20%``, ``10-20%``, ``三到五``. ``value`` is the midpoint, ``low``/``high`` the
+    bounds. A bare low end borrows the high end's multiplier (``1-2万`` is 10000-20000,
+    ``5-20k`` is 5000-20000, ``三到五万`` is 30000-50000) unless that would put it above the
+    high end (``500-1k`` is 500-1000). A Chinese low end borrows only when it is one digit and
+    the high end is one digit plus units (``两到三千``). A ``%`` on either end makes the whole
+    range a percentage. A range whose low end exceeds its high end is rejected (None), not
+    swapped: "200-100" is more likely a typo than a range. Units and currency are written once
+    around the whole range (``100-200人``), not on each end.
+
+Words allowed around the number (any number of them, in any order; nothing else)
+    Approximation, which sets ``approximate``: before - about, around, approx, approx.,
+    approximately, roughly, circa, ``~``, ``≈``, 约, 大约, 大概, 大致, 差不多, 估计; after -
+    左右, 上下, 前后, 多, 余, ``+``, or so, ish, -ish, approx, approx.
+    Currency, before: ``$ US$ HK$ S$ A$ C$ NT$ ¥ € £ ₱ ₹ ₩ ฿`` and RMB, CNY, USD, HKD, SGD,
+    EUR, GBP, MYR, PHP, RM, 人民币; after: 元, 块, 块钱, 元钱, 美元, 美金, 港币, 港元, 人民币,
+    新币, yuan, dollar(s), buck(s), euro(s), pound(s), ringgit, peso(s), baht, ``$ ¥ €`` and
+    the currency codes.
+    Counts, after: people, person(s), ppl, customer(s), buyer(s), client(s), follower(s),
+    fan(s), order(s), sale(s), item(s), piece(s), pc(s), unit(s), time(s), visitor(s),
+    view(s), like(s), post(s), each; 人 个人 位 名 个 件 单 笔 次 份 条 盒 瓶 包 套 篇 粉 粉丝
+    订单 客户 顾客 买家 (some with 个/位 in front), and per-unit forms per person/item/piece/
+    order/customer, /人 每人 一人 (likewise 个 件 单 份 位).
+    Periods, after: per/a/each/every day|week|month|year, /day /week /wk /month /mo /year
+    /yr, daily, weekly, monthly, yearly, annually; 天 日 周 星期 个星期 礼拜 个礼拜 月 个月 年,
+    each also as 每…, 一… and /… (每周, 一周, 每个月, /月); the Chinese forms also before
+    the number (每周300单).
+    Words that mean something else are deliberately absent (毛 would change the value,
+    "over"/"at least" are not the number). An English word must not run into other letters
+    ("5kpeople" is rejected) and a word starting with 一 is not split off another Chinese
+    numeral (十一个月 is 11) nor swallow the whole text (一个月 alone is 1).
+
+Everything else returns None: empty or blank text, no digits, several numbers ("3 or 4",
+"12 34"), malformed digits ("1,2,,3", "1..2", "--5"), unknown words ("banana 5"), emoji,
+magnitudes above 1e15.
+"""
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+MAX_TEXT_LENGTH = 200
+MAX_MAGNITUDE = Decimal("1e15")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedNumber:
+    """A number read from a seller's message, with what the text said about it."""
+
+    value: float
+    low: float | None = None
+    high: float | None = None
+    percent: bool = False
+    approximate: bool = False
+
+    @property
+    def is_range(self) -> bool:
+        """True when the text gave two bounds rather than one number."""
+        return self.low is not None and self.high is not None
+
+
+# --- clean-up ---------------------------------------------------------------------------------
+
+_INVISIBLE = (
+    [0x200B, 0x200C, 0x200D, 0xFEFF, 0x2060, 0x200E, 0x200F]
+    + list(range(0x202A, 0x202F))
+    + list(range(0x2066, 0x206A))
+)
+_TRANSLATION: dict[int, str | None] = {
+    **{code: None for code in _INVISIBLE},
+    **{code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)},  # full-width ASCII
+    0x3000: " ",
+    0xFFE5: "¥",
+    0xFFE1: "£",
+    **{ord(dash): "-" for dash in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63"},
+    **{ord(tilde): "~" for tilde in "\u301c\u223c"},
+    **{ord(old): new for old, new in zip("萬億兩點約個單塊週", "万亿两点约个单块周", strict=True)},
+}
+_WHITESPACE = re.compile(r"\s+")
+
+# --- Chinese numerals -------------------------------------------------------------------------
+
+_CN_DIGITS = dict(
+    zip("零〇一二两三四五六七八九", (0, 0, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9), strict=True)
+)
+_CN_ZEROS = frozenset("零〇")
+_CN_SMALL_UNITS = {"十": 10, "百": 100, "千": 1000}
+_CN_BIG_UNITS = (("亿", 10**8), ("万", 10**4))
+_CN_CHARS = "".join(_CN_DIGITS) + "十百千万亿点"
+
+# --- the number itself ------------------------------------------------------------------------
+
+_MULTIPLIERS = {
+    "k": 10**3,
+    "thousand": 10**3,
+    "m": 10**6,
+    "million": 10**6,
+    "w": 10**4,
+    "万": 10**4,
+    "十万": 10**5,
+    "百万": 10**6,
+    "千万": 10**7,
+    "亿": 10**8,
+    "万亿": 10**12,
+    "千": 10**3,
+    "百": 10**2,
+}
+
+
+def _alternation(words: Iterable[str]) -> str:
+    """Longest first, so that 'million' wins over 'm' and '千万' over '千'."""
+    return "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
+
+
+# Each alternative is told apart by its separator, so the engine never backtracks far.
+_DIGITS = r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,3}(?: [0-9]{3})+|[0-9]+)(?:\.[0-9]+)?|\.[0-9]+"
+_MULT = _alternation(_MULTIPLIERS)
+_AMOUNT = rf"[+-]?(?:(?:{_DIGITS}) ?(?:{_MULT})?|[{_CN_CHARS}]+) ?%?"
+_AMOUNT_RE = re.compile(
+    rf"(?P<sign>[+-])?(?:(?P<num>{_DIGITS}) ?(?P<mult>{_MULT})?|(?P<cn>[{_CN_CHARS}]+))"
+    r" ?(?P<pct>%)?"
+)
+_RANGE_RE = re.compile(rf"(?P<low>{_AMOUNT}) ?(?:-|~|to|到|至) ?(?P<high>{_AMOUNT})")
+_CN_FRACTION_RE = re.compile(rf"(?P<digits>[{''.join(_CN_DIGITS)}]+)(?P<mult>{_MULT})?")
+_CN_DIGIT_AND_UNITS_RE = re.compile(r"[一二两三四五六七八九][十百千万亿]*[百千万亿]")
+
+# --- words around the number ------------------------------------------------------------------
+
+_APPROX, _PERCENT, _NEUTRAL = "approximate", "percent", "neutral"
+
+# Word lists are space-separated; the few words that hold a space are spelled out apart.
+_CURRENCY_CODES = "rmb cny usd hkd sgd eur gbp myr php".split()
+_EN_PERIODS = "day week month year".split()
+_ZH_PERIODS = "天 日 周 星期 个星期 礼拜 个礼拜 月 个月 年".split()
+_ZH_PER_UNITS = "人 个 件 单 份 位".split()
+_EN_COUNTS = """
+    people person persons ppl customer customers buyer buyers client clients follower
+    followers fan fans order orders sale sales item items piece pieces pc pcs unit units
+    time times visitor visitors view views like likes post posts each
+""".split()
+_ZH_COUNTS = """
+    人 个人 位 名 个 件 单 笔 次 份 条 盒 瓶 包 套 篇 粉 粉丝 个粉丝 订单 个订单 客户 个客户
+    位客户 顾客 位顾客 买家 个买家
+""".split()
+
+_APPROX_BEFORE = """
+    about around approx approx. approximately roughly circa ~ ≈ 约 大约 大概 大致 差不多 估计
+""".split()
+_APPROX_AFTER = ["or so", *"左右 上下 前后 多 余 + ish -ish approx approx.".split()]
+_CURRENCY_BEFORE = "$ us$ hk$ s$ a$ c$ nt$ ¥ € £ ₱ ₹ ₩ ฿ rm 人民币".split()
+_CURRENCY_AFTER = """
+    元 块 块钱 元钱 美元 美金 港币 港元 人民币 新币 yuan dollar dollars buck bucks euro euros
+    pound pounds ringgit peso pesos baht $ ¥ €
+""".split()
+_PER_UNIT_AFTER = [
+    *(f"per {what}" for what in "person item piece order customer".split()),
+    *(f"{per}{unit}" for unit in _ZH_PER_UNITS for per in ("/", "每", "一")),
+]
+_PERIOD_BEFORE = [f"{each}{p}" for p in _ZH_PERIODS for each in ("每", "一")]
+_PERIOD_AFTER = [
+    *(f"{per}{p}" for p in _EN_PERIODS for per in ("per ", "a ", "each ", "every ", "/")),
+    *"/wk /mo /yr daily weekly monthly yearly annually".split(),
+    *(f"{per}{p}" for p in _ZH_PERIODS for per in ("", "每", "一", "/")),
+]
+
+_PREFIXES: dict[str, str] = {
+    **dict.fromkeys(_APPROX_BEFORE, _APPROX),
+    "百分之": _PERCENT,
+    **dict.fromkeys(_CURRENCY_BEFORE + _CURRENCY_CODES + _PERIOD_BEFORE, _NEUTRAL),
+}
+_SUFFIXES: dict[str, str] = {
+    **dict.fromkeys(_APPROX_AFTER, _APPROX),
+    **dict.fromkeys(["per cent", "percent", "pct"], _PERCENT),
+    **dict.fromkeys(
+        _CURRENCY_AFTER
+        + _CURRENCY_CODES
+        + _EN_COUNTS
+        + _ZH_COUNTS
+        + _PER_UNIT_AFTER
+        + _PERIOD_AFTER,
+        _NEUTRAL,
+    ),
+}
+
+
+def _peeler(words: dict[str, str], *, reverse: bool) -> re.Pattern[str]:
+    """Match one known word at the start of the text (of the reversed text for suffixes).
+
+    A word must not run into letters ('5kpeople' is not '5k people'), a word starting with
+    a Chinese numeral must not be cut from another numeral ('十一个月' is 11 months), and a
+    word holding a numeral must leave something behind ('一个月' alone is 1, not nothing).
+    """
+    parts = []
+    for word in sorted(words, key=len, reverse=True):
+        key = word[::-1] if reverse else word
+        inner = key[-1]
+        if "a" <= inner <= "z":
+            guard = "(?![a-z])"
+        elif inner in _CN_CHARS:
+            guard = f"(?=[^{_CN_CHARS}])"
+        elif any(char in _CN_CHARS for char in word):
+            guard = "(?=.)"
+        else:
+            guard = ""
+        parts.append(re.escape(key) + guard)
+    return re.compile(f"(?P<word>{'|'.join(parts)}) ?")
+
+
+_PREFIX_RE = _peeler(_PREFIXES, reverse=False)
+_SUFFIX_RE = _peeler(_SUFFIXES, reverse=True)
+_SUFFIX_KINDS = {word[::-1]: kind for word, kind in _SUFFIXES.items()}
+
+
+# --- parsing ----------------------------------------------------------------------------------
+
+
+def parse_number(text: str) -> ParsedNumber | None:
+    """Parse a number as a seller types it; None when the text holds no single number.
+
+    Never raises: a chat message is untrusted input and 'not a number' is an answer.
+    """
+    if len(text) > MAX_TEXT_LENGTH:
+        return None
+    core = _WHITESPACE.sub(" ", text.translate(_TRANSLATION)).strip().lower()
+    approximate = percent = False
+    while (match := _PREFIX_RE.match(core)) is not None:
+        kind = _PREFIXES[match["word"]]
+        approximate |= kind == _APPROX
+        percent |= kind == _PERCENT
+        core = core[match.end() :]
+    backwards = core[::-1]
+    while (match := _SUFFIX_RE.match(backwards)) is not None:
+        kind = _SUFFIX_KINDS[match["word"]]
+        approximate |= kind == _APPROX
+        percent |= kind == _PERCENT
+        backwards = backwards[match.end() :]
+    core = backwards[::-1]
+
+    single = _read_amount(core)
+    if single is not None:
+        base, multiplier, has_percent = single
+        value = base * (multiplier or 1)
+        if abs(value) > MAX_MAGNITUDE:
+            return None
+        return ParsedNumber(
+            _to_float(value), percent=percent or has_percent, approximate=approximate
+        )
+    return _read_range(core, percent=percent, approximate=approximate)
+
+
+def _read_range(core: str, *, percent: bool, approximate: bool) -> ParsedNumber | None:
+    """Two amounts around a separator; the low end may borrow the high end's multiplier."""
+    match = _RANGE_RE.fullmatch(core)
+    if match is None:
+        return None
+    low_amount, high_amount = _read_amount(match["low"]), _read_amount(match["high"])
+    if low_amount is None or high_amount is None:
+        return None
+    low_base, low_multiplier, low_percent = low_amount
+    high_base, high_multiplier, high_percent = high_amount
+    high = high_base * (high_multiplier or 1)
+    low = low_base * (low_multiplier or 1)
+    if low_multiplier is None and high_multiplier is not None:
+        borrowed = low_base * high_multiplier
+        if borrowed <= high:
+            low = borrowed
+    if low > high or max(abs(low), abs(high)) > MAX_MAGNITUDE:
+        return None
+    low_float, high_float = _to_float(low), _to_float(high)
+    return ParsedNumber(
+        _to_float((low + high) / 2),
+        low=low_float,
+        high=high_float,
+        percent=percent or low_percent or high_percent,
+        approximate=approximate,
+    )
+
+
+def _read_amount(text: str) -> tuple[Decimal, int | None, bool] | None:
+    """One signed amount: (digits, multiplier or None when it has none, percent sign).
+
+    The multiplier is kept apart so that a range's bare low end can borrow it.
+    """
+    match = _AMOUNT_RE.fullmatch(text)
+    if match is None:
+        return None
+    if match["num"] is not None:
+        base = Decimal(match["num"].replace(",", "").replace(" ", ""))
+        multiplier = _MULTIPLIERS[match["mult"]] if match["mult"] else None
+    else:
+        chinese = _read_chinese(match["cn"])
+        if chinese is None:
+            return None
+        base, multiplier = chinese
+    if match["sign"] == "-":
+        base = -base
+    return base, multiplier, match["pct"] is not None
+
+
+def _read_chinese(text: str) -> tuple[Decimal, int | None] | None:
+    """A Chinese numeral as (base, multiplier): 五万 is (5, 10000) so 三到五万 can share it.
+
+    A lone digit has no multiplier (it may borrow one); any other numeral counts as having
+    its own (multiplier 1), so it neither borrows nor lends.
+    """
+    if text in _CN_DIGITS:
+        return Decimal(_CN_DIGITS[text]), None
+    value = _chinese_decimal(text) if "点" in text else _chinese_integer(text)
+    if value is None:
+        return None
+    if _CN_DIGIT_AND_UNITS_RE.fullmatch(text):
+        digit = _CN_DIGITS[text[0]]
+        return Decimal(digit), int(value) // digit
+    return Decimal(value), 1
+
+
+def _chinese_decimal(text: str) -> Decimal | None:
+    """一点五 -> 1.5, 十二点五 -> 12.5, 一点五万 -> 15000."""
+    whole, _, rest = text.partition("点")
+    match = _CN_FRACTION_RE.fullmatch(rest)
+    if not whole or match is None or "万" in whole or "亿" in whole:
+        return None
+    integer = _chinese_integer(whole)
+    if integer is None:
+        return None
+    fraction = "".join(str(_CN_DIGITS[char]) for char in match["digits"])
+    multiplier = _MULTIPLIERS[match["mult"]] if match["mult"] else 1
+    return Decimal(f"{integer}.{fraction}") * multiplier
+
+
+def _chinese_integer(text: str) -> int | None:
+    """Split on 亿 then 万; a lone digit after a big unit is the next unit down (一万五)."""
+    for unit, factor in _CN_BIG_UNITS:
+        head, found, tail = text.partition(unit)
+        if not found:
+            continue
+        if unit in tail:
+            return None
+        high = _chinese_integer(head) if head else None
+        if not high:
+            return None
+        if not tail:
+            low = 0
+        elif tail in _CN_DIGITS and tail not in _CN_ZEROS:
+            low = _CN_DIGITS[tail] * factor // 10
+        else:
+            low = _chinese_integer(tail[1:] if tail[0] in _CN_ZEROS else tail)
+            if low is None or low >= factor:
+                return None
+        return high * factor + low
+    return _chinese_section(text)
+
+
+def _chinese_section(text: str) -> int | None:
+    """A numeral below 10000 built from digits and 十百千, e.g. 三千零五十, 两百五, 十五."""
+    if not text:
+        return None
+    if text in _CN_ZEROS:
+        return 0
+    value = 0
+    digit: int | None = None
+    last_unit = 10**4
+    after_zero = after_unit = False
+    for char in text:
+        if char in _CN_ZEROS:
+            if digit is not None or value == 0 or after_zero:
+                return None
+            after_zero, after_unit = True, False
+        elif char in _CN_DIGITS:
+            if digit is not None:
+                return None
+            digit = _CN_DIGITS[char]
+        elif char in _CN_SMALL_UNITS:
+            unit = _CN_SMALL_UNITS[char]
+            if unit >= last_unit or (digit is None and unit != 10):
+                return None
+            value += (1 if digit is None else digit) * unit
+            last_unit, digit = unit, None
+            after_zero, after_unit = False, True
+        else:
+            return None
+    if digit is not None:
+        return value + digit * (last_unit // 10 if after_unit else 1)
+    return None if after_zero else value
+
+
+def _to_float(value: Decimal) -> float:
+    """Decimal to float without a negative zero, which would print as '-0'."""
+    return float(value) + 0.0
+
+
+def format_number(value: float, lang: str = "en") -> str:
+    """A short human form: 1200 -> '1,200'; 1234.5 -> '1,234.5'; 0.333 -> '0.33'.
+
+    Both languages get the same comma-grouped Western digits (what Chinese sellers type
+    too); ``lang`` is accepted so the renderer can call every formatter the same way.
+    """
+    text = f"{value:,.2f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text

@@ -1,0 +1,352 @@
+"""The check-up as data: questions, answer parsing, and where a conversation stands.
+
+The conversation has no hidden state: given the answers stored so far, :meth:`next_question`
+says what to ask, :meth:`progress` where the seller is, and :meth:`previous` what "Back"
+returns to. The terminal chat and the Telegram bot both drive the check-up with it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from advice.data import DATA_DIR, LANGUAGES, load_benchmarks, read_toml
+from advice.expr import Expression, compile_expression
+from advice.numbers import format_number, parse_number
+from advice.profile import NUMBER_FIELDS, Profile
+
+QUESTION_TYPES = ("choice", "multi", "number", "text")
+# Names a ``dont_know`` estimate may use, on top of the answers given so far.
+ESTIMATE_NAMES = ("benchmark_reach", "benchmark_conversion", "benchmark_repeat_rate")
+
+_DONT_KNOW = {
+    "don't know", "dont know", "do not know", "don’t know", "idk", "not sure", "no idea",
+    "unknown", "?", "？", "不知道", "不清楚", "不确定", "没算过", "不晓得", "不知",
+}  # fmt: skip
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+class AnswerStatus(StrEnum):
+    GIVEN = "given"
+    DONT_KNOW = "dont_know"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One stored answer. ``low``/``high`` keep a range the seller typed."""
+
+    value: Any = None
+    status: AnswerStatus = AnswerStatus.GIVEN
+    low: float | None = None
+    high: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"value": self.value, "status": self.status.value}
+        if self.low is not None:
+            data.update(low=self.low, high=self.high)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Answer:
+        value = data.get("value")
+        if isinstance(value, list):
+            value = tuple(value)
+        return cls(value, AnswerStatus(data.get("status", "given")), data.get("low"), data.get("high"))
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    value: Any
+    label: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    field: str
+    section: str
+    type: str
+    label: dict[str, str]
+    ask: dict[str, str]
+    hint: dict[str, str]
+    options: tuple[Option, ...] = ()
+    optional: bool = False
+    typed: bool = False  # a choice that also accepts a typed value
+    unit: str | None = None
+    max_length: int | None = None
+    ask_if: Expression | None = None
+    dont_know: Expression | None = None
+
+    @property
+    def accepts_dont_know(self) -> bool:
+        return self.dont_know is not None
+
+    def option_index(self, value: Any) -> int | None:
+        for i, option in enumerate(self.options):
+            if option.value == value and type(option.value) is type(value):
+                return i
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """An answer we cannot use, with the hint to show the seller."""
+
+    reason: str  # a key into strings.toml: not_a_number, out_of_range, ...
+    hint: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    section: str
+    index: int  # 1-based position among the questions that apply
+    total: int
+
+
+class Questionnaire:
+    """The ordered questions and what they imply for a given set of answers."""
+
+    def __init__(self, questions: list[Question], sections: dict[str, dict[str, str]]) -> None:
+        self.questions = tuple(questions)
+        self.sections = sections
+        self.by_field = {q.field: q for q in self.questions}
+
+    def applicable(self, answers: Mapping[str, Answer]) -> list[Question]:
+        """The questions that apply, given the answers so far (in order)."""
+        known = {name: a.value for name, a in answers.items()}
+        return [q for q in self.questions if q.ask_if is None or q.ask_if(known)]
+
+    def next_question(self, answers: Mapping[str, Answer]) -> Question | None:
+        """The first applicable question not yet answered; None when the check-up is done."""
+        for question in self.applicable(answers):
+            if question.field not in answers:
+                return question
+        return None
+
+    def previous(self, answers: Mapping[str, Answer], current: str | None) -> Question | None:
+        """The applicable question asked before ``current`` (or the last one when done)."""
+        asked = [q for q in self.applicable(answers) if q.field in answers]
+        fields = [q.field for q in self.applicable(answers)]
+        if current is not None and current in fields:
+            position = fields.index(current)
+            asked = [q for q in asked if fields.index(q.field) < position]
+        return asked[-1] if asked else None
+
+    def progress(self, question: Question, answers: Mapping[str, Answer]) -> Progress:
+        applicable = [q.field for q in self.applicable(answers)]
+        return Progress(question.section, applicable.index(question.field) + 1, len(applicable))
+
+    def relevant_answers(self, answers: Mapping[str, Answer]) -> dict[str, Answer]:
+        """The stored answers to questions that still apply (a changed answer can
+        make a later question irrelevant; its old answer is kept but not used)."""
+        fields = {q.field for q in self.applicable(answers)}
+        return {k: v for k, v in answers.items() if k in fields}
+
+    def to_profile(self, answers: Mapping[str, Answer]) -> Profile:
+        """The profile from a complete set of answers, filling 'don't know' estimates."""
+        relevant = self.relevant_answers(answers)
+        data: dict[str, Any] = {}
+        assumed: list[str] = []
+        for name, answer in relevant.items():
+            if answer.status is AnswerStatus.GIVEN:
+                data[name] = list(answer.value) if isinstance(answer.value, tuple) else answer.value
+        for name, answer in relevant.items():
+            if answer.status is AnswerStatus.DONT_KNOW:
+                estimate = self._estimate(self.by_field[name], data)
+                data[name] = estimate
+                if estimate is not None:
+                    assumed.append(name)
+        if assumed:
+            data["assumed"] = assumed
+        missing = [q.field for q in self.applicable(answers) if q.field not in answers]
+        if missing:
+            raise ValueError(f"the check-up is not finished: {missing} unanswered")
+        return Profile.from_dict(data)
+
+    def _estimate(self, question: Question, data: Mapping[str, Any]) -> Any:
+        assert question.dont_know is not None
+        context = dict(data)
+        context.update(benchmark_context(data))
+        value = question.dont_know(context)
+        if value is None:
+            return None
+        bounds = NUMBER_FIELDS[question.field]
+        value = min(max(value, bounds.low), bounds.high)
+        return int(round(value)) if bounds.integer else round(float(value), 4)
+
+    def parse(self, question: Question, text: str, lang: str) -> Answer | Rejection:
+        """Read a typed answer; a Rejection carries the hint to show."""
+        cleaned = clean_text(text)
+        hint = question.hint[lang]
+        if not cleaned:
+            return Rejection("empty", hint)
+        if cleaned.casefold() in _DONT_KNOW:
+            if question.accepts_dont_know:
+                return Answer(None, AnswerStatus.DONT_KNOW)
+            return Rejection("dont_know_not_allowed", hint)
+        if question.type == "number":
+            return self._parse_number(question, cleaned, hint)
+        if question.type == "text":
+            limit = question.max_length or 64
+            if len(cleaned) > limit:
+                return Rejection("too_long", hint, {"limit": limit})
+            return Answer(cleaned)
+        return self._parse_choice_text(question, cleaned, lang, hint)
+
+    def choose(self, question: Question, index: int, lang: str) -> Answer | Rejection:
+        """A choice question answered by the option's position (a button press)."""
+        if question.type != "choice" or not 0 <= index < len(question.options):
+            return Rejection("not_an_option", question.hint[lang])
+        return Answer(question.options[index].value)
+
+    def multi(self, question: Question, indexes: list[int], lang: str) -> Answer | Rejection:
+        """A multi-choice question answered by the positions of the chosen options."""
+        if question.type != "multi" or any(not 0 <= i < len(question.options) for i in indexes):
+            return Rejection("not_an_option", question.hint[lang])
+        chosen = sorted(set(indexes))
+        return Answer(tuple(question.options[i].value for i in chosen))
+
+    def _parse_number(self, question: Question, text: str, hint: str) -> Answer | Rejection:
+        parsed = parse_number(text)
+        if parsed is None:
+            return Rejection("not_a_number", hint)
+        bounds = NUMBER_FIELDS[question.field]
+        scale = 100.0 if question.unit == "percent" else 1.0
+        value, low, high = (_scaled(v, scale) for v in (parsed.value, parsed.low, parsed.high))
+        assert value is not None
+        if bounds.integer:
+            value = round(value)
+        low_ok = value >= bounds.low if bounds.low_inclusive else value > bounds.low
+        if not low_ok or value > bounds.high:
+            return Rejection(
+                "out_of_range",
+                hint,
+                {"low": format_number(bounds.low * scale), "high": format_number(bounds.high * scale)},
+            )
+        return Answer(value, AnswerStatus.GIVEN, low, high)
+
+    def _parse_choice_text(
+        self, question: Question, text: str, lang: str, hint: str
+    ) -> Answer | Rejection:
+        """Typed choices: option numbers ('2', '1,3'), labels, or codes for typed choices."""
+        folded = text.casefold()
+        if question.typed and question.field == "currency":
+            code = text.upper()
+            if re.fullmatch(r"[A-Z]{3}", code) and code in load_benchmarks().cny_per_unit:
+                return Answer(code)
+        tokens = [t.strip() for t in re.split(r"[,，、\s]+", folded) if t.strip()]
+        indexes: list[int] = []
+        for token in tokens:
+            index = _match_option(question, token)
+            if index is None:
+                return Rejection("not_an_option", hint)
+            indexes.append(index)
+        if question.type == "choice":
+            if len(indexes) != 1:
+                whole = _match_option(question, folded)
+                if whole is None:
+                    return Rejection("not_an_option", hint)
+                indexes = [whole]
+            return Answer(question.options[indexes[0]].value)
+        if folded in {"none", "no", "无", "没有", "都没有", "0"}:
+            return Answer(())
+        return self.multi(question, indexes, lang)
+
+
+def _match_option(question: Question, token: str) -> int | None:
+    if token.isdigit() and 1 <= int(token) <= len(question.options):
+        return int(token) - 1
+    for i, option in enumerate(question.options):
+        names = {str(option.value).casefold(), *(label.casefold() for label in option.label.values())}
+        if token in names:
+            return i
+    return None
+
+
+def _scaled(value: float | None, scale: float) -> float | None:
+    return None if value is None else value / scale
+
+
+def clean_text(text: str) -> str:
+    """Normalise what a seller typed: full-width forms, invisible marks, outer spaces."""
+    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).strip()
+
+
+def benchmark_context(data: Mapping[str, Any]) -> dict[str, float | None]:
+    """Category benchmarks for estimates, once category and price tier are known."""
+    bm = load_benchmarks()
+    category = bm.category.get(data.get("category", ""))
+    tier = bm.price_tier.get(data.get("price_tier", ""))
+    if category is None or tier is None:
+        return dict.fromkeys(ESTIMATE_NAMES)
+    return {
+        "benchmark_reach": category.weekly_reach * tier.reach_factor,
+        "benchmark_conversion": category.conversion * tier.conversion_factor,
+        "benchmark_repeat_rate": category.repeat_rate,
+    }
+
+
+def _texts(raw: Mapping[str, Any], key: str, where: str) -> dict[str, str]:
+    texts = raw.get(key)
+    if not isinstance(texts, Mapping) or set(texts) != set(LANGUAGES):
+        raise ValueError(f"{where}: {key} needs exactly the languages {LANGUAGES}")
+    return dict(texts)
+
+
+def _parse_question(raw: Mapping[str, Any], answer_names: list[str]) -> Question:
+    name = raw["field"]
+    where = f"questionnaire: {name}"
+    if name not in Profile.__dataclass_fields__:
+        raise ValueError(f"{where}: not a profile field")
+    if raw["type"] not in QUESTION_TYPES:
+        raise ValueError(f"{where}: type must be one of {QUESTION_TYPES}")
+    options = tuple(
+        Option(o["value"], {lang: o[lang] for lang in LANGUAGES}) for o in raw.get("options", ())
+    )
+    if raw["type"] in ("choice", "multi") and not options:
+        raise ValueError(f"{where}: a {raw['type']} question needs options")
+    if raw["type"] == "number" and name not in NUMBER_FIELDS:
+        raise ValueError(f"{where}: a number question must fill a number field")
+    ask_if = compile_expression(raw["ask_if"], answer_names) if "ask_if" in raw else None
+    dont_know = (
+        compile_expression(raw["dont_know"], [*answer_names, *ESTIMATE_NAMES])
+        if "dont_know" in raw
+        else None
+    )
+    return Question(
+        field=name,
+        section=raw["section"],
+        type=raw["type"],
+        label=_texts(raw, "label", where),
+        ask=_texts(raw, "ask", where),
+        hint=_texts(raw, "hint", where),
+        options=options,
+        optional=bool(raw.get("optional", False)),
+        typed=bool(raw.get("typed", False)),
+        unit=raw.get("unit"),
+        max_length=raw.get("max_length"),
+        ask_if=ask_if,
+        dont_know=dont_know,
+    )
+
+
+@cache
+def load_questionnaire(path: Path = DATA_DIR / "questionnaire.toml") -> Questionnaire:
+    raw = read_toml(path)
+    questions: list[Question] = []
+    for entry in raw["question"]:
+        # A condition may only look at answers given before the question.
+        questions.append(_parse_question(entry, [q.field for q in questions]))
+    sections = raw["sections"]
+    unknown = {q.section for q in questions} - set(sections)
+    if unknown:
+        raise ValueError(f"questionnaire: sections without names: {sorted(unknown)}")
+    return Questionnaire(questions, sections)
+

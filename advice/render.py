@@ -1,0 +1,336 @@
+"""The one place that renders templates: advice to Telegram HTML, plain text or JSON.
+
+Rule texts are Jinja2 templates kept in the rule files; report layouts are the ``.j2`` files
+in ``advice/templates``. The HTML environment autoescapes, so anything a seller typed (a
+shop name such as ``<b>x</b>`` or ``{{7*7}}``) appears literally; template *sources* come
+only from our own data files, never from user input.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal
+
+import jinja2
+import markupsafe
+
+from advice.data import DATA_DIR, LANGUAGES, LEVERS, load_benchmarks, load_strings
+from advice.engine import Assessment, Finding
+from advice.metrics import Projection
+from advice.numbers import format_number
+from advice.questionnaire import Answer, AnswerStatus, Question, Rejection, load_questionnaire
+
+Format = Literal["text", "html", "json"]
+FORMATS: tuple[str, ...] = ("text", "html", "json")
+TOP_ACTIONS = 3
+
+CURRENCY_SYMBOLS = {
+    "CNY": "¥",
+    "USD": "$",
+    "EUR": "€",
+    "GBP": "£",
+    "HKD": "HK$",
+    "TWD": "NT$",
+    "MOP": "MOP$",
+    "SGD": "S$",
+    "JPY": "JP¥",
+    "KRW": "₩",
+    "INR": "₹",
+    "AUD": "A$",
+    "NZD": "NZ$",
+    "CAD": "C$",
+    "RUB": "₽",
+}
+RATIO_NAMES = {"conversion", "repeat_rate", "benchmark_conversion", "benchmark_repeat_rate"}
+MONEY_NAMES = {"average_order_value", "benchmark_aov", "monthly_sales"}
+
+
+@cache
+def environment(fmt: str) -> jinja2.Environment:
+    """One Jinja environment per output format (HTML escapes, text does not)."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(DATA_DIR.parent / "templates"),
+        autoescape=fmt == "html",
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@cache
+def _compiled(fmt: str, source: str) -> jinja2.Template:
+    return environment(fmt).from_string(source)
+
+
+@dataclass(frozen=True, slots=True)
+class Formatter:
+    """Language- and currency-aware formatting helpers handed to every template."""
+
+    lang: str
+    currency: str
+
+    def t(self, key: str, **values: Any) -> str:
+        """An interface text in this language, with ``{name}`` placeholders filled."""
+        text = load_strings()[key][self.lang]
+        return text.format(**values) if values else text
+
+    def num(self, value: float | None) -> str:
+        return "?" if value is None else format_number(value, self.lang)
+
+    def money(self, value: float | None) -> str:
+        if value is None:
+            return "?"
+        amount = format_number(round(value) if abs(value) >= 100 else value, self.lang)
+        symbol = CURRENCY_SYMBOLS.get(self.currency)
+        return f"{symbol}{amount}" if symbol else f"{amount} {self.currency}"
+
+    def pct(self, ratio: float | None) -> str:
+        """A share (0.034) as a percentage ('3.4%')."""
+        if ratio is None:
+            return "?"
+        return format_number(round(ratio * 100, 1 if ratio < 0.1 else 0), self.lang) + "%"
+
+    def signed_pct(self, value: float | None) -> str:
+        if value is None:
+            return self.t("not_comparable")
+        return ("+" if value >= 0 else "") + format_number(round(value), self.lang) + "%"
+
+    def lever(self, lever: str) -> str:
+        return self.t(f"lever_{lever}")
+
+    def label(self, name: str) -> str:
+        """The question's short label for an answer field, or a metric's name."""
+        question = load_questionnaire().by_field.get(name)
+        if question is not None:
+            return question.label[self.lang]
+        return self.t(f"name_{name}")
+
+    def option(self, name: str, value: Any) -> str:
+        question = load_questionnaire().by_field.get(name)
+        if question is not None and question.options:
+            labels = {o.value: o.label[self.lang] for o in question.options}
+            if isinstance(value, tuple | list):
+                if not value:
+                    return self.t("none_chosen")
+                return ", ".join(labels.get(v, str(v)) for v in value)
+            if value in labels:
+                return labels[value]
+        if isinstance(value, bool):
+            return self.t("yes" if value else "no")
+        return str(value)
+
+    def value(self, name: str, value: Any) -> str:
+        """A context value as a seller would read it."""
+        if value is None:
+            return self.t("unknown")
+        if name in RATIO_NAMES:
+            return self.pct(value)
+        if name in MONEY_NAMES:
+            return self.money(value)
+        if name.endswith("_ratio"):
+            return format_number(round(value * 100), self.lang)
+        if name in ("category", "bottleneck"):
+            return self.lever(value) if name == "bottleneck" else self.option(name, value)
+        if isinstance(value, bool | str | tuple | list):
+            return self.option(name, value)
+        return self.num(value)
+
+    def projection(self, p: Projection) -> str:
+        return self.t(
+            "projection",
+            lever=self.lever(p.lever),
+            current=self.money(p.current),
+            projected=self.money(p.projected),
+            change=self.signed_pct(p.change_pct),
+        )
+
+
+def _rule_text(fmt: str, finding: Finding, key: str, assessment: Assessment, f: Formatter) -> str:
+    texts = getattr(finding.rule, key)
+    if not texts:
+        return ""
+    text = _compiled(fmt, texts[f.lang]).render(**assessment.context, f=f).strip()
+    # Already escaped by the HTML environment: mark it so the report does not escape twice.
+    return markupsafe.Markup(text) if fmt == "html" else text
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedFinding:
+    rule: str
+    lever: str
+    severity: str
+    red_flag: bool
+    message: str
+    action: str
+    example: str
+    because: dict[str, Any]
+    because_text: list[tuple[str, str]]
+    impact: Projection | None
+
+
+def _render_findings(assessment: Assessment, fmt: str, f: Formatter) -> list[RenderedFinding]:
+    escape_fmt = "html" if fmt == "html" else "text"
+    return [
+        RenderedFinding(
+            rule=finding.id,
+            lever=finding.lever,
+            severity=finding.rule.severity,
+            red_flag=finding.rule.red_flag,
+            message=_rule_text(escape_fmt, finding, "message", assessment, f),
+            action=_rule_text(escape_fmt, finding, "action", assessment, f),
+            example=_rule_text(escape_fmt, finding, "example", assessment, f),
+            because=finding.because,
+            because_text=[(f.label(k), f.value(k, v)) for k, v in finding.because.items()],
+            impact=finding.impact if finding.impact and finding.impact.gain > 0 else None,
+        )
+        for finding in assessment.findings
+    ]
+
+
+def _assumptions(assessment: Assessment, f: Formatter) -> list[tuple[str, str]]:
+    return [(f.label(name), f.value(name, getattr(assessment.profile, name))) for name in assessment.profile.assumed]
+
+
+def render(
+    assessment: Assessment,
+    lang: str = "en",
+    fmt: Format = "text",
+    view: Literal["report", "why", "more"] = "report",
+) -> str:
+    """The advice as text, Telegram HTML or JSON.
+
+    ``report`` is the short answer (estimate, levers, bottleneck, red flags and at most
+    three actions); ``why`` lists every finding with the answers that triggered it;
+    ``more`` lists the actions after the first three.
+    """
+    if lang not in LANGUAGES:
+        raise ValueError(f"language must be one of {LANGUAGES}")
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}")
+    if fmt == "json":
+        return json.dumps(to_json(assessment, lang), ensure_ascii=False, indent=2)
+    f = Formatter(lang, assessment.profile.currency)
+    findings = _render_findings(assessment, fmt, f)
+    actions = [r for r in findings if r.action]
+    template = environment(fmt).get_template(f"{view}.{'html' if fmt == 'html' else 'txt'}.j2")
+    return template.render(
+        a=assessment,
+        p=assessment.profile,
+        m=assessment.metrics,
+        f=f,
+        levers=LEVERS,
+        findings=findings,
+        red_flags=[r for r in findings if r.red_flag],
+        top_actions=actions[:TOP_ACTIONS],
+        more_actions=actions[TOP_ACTIONS:],
+        assumptions=_assumptions(assessment, f),
+        weeks_per_month=load_benchmarks().weeks_per_month,
+    ).strip()
+
+
+def _projection_json(p: Projection | None) -> dict[str, Any] | None:
+    if p is None:
+        return None
+    change = p.change_pct
+    return {
+        "lever": p.lever,
+        "monthly_sales_now": round(p.current, 2),
+        "monthly_sales_projected": round(p.projected, 2),
+        "change_pct": None if change is None else round(change, 1),
+    }
+
+
+def to_json(assessment: Assessment, lang: str = "en") -> dict[str, Any]:
+    """The advice as a JSON-ready dict (texts in ``lang``, escaped for nothing)."""
+    f = Formatter(lang, assessment.profile.currency)
+    m = assessment.metrics
+    findings = _render_findings(assessment, "text", f)
+    actions = [r for r in findings if r.action]
+    return {
+        "language": lang,
+        "currency": assessment.profile.currency,
+        "estimate": {
+            "monthly_sales": round(m.monthly_sales, 2),
+            "weekly_reach": m.weekly_reach,
+            "weekly_new_buyers": round(m.new_buyers, 2),
+            "conversion": round(m.conversion, 4),
+            "average_order_value": m.average_order_value,
+            "purchases_per_customer": round(m.purchases_per_customer, 3),
+        },
+        "levers": {
+            lever: {
+                "score": score.score,
+                "value": round(score.value, 4),
+                "benchmark": round(score.benchmark, 4),
+                "at_benchmark": score.at_benchmark,
+            }
+            for lever, score in m.levers.items()
+        },
+        "bottleneck": m.bottleneck,
+        "bottleneck_projection": _projection_json(m.projections[m.bottleneck]),
+        "red_flags": list(assessment.red_flags),
+        "findings": [
+            {
+                "rule": r.rule,
+                "lever": r.lever,
+                "severity": r.severity,
+                "red_flag": r.red_flag,
+                "message": r.message,
+                "because": _jsonable(r.because),
+            }
+            for r in findings
+        ],
+        "actions": [
+            {
+                "rule": r.rule,
+                "lever": r.lever,
+                "text": r.action,
+                "example": r.example or None,
+                "impact": _projection_json(r.impact),
+                "up_front": i < TOP_ACTIONS,
+            }
+            for i, r in enumerate(actions)
+        ],
+        "assumptions": [
+            {"field": name, "value": getattr(assessment.profile, name)}
+            for name in assessment.profile.assumed
+        ],
+    }
+
+
+def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+
+
+def format_answer(question: Question, answer: Answer, lang: str, currency: str = "CNY") -> str:
+    """An answer as the seller would read it back ("30%", "¥85", "Menswear")."""
+    f = Formatter(lang, currency)
+    if answer.status is AnswerStatus.SKIPPED:
+        return f.t("answer_skipped")
+    if answer.status is AnswerStatus.DONT_KNOW:
+        return f.t("answer_dont_know")
+    if question.type in ("choice", "multi"):
+        return f.option(question.field, answer.value)
+    if question.type == "text":
+        return str(answer.value)
+    show = {"percent": f.pct, "money": f.money}.get(question.unit or "", f.num)
+    if answer.low is not None and answer.high is not None:
+        return f"{show(answer.low)}-{show(answer.high)}"
+    return show(answer.value)
+
+
+def progress_line(question: Question, answers: Mapping[str, Answer], lang: str) -> str:
+    """'Traffic - 3/14': where the seller is in the check-up."""
+    questionnaire = load_questionnaire()
+    p = questionnaire.progress(question, answers)
+    section = questionnaire.sections[p.section][lang]
+    return Formatter(lang, "CNY").t("progress", section=section, index=p.index, total=p.total)
+
+
+def rejection_text(rejection: Rejection, lang: str) -> str:
+    """Why an answer was not accepted, followed by the question's hint."""
+    reason = Formatter(lang, "CNY").t(f"reject_{rejection.reason}", **rejection.values)
+    return f"{reason} {rejection.hint}"

@@ -1,0 +1,1 @@
+"""Test support code: a local, faithful stand-in for the Telegram Bot API."""
