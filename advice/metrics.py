@@ -17,6 +17,7 @@ Definitions (all per week unless said otherwise):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from advice.data import LEVERS, Benchmarks, load_benchmarks
@@ -61,7 +62,8 @@ class Projection:
     def change_pct(self) -> float | None:
         if self.current <= 0:
             return None
-        return (self.projected / self.current - 1) * 100
+        change = (self.projected / self.current - 1) * 100
+        return change if math.isfinite(change) else None  # today's sales round to nothing
 
 
 @dataclass(frozen=True, slots=True)

@@ -227,7 +227,11 @@ def _check_number(name: str, value: Any, bounds: NumberRange) -> Any:
     wrong = FieldError(name, value, bounds.describe() + (", or null" if optional else ""))
     if isinstance(value, bool) or not isinstance(value, int | float):
         return wrong
-    if not math.isfinite(value):
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an integer too large for a float (JSON allows any length)
+        finite = False
+    if not finite:
         return wrong
     if bounds.integer and value != int(value):
         return wrong

@@ -241,22 +241,24 @@ class Questionnaire:
             code = text.upper()
             if re.fullmatch(r"[A-Z]{3}", code) and code in load_benchmarks().cny_per_unit:
                 return Answer(code)
-        tokens = [t.strip() for t in re.split(r"[,，、\s]+", folded) if t.strip()]
+        # A whole label first: many have several words ("Home goods", "Group chats").
+        whole = _match_option(question, " ".join(folded.split()))
+        if whole is not None:
+            value = question.options[whole].value
+            return Answer(value if question.type == "choice" else (value,))
+        if question.type == "multi" and folded in {"none", "no", "无", "没有", "都没有", "0"}:
+            return Answer(())
         indexes: list[int] = []
-        for token in tokens:
-            index = _match_option(question, token)
-            if index is None:
+        for part in (p.strip() for p in re.split(r"[,，、]+", folded)):
+            index = _match_option(question, " ".join(part.split())) if part else None
+            words = [index] if index is not None else [_match_option(question, w) for w in part.split()]
+            if None in words:
                 return Rejection("not_an_option", hint)
-            indexes.append(index)
+            indexes.extend(i for i in words if i is not None)
         if question.type == "choice":
             if len(indexes) != 1:
-                whole = _match_option(question, folded)
-                if whole is None:
-                    return Rejection("not_an_option", hint)
-                indexes = [whole]
+                return Rejection("not_an_option", hint)
             return Answer(question.options[indexes[0]].value)
-        if folded in {"none", "no", "无", "没有", "都没有", "0"}:
-            return Answer(())
         return self.multi(question, indexes, lang)
 
 

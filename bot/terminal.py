@@ -41,7 +41,7 @@ def run_checkup(ask: Ask, say: Say, lang: str = "en") -> dict[str, Answer]:
     questionnaire = load_questionnaire()
     t = Formatter(lang, "CNY")
     answers: dict[str, Answer] = {}
-    say(t.t("terminal_welcome", count=len(questionnaire.questions)))
+    say(t.t("terminal_welcome", count=len(questionnaire.applicable({}))))
     while (question := questionnaire.next_question(answers)) is not None:
         say("")
         say(_prompt(question, answers, lang, t))
@@ -72,6 +72,7 @@ def run_checkup(ask: Ask, say: Say, lang: str = "en") -> dict[str, Answer]:
 def chat(ask: Ask = input, say: Say = print, lang: str = "en", save: Path | None = None) -> int:
     """The whole terminal check-up: questions, advice, optional save. Returns an exit code."""
     t = Formatter(lang, "CNY")
+    saved = False
     try:
         answers = run_checkup(ask, say, lang)
         profile = load_questionnaire().to_profile(answers)
@@ -84,6 +85,7 @@ def chat(ask: Ask = input, say: Say = print, lang: str = "en", save: Path | None
             save = Path(name) if name else None
         if save is not None:
             save.write_text(json.dumps(profile.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            saved = True
             say(t.t("terminal_saved", path=str(save)))
         while (word := ask(t.t("terminal_after")).strip().casefold()) in ("why", "more"):
             say("")
@@ -91,6 +93,7 @@ def chat(ask: Ask = input, say: Say = print, lang: str = "en", save: Path | None
             say("")
     except (Quit, EOFError, KeyboardInterrupt):
         say("")
-        say(t.t("terminal_stopped"))
+        if not saved:  # after saving, ending the input just ends the chat
+            say(t.t("terminal_stopped"))
         return 0
     return 0

@@ -7,3 +7,37 @@ from pathlib import Path
 
 # Lets test modules import the shared personas and support helpers as `tests.…`.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+# Database fixtures (SQLite and PostgreSQL, migrated by Alembic) for storage and migration tests.
+pytest_plugins = ["tests.db_fixtures"]
+
+import asyncio  # noqa: E402
+
+import pytest  # noqa: E402
+
+from bot.storage.database import create_engine, session_factory  # noqa: E402
+from bot.storage.migrate import upgrade_database  # noqa: E402
+from bot.storage.repository import Store  # noqa: E402
+from tests.support.fake_bot_api import FakeBotApi  # noqa: E402
+from tests.support.harness import TOKEN, ChatHarness  # noqa: E402
+
+
+@pytest.fixture
+def fake_api():
+    with FakeBotApi(token=TOKEN) as api:
+        yield api
+
+
+@pytest.fixture
+async def chat_store(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}"
+    await asyncio.to_thread(upgrade_database, url)
+    engine = create_engine(url)
+    yield Store(session_factory(engine))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def harness(fake_api, chat_store):
+    async with ChatHarness(fake_api, chat_store) as running:
+        yield running

@@ -100,6 +100,7 @@ BOOL_FIELDS = frozenset(
     }
 )  # fmt: skip
 IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM", b"RIFF")
+USER_FILE_HEADERS = {"photo": b"\xff\xd8\xff\xe0", "sticker": b"RIFF", "voice": b"OggS"}
 FILE_ID_PREFIXES = {
     "document": "BQACAgIAAxkBAAI",
     "photo": "AgACAgIAAxkBAAI",
@@ -191,12 +192,15 @@ class ApiCall:
 
 @dataclass(frozen=True)
 class ChatEvent:
-    """One entry of a chat's activity log; ``message`` is a snapshot for sent/edited."""
+    """One entry of a chat's activity log.
+
+    kind: user | sent | edited | deleted | callback_answer | chat_action | member;
+    ``message`` is a snapshot of the bot message for sent and edited.
+    """
 
     kind: str
     line: str
     message: BotMessage | None
-    timestamp: float
 
 
 class ApiError(Exception):
@@ -429,6 +433,8 @@ def image_size(data: bytes) -> tuple[int, int]:
         if marker in (0xC0, 0xC1, 0xC2):
             height = int.from_bytes(data[index + 5 : index + 7], "big")
             return int.from_bytes(data[index + 7 : index + 9], "big"), height
+        if length < 2:
+            break
         index += 2 + length
     return 0, 0
 
@@ -451,22 +457,26 @@ def update_chat(update: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def describe_message(message: BotMessage) -> str:
-    """One transcript line body: text or media, then the keyboard."""
+    """One transcript line body: text or media, then the keyboard rows."""
     if message.kind == "text":
         body = message.text or ""
     else:
-        body = f"[{message.kind} {message.file_name or ''}]".replace(" ]", "]")
-        body += f" {message.caption}" if message.caption else ""
-    keyboard = message.reply_markup or {}
-    rows = [[label for label, _ in row] for row in message.buttons]
-    brackets = "[]"
-    if "keyboard" in keyboard:
-        rows = [[b if isinstance(b, str) else b.get("text", "") for b in row]
-                for row in keyboard["keyboard"]]  # fmt: skip
-        brackets = "{}"
-    for row in rows:
-        body += f" {brackets[0]}{' | '.join(row)}{brackets[1]}"
-    return body.replace("\n", "\n  ")
+        name = f" {message.file_name}" if message.file_name else ""
+        body = f"[{message.kind}{name}]" + (f" {message.caption}" if message.caption else "")
+    return (body + describe_keyboard(message.reply_markup)).replace("\n", "\n  ")
+
+
+def describe_keyboard(markup: dict[str, Any] | None) -> str:
+    """Inline rows as '[a | b]', reply keyboard rows as '{a | b}'."""
+    markup = markup or {}
+    if "inline_keyboard" in markup:
+        rows, left, right = markup["inline_keyboard"], "[", "]"
+    elif "keyboard" in markup:
+        rows, left, right = markup["keyboard"], "{", "}"
+    else:
+        return ""
+    labels = [[b if isinstance(b, str) else str(b.get("text")) for b in row] for row in rows]
+    return "".join(f" {left}{' | '.join(row)}{right}" for row in labels)
 
 
 # -- the server -------------------------------------------------------------------------------
@@ -616,16 +626,15 @@ class FakeBotApi:
     def press_button(
         self, user: FakeUser | int, message: BotMessage | int, data: str
     ) -> dict[str, Any]:
-        """Queue a callback_query for a button currently shown on a bot message."""
+        """Queue a callback_query with ``data`` for a bot message.
+
+        The data need not be on a shown button: modified clients can send any callback data,
+        so this also tests forged and stale presses (the transcript marks them as forged).
+        """
         with self._cond:
             sender, chat, current = self._pressable(user, message)
             labels = {d: label for row in current.buttons for label, d in row if d is not None}
-            if data not in labels:
-                raise AssertionError(
-                    f"message #{current.message_id} has no button with callback_data {data!r}; "
-                    f"buttons: {current.buttons}"
-                )
-            return self._queue_press(sender, chat, current, labels[data], data)
+            return self._queue_press(sender, chat, current, labels.get(data), data)
 
     def press_button_labelled(
         self, user: FakeUser | int, message: BotMessage | int, label: str
@@ -652,12 +661,7 @@ class FakeBotApi:
         with self._cond:
             chat_info = update_chat(update)
             if chat_info is not None and isinstance(chat_info.get("id"), int):
-                chat = self._known_chat(chat_info)
-                message = next((v for v in update.values() if isinstance(v, dict)), {})
-                if isinstance(message.get("message_id"), int):
-                    chat.next_message_id = max(chat.next_message_id, message["message_id"] + 1)
-                text = message.get("text")
-                self._log(chat.id, "user", f"> {text}" if text else f"> [{update_type(update)}]")
+                self._note_raw_update(self._known_chat(chat_info), update)
             return self._enqueue(update)
 
     def block(self, user_id: int) -> None:
@@ -701,20 +705,25 @@ class FakeBotApi:
 
     # -- control API: inspection --------------------------------------------------------------
 
-    def messages(self, chat: FakeUser | int) -> list[BotMessage]:
+    def messages(self, chat_id: FakeUser | int) -> list[BotMessage]:
         """What the bot sent to the chat, current state, in order (deleted ones flagged)."""
         with self._cond:
-            found = self._chats.get(_chat_id(chat))
+            found = self._chats.get(_chat_id(chat_id))
             return copy.deepcopy(list(found.bot_messages.values())) if found else []
 
-    def mark(self, chat: FakeUser | int) -> int:
+    def mark(self, chat_id: FakeUser | int) -> int:
         """An opaque position in the chat's activity log, for wait_for_message(since=...)."""
         with self._cond:
-            return len(self._logs[_chat_id(chat)])
+            return len(self._logs[_chat_id(chat_id)])
+
+    def events(self, chat_id: FakeUser | int, since: int = 0) -> list[ChatEvent]:
+        """The chat's activity log from the position ``since`` (see :meth:`mark`)."""
+        with self._cond:
+            return list(self._logs[_chat_id(chat_id)][since:])
 
     def wait_for_message(
         self,
-        chat: FakeUser | int,
+        chat_id: FakeUser | int,
         predicate: Callable[[BotMessage], bool] | None = None,
         timeout: float = 10.0,
         since: int | None = None,
@@ -724,14 +733,16 @@ class FakeBotApi:
         Returns the message as it was at that event. Blocking: from async tests call it via
         ``asyncio.to_thread``.
         """
-        chat_id = _chat_id(chat)
+        chat_id = _chat_id(chat_id)
         deadline = time.monotonic() + timeout
         with self._cond:
             position = len(self._logs[chat_id]) if since is None else since
             while True:
                 events = self._logs[chat_id]
                 for event in events[position:]:
-                    if event.message is not None and (predicate is None or predicate(event.message)):
+                    if event.message is None or event.kind not in ("sent", "edited"):
+                        continue
+                    if predicate is None or predicate(event.message):
                         return copy.deepcopy(event.message)
                 position = len(events)
                 remaining = deadline - time.monotonic()
@@ -743,20 +754,22 @@ class FakeBotApi:
                     )
                 self._cond.wait(remaining)
 
-    def transcript(self, chat: FakeUser | int) -> str:
+    def transcript(self, chat_id: FakeUser | int) -> str:
         """The chat as readable lines: '> user', '< bot', '~ edited', '[callback answer: ..]'."""
         with self._cond:
-            return self._transcript(_chat_id(chat))
+            return self._transcript(_chat_id(chat_id))
 
     def calls(self, method: str | None = None) -> list[ApiCall]:
         """Recorded requests (all, or of one method, case-insensitive), oldest first."""
         with self._cond:
-            wanted = [c for c in self._calls if method is None or c.method.lower() == method.lower()]
+            wanted = [
+                c for c in self._calls if method is None or c.method.lower() == method.lower()
+            ]
             return copy.deepcopy(wanted)
 
-    def peak_rate(self, chat: FakeUser | int | None = None, *, window: float = 1.0) -> int:
+    def peak_rate(self, chat_id: FakeUser | int | None = None, *, window: float = 1.0) -> int:
         """Most messages successfully sent within any ``window`` seconds (to one chat or all)."""
-        chat_id = None if chat is None else _chat_id(chat)
+        chat_id = None if chat_id is None else _chat_id(chat_id)
         times = [
             call.timestamp
             for call in self.calls()
@@ -796,9 +809,7 @@ class FakeBotApi:
 
     # -- HTTP entry point ---------------------------------------------------------------------
 
-    def handle_http(
-        self, path: str, query: str, content_type: str, body: bytes
-    ) -> tuple[int, Any]:
+    def handle_http(self, path: str, query: str, content_type: str, body: bytes) -> tuple[int, Any]:
         """Answer one HTTP request: (status, JSON payload)."""
         if path.startswith("/_control/"):
             return self._control(path.removeprefix("/_control/"), query, body)
@@ -816,18 +827,15 @@ class FakeBotApi:
             self._record(method, {"raw_body": body}, error.status)
             return error.status, error.payload()
         call = self._record(method, params, None)
-        if handler is None:
-            error = ApiError(404, "Not Found")
-        else:
-            error = None
-            try:
-                result = self._call(method, handler, params)
-            except ApiError as raised:
-                error = raised
-        status = error.status if error else 200
+        try:
+            if handler is None:
+                raise ApiError(404, "Not Found")
+            status, payload = 200, {"ok": True, "result": self._call(method, handler, params)}
+        except ApiError as error:
+            status, payload = error.status, error.payload()
         with self._cond:
             call.status = status
-        return status, error.payload() if error else {"ok": True, "result": result}
+        return status, payload
 
     def _call(self, method: str, handler: Callable[[dict[str, Any]], Any], params: dict) -> Any:
         with self._cond:
@@ -906,9 +914,9 @@ class FakeBotApi:
         """Confirm below offset, then long-poll up to ``timeout`` seconds as Telegram does."""
         if self._webhook is not None:
             raise ApiError(409, CONFLICT_WEBHOOK)
-        offset = _int_param(params, "offset", 0)
-        limit = min(max(_int_param(params, "limit", 100), 1), 100)
-        timeout = max(_int_param(params, "timeout", 0), 0)
+        offset = int(_number_param(params, "offset", 0))
+        limit = min(max(int(_number_param(params, "limit", 100)), 1), 100)
+        timeout = max(_number_param(params, "timeout", 0), 0)
         if isinstance(params.get("allowed_updates"), list):
             self._allowed_updates = params["allowed_updates"]
         if offset > 0:
@@ -943,7 +951,7 @@ class FakeBotApi:
             self._updates.clear()
         if isinstance(params.get("allowed_updates"), list):
             self._allowed_updates = params["allowed_updates"]
-        hook = _Webhook(url, secret, _int_param(params, "max_connections", 40))
+        hook = _Webhook(url, secret, int(_number_param(params, "max_connections", 40)))
         self._webhook = hook
         self._cond.notify_all()
         threading.Thread(target=self._deliver, args=(hook,), daemon=True).start()
@@ -1167,8 +1175,8 @@ class FakeBotApi:
                 raise bad_request("message text is empty")
             return None, [], None
         if len(text) > limit:
-            raise bad_request("message is too long" if key == "text" else
-                              "message caption is too long")  # fmt: skip
+            reason = "message is too long" if key == "text" else "message caption is too long"
+            raise bad_request(reason)
         return text, entities, raw if mode == "html" else None
 
     def _reply_target(self, chat: _Chat, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -1219,9 +1227,19 @@ class FakeBotApi:
         return f"{FILE_ID_PREFIXES[kind]}{next(self._ids):06d}{secrets.token_urlsafe(12)}"
 
     def _file_fields(self, kind: str, size: int) -> dict[str, Any]:
+        """File fields for a user's media, registered so the bot can re-send it by file_id."""
+        stored = _StoredFile(
+            file_id=self._new_file_id(kind),
+            file_unique_id=f"AQAD{secrets.token_urlsafe(8)}",
+            content=USER_FILE_HEADERS[kind].ljust(size, b"\0"),
+            file_name=None,
+            mime_type=None,
+        )
+        with self._cond:
+            self._files[stored.file_id] = stored
         return {
-            "file_id": self._new_file_id(kind),
-            "file_unique_id": f"AQAD{secrets.token_urlsafe(8)}",
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
             "file_size": size,
         }
 
@@ -1238,7 +1256,7 @@ class FakeBotApi:
     def _store_edit(self, chat: _Chat, message: BotMessage) -> dict[str, Any]:
         message.edits += 1
         self._log(chat.id, "edited", f"~ edited: {describe_message(message)}", message)
-        return self._message_payload(chat, message) | {"edit_date": int(time.time())}
+        return self._message_payload(chat, message)
 
     def _message_payload(self, chat: _Chat, message: BotMessage) -> dict[str, Any]:
         """The Bot API ``Message`` object for a bot message, in its current state."""
@@ -1307,6 +1325,22 @@ class FakeBotApi:
             self._log(chat.id, "user", line)
             return self._enqueue({"message": copy.deepcopy(message)})
 
+    def _note_raw_update(self, chat: _Chat, update: dict[str, Any]) -> None:
+        """Let later calls find what a raw update introduced (messages, callback queries)."""
+        kind = update_type(update)
+        content = update.get(kind) if kind else None
+        content = content if isinstance(content, dict) else {}
+        message_id = content.get("message_id")
+        if isinstance(message_id, int):
+            chat.next_message_id = max(chat.next_message_id, message_id + 1)
+            if kind == "message":
+                chat.user_messages[message_id] = copy.deepcopy(content)
+        if kind == "callback_query" and "id" in content:
+            self._pending_queries[str(content["id"])] = chat.id
+        text = content.get("text")
+        parts = [] if kind == "message" and text else [f"[{kind}]"]
+        self._log(chat.id, "user", "> " + " ".join(parts + ([text] if text else [])))
+
     def _pressable(
         self, user: FakeUser | int, message: BotMessage | int
     ) -> tuple[FakeUser, _Chat, BotMessage]:
@@ -1319,11 +1353,12 @@ class FakeBotApi:
         return sender, chat, current
 
     def _queue_press(
-        self, sender: FakeUser, chat: _Chat, message: BotMessage, label: str, data: str
+        self, sender: FakeUser, chat: _Chat, message: BotMessage, label: str | None, data: str
     ) -> dict[str, Any]:
         query_id = str(next(self._ids) * 1_000_003 + sender.id)
         self._pending_queries[query_id] = chat.id
-        self._log(chat.id, "user", f"> [pressed {label!r} ({data})]")
+        shown = repr(label) if label is not None else "forged"
+        self._log(chat.id, "user", f"> [pressed {shown} ({data})]")
         query = {
             "id": query_id,
             "from": sender.to_dict(),
@@ -1369,7 +1404,7 @@ class FakeBotApi:
 
     def _log(self, chat_id: int, kind: str, line: str, message: BotMessage | None = None) -> None:
         snapshot = copy.deepcopy(message)
-        self._logs[chat_id].append(ChatEvent(kind, line, snapshot, time.monotonic()))
+        self._logs[chat_id].append(ChatEvent(kind, line, snapshot))
         self._cond.notify_all()
 
     def _transcript(self, chat_id: int, last: int | None = None) -> str:
@@ -1443,7 +1478,7 @@ class FakeBotApi:
                 result = self.transcript(int(args["chat_id"]))
             else:
                 return 404, ApiError(404, "Not Found").payload()
-        except (KeyError, ValueError, AssertionError) as error:
+        except (KeyError, TypeError, ValueError, AssertionError) as error:
             return 400, ApiError(400, f"Bad Request: {error!r}").payload()
         return 200, {"ok": True, "result": result}
 
@@ -1452,11 +1487,11 @@ def _chat_id(chat: FakeUser | int) -> int:
     return chat.id if isinstance(chat, FakeUser) else chat
 
 
-def _int_param(params: dict[str, Any], key: str, default: int) -> int:
-    value = params.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise bad_request(f"invalid {key} specified")
-    return value
+def _number_param(params: dict[str, Any], key: str, default: float) -> float:
+    try:
+        return float(params.get(key, default))
+    except (TypeError, ValueError):
+        raise bad_request(f"invalid {key} specified") from None
 
 
 # -- HTTP plumbing ----------------------------------------------------------------------------
@@ -1464,8 +1499,6 @@ def _int_param(params: dict[str, Any], key: str, default: int) -> int:
 
 class _Server(ThreadingHTTPServer):
     """Threaded server that can cut keep-alive connections on stop."""
-
-    daemon_threads = True
 
     def __init__(self, address: tuple[str, int], api: FakeBotApi) -> None:
         self.api = api
@@ -1498,6 +1531,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes: avoid 40 ms stalls
     server: _Server
 
     def do_GET(self) -> None:
@@ -1516,7 +1550,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_POST = do_GET
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Keep test output quiet."""
 
 

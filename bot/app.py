@@ -1,0 +1,165 @@
+"""Wiring: ``build_application(settings)`` puts the handlers, storage and processing together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import handlers
+from bot.config import Settings
+from bot.storage.database import create_engine, session_factory
+from bot.storage.repository import Store
+
+log = logging.getLogger(__name__)
+
+COMMANDS = ("start", "checkup", "advice", "why", "whatif", "cancel", "language", "export", "delete", "privacy", "help")
+COMMAND_DESCRIPTIONS = {
+    "en": {
+        "start": "Welcome and what I do",
+        "checkup": "Check-up of your four levers of sales",
+        "advice": "Your latest advice",
+        "why": "Why that advice",
+        "whatif": "What if one lever changed",
+        "cancel": "Stop the check-up in progress",
+        "language": "English / 中文",
+        "export": "All your data as a file",
+        "delete": "Delete all your data",
+        "privacy": "What I store and why",
+        "help": "Everything I can do",
+    },
+    "zh": {
+        "start": "欢迎和功能介绍",
+        "checkup": "诊断你的四个销售杠杆",
+        "advice": "最近一次的建议",
+        "why": "为什么这样建议",
+        "whatif": "如果某个杠杆变了会怎样",
+        "cancel": "停止当前诊断",
+        "language": "English / 中文",
+        "export": "导出全部数据",
+        "delete": "删除全部数据",
+        "privacy": "我保存什么、为什么",
+        "help": "全部功能",
+    },
+}
+
+
+class PerUserUpdateProcessor(BaseUpdateProcessor):
+    """Different users concurrently; one user's updates one at a time, in arrival order."""
+
+    def __init__(self, max_concurrent_updates: int = 256) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._holders: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = _user_key(update)
+        if key is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._holders[key] = self._holders.get(key, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._holders[key] -= 1
+            if not self._holders[key]:  # forget idle users so memory stays flat
+                del self._holders[key], self._locks[key]
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+def _user_key(update: object) -> int | None:
+    if isinstance(update, Update):
+        if update.effective_user is not None:
+            return update.effective_user.id
+        if update.effective_chat is not None:
+            return update.effective_chat.id
+    return None
+
+
+def build_application(settings: Settings, store: Store | None = None) -> Application:
+    """The bot: handlers, storage and per-user ordering, configured from ``settings``."""
+    if not settings.telegram_bot_token:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    application = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token)
+        .base_url(settings.telegram_api_url)
+        .base_file_url(settings.telegram_api_url.replace("/bot", "/file/bot"))
+        .concurrent_updates(PerUserUpdateProcessor())
+        .updater(None)  # updates arrive through bot.main's poller or the webhook server
+        .build()
+    )
+    if store is None:
+        engine = create_engine(settings.database_url)
+        store = Store(session_factory(engine))
+        application.bot_data["engine"] = engine
+    application.bot_data["store"] = store
+    application.bot_data["settings"] = settings
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: Application) -> None:
+    private = filters.ChatType.PRIVATE
+    command_handlers = {
+        "start": handlers.start,
+        "checkup": handlers.checkup,
+        "advice": handlers.advice,
+        "why": handlers.why,
+        "whatif": handlers.whatif,
+        "cancel": handlers.cancel,
+        "language": handlers.language,
+        "export": handlers.export,
+        "delete": handlers.delete,
+        "privacy": handlers.privacy,
+        "help": handlers.help_,
+    }
+    for name, callback in command_handlers.items():
+        application.add_handler(CommandHandler(name, callback, filters=private & filters.UpdateType.MESSAGE))
+    application.add_handler(MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, handlers.edited_message))
+    application.add_handler(MessageHandler(private & filters.COMMAND & filters.UpdateType.MESSAGE, handlers.unknown_command))
+    application.add_handler(MessageHandler(private & filters.TEXT & filters.UpdateType.MESSAGE, handlers.text_message))
+    application.add_handler(MessageHandler(private & filters.UpdateType.MESSAGE, handlers.other_message))
+    application.add_handler(CallbackQueryHandler(handlers.button))
+    application.add_handler(MessageHandler(~private & filters.COMMAND & filters.UpdateType.MESSAGE, handlers.group_notice))
+    # Anything else (channel posts, member updates, unknown update types): deliberately silent.
+    application.add_handler(TypeHandler(object, _ignore), group=1)
+    application.add_error_handler(handlers.on_error)
+
+
+async def _ignore(update: object, context: object) -> None:
+    return None
+
+
+async def register_commands(application: Application) -> None:
+    """The command menu in English (default) and Chinese."""
+    for lang, language_code in (("en", None), ("zh", "zh")):
+        commands = [BotCommand(c, COMMAND_DESCRIPTIONS[lang][c]) for c in COMMANDS]
+        await application.bot.set_my_commands(commands, language_code=language_code)
+
+
+async def dispose(application: Application) -> None:
+    engine = application.bot_data.get("engine")
+    if engine is not None:
+        await engine.dispose()
+

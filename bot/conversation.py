@@ -1,0 +1,358 @@
+"""The check-up as a chat, and the commands around it.
+
+Every function here takes the update's :class:`~bot.storage.repository.Unit` and returns
+the replies to send. The state of a check-up is never held in memory: the next question is
+derived from the answers stored so far, so any process can continue any conversation.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from html import escape
+
+from advice.data import LEVERS
+from advice.engine import assess
+from advice.metrics import compute_metrics
+from advice.profile import Profile
+from advice.questionnaire import Answer, AnswerStatus, Question, Rejection, load_questionnaire
+from advice.render import Formatter, format_answer, progress_line, rejection_text, render, to_json
+from advice.whatif import parse_whatif, to_benchmark, with_lever
+from bot.callbacks import Callback
+from bot.replies import Button, Reply, text
+from bot.storage.models import AdviceReport, Checkup, CheckupStatus, User
+from bot.storage.repository import Unit
+
+_escape = partial(escape, quote=False)
+QUESTIONNAIRE = load_questionnaire()
+QUESTION_INDEX = {q.field: i for i, q in enumerate(QUESTIONNAIRE.questions)}
+
+
+def _ui(lang: str) -> Formatter:
+    return Formatter(lang, "CNY")
+
+
+# --- menus -------------------------------------------------------------------------------
+def start_menu(lang: str) -> list[list[Button]]:
+    return [
+        [Button(text("button_start_checkup", lang), "menu:checkup")],
+        [Button(text("button_help", lang), "menu:help")],
+    ]
+
+
+def welcome(user: User, first_name: str) -> list[Reply]:
+    lang = user.language
+    return [
+        Reply(
+            text("welcome", lang, name=first_name or "there", count=len(QUESTIONNAIRE.applicable({}))),
+            start_menu(lang),
+        )
+    ]
+
+
+def help_reply(lang: str) -> list[Reply]:
+    return [Reply(text("help", lang))]
+
+
+def privacy_reply(lang: str) -> list[Reply]:
+    return [Reply(text("privacy", lang))]
+
+
+def language_menu(lang: str) -> list[Reply]:
+    return [Reply(text("language_prompt", lang), [[Button("English", "lang:en"), Button("中文", "lang:zh")]])]
+
+
+def set_language(user: User, lang: str) -> list[Reply]:
+    user.language = lang
+    user.language_chosen = True
+    return [Reply(text("language_set", lang))]
+
+
+# --- the check-up ------------------------------------------------------------------------
+async def begin_checkup(uow: Unit, user: User) -> list[Reply]:
+    """Start a check-up, or offer to continue the one in progress."""
+    active = await uow.active_checkup(user.id)
+    if active is not None:
+        answered = len(await uow.answers(active.id))
+        if answered:
+            return [
+                Reply(
+                    text("checkup_resume", user.language, answered=answered),
+                    [[Button(text("button_continue", user.language), "cu:go"),
+                      Button(text("button_restart", user.language), "cu:restart")]],
+                )
+            ]
+        return await ask_current(uow, user, active)
+    return await ask_current(uow, user, await uow.start_checkup(user))
+
+
+async def restart_checkup(uow: Unit, user: User) -> list[Reply]:
+    active = await uow.active_checkup(user.id)
+    if active is not None:
+        await uow.close_checkup(active, CheckupStatus.CANCELLED)
+    return await ask_current(uow, user, await uow.start_checkup(user))
+
+
+async def continue_checkup(uow: Unit, user: User) -> list[Reply]:
+    active = await uow.active_checkup(user.id)
+    if active is None:
+        return await begin_checkup(uow, user)
+    return await ask_current(uow, user, active)
+
+
+async def cancel_checkup(uow: Unit, user: User) -> list[Reply]:
+    active = await uow.active_checkup(user.id)
+    if active is None:
+        return [Reply(text("nothing_to_cancel", user.language))]
+    await uow.close_checkup(active, CheckupStatus.CANCELLED)
+    replies = _close_question(active, user.language)
+    return [*replies, Reply(text("checkup_cancelled", user.language))]
+
+
+def question_reply(checkup: Checkup, question: Question, answers: dict[str, Answer], lang: str, mask: int = 0) -> Reply:
+    """The message that asks ``question``, with its buttons."""
+    ui = _ui(lang)
+    qi = QUESTION_INDEX[question.field]
+    body = f"<i>{_escape(progress_line(question, answers, lang))}</i>\n<b>{_escape(question.ask[lang])}</b>"
+    if question.type in ("number", "text"):
+        body += f"\n{_escape(question.hint[lang])}"
+    rows: list[list[Button]] = []
+    if question.type == "choice":
+        row: list[Button] = []
+        for oi, option in enumerate(question.options):
+            row.append(Button(option.label[lang], f"a:{checkup.id}:{qi}:{oi}"))
+            if len(row) == 2:
+                rows.append(row)
+                row = []
+        if row:
+            rows.append(row)
+    elif question.type == "multi":
+        for oi, option in enumerate(question.options):
+            chosen = mask >> oi & 1
+            rows.append([Button(("✅ " if chosen else "▫️ ") + option.label[lang], f"m:{checkup.id}:{qi}:{mask ^ (1 << oi)}")])
+        rows.append([Button(ui.t("button_done"), f"md:{checkup.id}:{qi}:{mask}")])
+    extra = []
+    if QUESTIONNAIRE.previous(answers, question.field) is not None:
+        extra.append(Button(ui.t("button_back"), f"bk:{checkup.id}:{qi}"))
+    if question.optional:
+        extra.append(Button(ui.t("button_skip"), f"sk:{checkup.id}:{qi}"))
+    if question.accepts_dont_know:
+        extra.append(Button(ui.t("button_dont_know"), f"dk:{checkup.id}:{qi}"))
+    if extra:
+        rows.append(extra)
+    return Reply(body, rows, question_of=checkup.id)
+
+
+async def ask_current(uow: Unit, user: User, checkup: Checkup) -> list[Reply]:
+    """Ask the next unanswered question, or give the advice when none is left."""
+    answers = await uow.answers(checkup.id)
+    question = QUESTIONNAIRE.next_question(answers)
+    if question is None:
+        return await finish_checkup(uow, user, checkup, answers)
+    return [question_reply(checkup, question, answers, user.language)]
+
+
+def _close_question(checkup: Checkup, lang: str, shown: str | None = None) -> list[Reply]:
+    """Edit the question message so it shows the answer and no longer has buttons."""
+    if checkup.question_message_id is None:
+        return []
+    note = shown if shown is not None else "—"
+    question_text = text("answer_recorded", lang, answer=note)
+    return [Reply(question_text, edit_message_id=checkup.question_message_id)]
+
+
+async def _record(uow: Unit, user: User, checkup: Checkup, question: Question, answer: Answer, answers: dict[str, Answer]) -> list[Reply]:
+    await uow.save_answer(checkup, question.field, answer)
+    answers = {**answers, question.field: answer}
+    currency = answers.get("currency", Answer("CNY")).value
+    if not isinstance(currency, str):
+        currency = "CNY"
+    shown = format_answer(question, answer, user.language, currency)
+    closing = _answered_question(checkup, question, answers, user.language, shown)
+    return [*closing, *await ask_current(uow, user, checkup)]
+
+
+def _answered_question(checkup: Checkup, question: Question, answers: dict[str, Answer], lang: str, shown: str) -> list[Reply]:
+    if checkup.question_message_id is None:
+        return []
+    body = (
+        f"<i>{_escape(progress_line(question, answers, lang))}</i>\n"
+        f"{_escape(question.ask[lang])}\n<b>✓ {_escape(shown)}</b>"
+    )
+    return [Reply(body, edit_message_id=checkup.question_message_id)]
+
+
+async def answer_text(uow: Unit, user: User, checkup: Checkup, typed: str) -> list[Reply]:
+    """A typed answer to the current question."""
+    answers = await uow.answers(checkup.id)
+    question = QUESTIONNAIRE.next_question(answers)
+    if question is None:
+        return await finish_checkup(uow, user, checkup, answers)
+    if question.type == "multi" and not typed.strip():
+        return [Reply(_escape(question.hint[user.language]))]
+    result = QUESTIONNAIRE.parse(question, typed, user.language)
+    if isinstance(result, Rejection):
+        return [Reply(_escape(rejection_text(result, user.language)))]
+    return await _record(uow, user, checkup, question, result, answers)
+
+
+async def answer_button(uow: Unit, user: User, cb: Callback) -> list[Reply]:
+    """A button pressed on a question message: answer, toggle, back, skip or don't know."""
+    lang = user.language
+    checkup = await uow.checkup(cb.int(0), user.id)
+    if checkup is None or checkup.status != CheckupStatus.IN_PROGRESS.value:
+        return [Reply(text("stale_button", lang), toast=text("stale_button_toast", lang)), *await _current_or_idle(uow, user)]
+    answers = await uow.answers(checkup.id)
+    question = QUESTIONNAIRE.next_question(answers)
+    qi = cb.int(1)
+    if question is None or qi != QUESTION_INDEX[question.field]:
+        stale = Reply(text("stale_button", lang), toast=text("stale_button_toast", lang))
+        return [stale, *await ask_current(uow, user, checkup)]
+    if cb.kind == "bk":
+        return await go_back(uow, user, checkup, question, answers)
+    if cb.kind == "sk" and question.optional:
+        return await _record(uow, user, checkup, question, Answer(None, AnswerStatus.SKIPPED), answers)
+    if cb.kind == "dk" and question.accepts_dont_know:
+        return await _record(uow, user, checkup, question, Answer(None, AnswerStatus.DONT_KNOW), answers)
+    if cb.kind == "a":
+        result = QUESTIONNAIRE.choose(question, cb.int(2), lang)
+    elif cb.kind in ("m", "md"):
+        mask = cb.int(2)
+        if mask >= 1 << len(question.options) or question.type != "multi":
+            return [Reply(text("unknown_button", lang), toast=text("stale_button_toast", lang))]
+        if cb.kind == "m":
+            toggled = question_reply(checkup, question, answers, lang, mask)
+            toggled.edit_message_id = checkup.question_message_id
+            toggled.question_of = None
+            return [toggled] if checkup.question_message_id else [question_reply(checkup, question, answers, lang, mask)]
+        result = QUESTIONNAIRE.multi(question, [i for i in range(len(question.options)) if mask >> i & 1], lang)
+    else:
+        return [Reply(text("unknown_button", lang), toast=text("stale_button_toast", lang))]
+    if isinstance(result, Rejection):
+        return [Reply(_escape(rejection_text(result, lang)))]
+    return await _record(uow, user, checkup, question, result, answers)
+
+
+async def go_back(uow: Unit, user: User, checkup: Checkup, question: Question, answers: dict[str, Answer]) -> list[Reply]:
+    previous = QUESTIONNAIRE.previous(answers, question.field)
+    if previous is None:
+        return [Reply(_escape(_ui(user.language).t("terminal_first_question")), toast=_ui(user.language).t("terminal_first_question"))]
+    await uow.withdraw_answer(checkup, previous.field)
+    remaining = {k: v for k, v in answers.items() if k != previous.field}
+    closing = _close_question(checkup, user.language, _ui(user.language).t("button_back"))
+    return [*closing, question_reply(checkup, previous, remaining, user.language)]
+
+
+async def _current_or_idle(uow: Unit, user: User) -> list[Reply]:
+    active = await uow.active_checkup(user.id)
+    if active is None:
+        return [Reply(text("idle_text", user.language), start_menu(user.language))]
+    return await ask_current(uow, user, active)
+
+
+async def current_question(uow: Unit, user: User, checkup: Checkup) -> list[Reply]:
+    return [Reply(text("current_question_follows", user.language)), *await ask_current(uow, user, checkup)]
+
+
+# --- advice ------------------------------------------------------------------------------
+def advice_buttons(report_id: int, lang: str) -> list[list[Button]]:
+    return [[Button(text("button_why", lang), f"adv:why:{report_id}"), Button(text("button_more", lang), f"adv:more:{report_id}")]]
+
+
+async def finish_checkup(uow: Unit, user: User, checkup: Checkup, answers: dict[str, Answer]) -> list[Reply]:
+    """Turn the answers into a profile, assess it, store and send the advice."""
+    profile = QUESTIONNAIRE.to_profile(answers)
+    assessment = assess(profile)
+    html = render(assessment, user.language, "html")
+    report = await uow.save_report(
+        AdviceReport(
+            user_id=user.id,
+            checkup_id=checkup.id,
+            language=user.language,
+            profile=profile.to_dict(),
+            result=to_json(assessment, user.language),
+            rule_ids=[f.id for f in assessment.findings],
+            bottleneck=assessment.bottleneck,
+            monthly_sales=assessment.metrics.monthly_sales,
+            rendered_html=html,
+        )
+    )
+    await uow.close_checkup(checkup, CheckupStatus.FINISHED)
+    return [
+        Reply(text("checkup_done_intro", user.language)),
+        Reply(html, advice_buttons(report.id, user.language)),
+    ]
+
+
+async def show_advice(uow: Unit, user: User, view: str = "report", report_id: int | None = None) -> list[Reply]:
+    """The latest (or a given) report, re-rendered in the user's current language."""
+    report = await (uow.report(report_id, user.id) if report_id else uow.latest_report(user.id))
+    if report is None:
+        return [Reply(text("no_advice_yet", user.language), start_menu(user.language))]
+    assessment = assess(Profile.from_dict(report.profile))
+    html = render(assessment, user.language, "html", view=view)  # type: ignore[arg-type]
+    buttons = advice_buttons(report.id, user.language) if view == "report" else []
+    return [Reply(html, buttons)]
+
+
+async def whatif(uow: Unit, user: User, args: str | None = None, lever: str | None = None) -> list[Reply]:
+    """The estimate with one lever changed, against the current one."""
+    lang = user.language
+    report = await uow.latest_report(user.id)
+    if report is None:
+        return [Reply(text("no_advice_yet", lang), start_menu(lang))]
+    profile = Profile.from_dict(report.profile)
+    if lever is not None:
+        changed = to_benchmark(profile, lever)
+    elif args:
+        parsed = parse_whatif(args)
+        if parsed is None:
+            return [Reply(text("whatif_bad", lang))]
+        lever, value = parsed
+        changed = with_lever(profile, lever, value)
+    else:
+        buttons = [[Button(_ui(lang).lever(lv).capitalize(), f"wi:{lv}")] for lv in LEVERS]
+        return [Reply(text("whatif_prompt", lang), buttons)]
+    before, after = compute_metrics(profile), compute_metrics(changed)
+    f = Formatter(lang, profile.currency)
+    value_text = f.value({"traffic": "weekly_reach", "conversion": "conversion",
+                          "order_value": "average_order_value", "repeat": "repeat_rate"}[lever],
+                         after.levers[lever].value)
+    change = None if before.monthly_sales <= 0 else (after.monthly_sales / before.monthly_sales - 1) * 100
+    return [
+        Reply(
+            text(
+                "whatif_result",
+                lang,
+                lever=f.lever(lever),
+                value=value_text,
+                current=f.money(before.monthly_sales),
+                projected=f.money(after.monthly_sales),
+                change=f.signed_pct(change),
+                bottleneck=f.lever(after.bottleneck),
+            )
+        )
+    ]
+
+
+# --- the user's data ---------------------------------------------------------------------
+async def export_data(uow: Unit, user: User) -> list[Reply]:
+    data = await uow.export(user.id)
+    payload = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
+    return [Reply(text("export_caption", user.language), document=(f"seller-coach-{user.id}.json", payload))]
+
+
+def delete_prompt(lang: str) -> list[Reply]:
+    return [
+        Reply(
+            text("delete_confirm", lang),
+            [[Button(text("button_yes_delete", lang), "del:yes"), Button(text("button_no_keep", lang), "del:no")]],
+        )
+    ]
+
+
+async def delete_data(uow: Unit, user: User) -> list[Reply]:
+    lang = user.language
+    await uow.delete_user(user.id)
+    return [Reply(text("delete_done", lang))]
+

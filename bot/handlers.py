@@ -1,0 +1,280 @@
+"""Telegram handlers: small functions that map an update to a conversation step.
+
+Each handler runs inside :func:`unit_of_work`: one transaction per update that records the
+update id, locks the user's row and commits before anything is sent, so an answer is stored
+once and never lost, whichever process handles the update.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from functools import wraps
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ContextTypes
+
+from bot import conversation as chat
+from bot.callbacks import parse_callback
+from bot.replies import Reply, language_for, text
+from bot.storage.models import User
+from bot.storage.repository import Store, Unit
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+Step = Callable[[Unit, User, Update, Context], Awaitable[list[Reply]]]
+DATABASE_ERRORS = (OperationalError, DBAPIError, PoolTimeout, OSError)
+
+
+def store_of(context: Context) -> Store:
+    return context.application.bot_data["store"]
+
+
+def unit_of_work(step: Step, *, typing: bool = False) -> Callable[[Update, Context], Awaitable[None]]:
+    """Run ``step`` in one transaction for the update, then send what it returned."""
+
+    @wraps(step)
+    async def handle(update: Update, context: Context) -> None:
+        tg_user, chat_ = update.effective_user, update.effective_chat
+        if tg_user is None or chat_ is None:
+            return
+        if typing:
+            await _typing(context, chat_.id)
+        lang = language_for(tg_user.language_code)
+        try:
+            async with store_of(context).unit(update.update_id) as uow:
+                if uow is None:  # delivered before and already handled
+                    log.info("update %s already handled", update.update_id)
+                    await _answer_query(update, None)
+                    return
+                user = await uow.user(tg_user.id, lang)
+                lang = user.language
+                replies = await step(uow, user, update, context)
+        except DATABASE_ERRORS:
+            log.exception("database unavailable while handling update %s", update.update_id)
+            await _answer_query(update, None)
+            await context.bot.send_message(chat_.id, text("db_unavailable", lang))
+            return
+        await send_replies(update, context, chat_.id, replies)
+
+    return handle
+
+
+async def send_replies(update: Update, context: Context, chat_id: int, replies: list[Reply]) -> None:
+    """Send or edit each reply in order; remember the message of a new question."""
+    toast = next((r.toast for r in replies if r.toast), None)
+    await _answer_query(update, toast)
+    for reply in replies:
+        markup = _markup(reply)
+        if reply.edit_message_id is not None:
+            try:
+                await context.bot.edit_message_text(
+                    reply.html, chat_id, reply.edit_message_id, parse_mode=ParseMode.HTML, reply_markup=markup
+                )
+            except BadRequest as exc:  # gone or unchanged: the next message carries on
+                log.info("edit skipped: %s", exc.message)
+            continue
+        if reply.document is not None:
+            name, payload = reply.document
+            await context.bot.send_document(chat_id, payload, filename=name, caption=reply.html, parse_mode=ParseMode.HTML)
+            continue
+        sent = await context.bot.send_message(chat_id, reply.html, parse_mode=ParseMode.HTML, reply_markup=markup)
+        if reply.question_of is not None:
+            await _remember_question(context, reply.question_of, sent)
+
+
+async def _remember_question(context: Context, checkup_id: int, sent: Message) -> None:
+    try:
+        async with store_of(context).unit() as uow:
+            assert uow is not None
+            await uow.set_question_message(checkup_id, sent.message_id)
+    except DATABASE_ERRORS:  # the next answer then simply sends a fresh question
+        log.warning("could not remember question message %s", sent.message_id)
+
+
+def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in reply.buttons]
+    )
+
+
+async def _answer_query(update: Update, toast: str | None) -> None:
+    if update.callback_query is None:
+        return
+    try:
+        await update.callback_query.answer(toast)
+    except BadRequest:  # too old to answer: nothing to do
+        pass
+
+
+async def _typing(context: Context, chat_id: int) -> None:
+    try:
+        await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+    except TelegramError:
+        pass
+
+
+# --- commands ----------------------------------------------------------------------------
+async def _start(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
+    first_name = update.effective_user.first_name if update.effective_user else ""
+    return chat.welcome(user, first_name)
+
+
+async def _help(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
+    return chat.help_reply(user.language)
+
+
+async def _privacy(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
+    return chat.privacy_reply(user.language)
+
+
+async def _language(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
+    return chat.language_menu(user.language)
+
+
+async def _checkup(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
+    return await chat.begin_checkup(uow, user)
+
+
+async def _cancel(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
+    return await chat.cancel_checkup(uow, user)
+
+
+async def _advice(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
+    return await chat.show_advice(uow, user)
+
+
+async def _why(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
+    return await chat.show_advice(uow, user, view="why")
+
+
+async def _whatif(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
+    return await chat.whatif(uow, user, args=" ".join(context.args or []) or None)
+
+
+async def _export(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
+    return await chat.export_data(uow, user)
+
+
+async def _delete(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
+    return chat.delete_prompt(user.language)
+
+
+async def _unknown_command(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
+    active = await uow.active_checkup(user.id)
+    if active is not None:
+        return [Reply(text("command_during_checkup", user.language)), *await chat.ask_current(uow, user, active)]
+    return [Reply(text("unknown_command", user.language))]
+
+
+# --- messages ----------------------------------------------------------------------------
+async def _text(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
+    message = update.effective_message
+    typed = message.text if message and message.text else ""
+    active = await uow.active_checkup(user.id)
+    if active is None:
+        return [Reply(text("idle_text", user.language), chat.start_menu(user.language))]
+    return await chat.answer_text(uow, user, active, typed)
+
+
+async def _not_text(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
+    message = update.effective_message
+    kind = "kind_other"
+    if message is not None:
+        if message.sticker:
+            kind = "kind_sticker"
+        elif message.photo:
+            kind = "kind_photo"
+        elif message.voice or message.audio:
+            kind = "kind_voice"
+    lang = user.language
+    replies = [Reply(text("only_text", lang, kind=text(kind, lang)))]
+    active = await uow.active_checkup(user.id)
+    if active is not None:
+        replies += await chat.current_question(uow, user, active)
+    return replies
+
+
+async def _edited(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
+    if await uow.active_checkup(user.id) is None:
+        return []
+    return [Reply(text("edited_ignored", user.language))]
+
+
+# --- buttons -----------------------------------------------------------------------------
+async def _button(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
+    query = update.callback_query
+    cb = parse_callback(query.data if query else None)
+    lang = user.language
+    if cb is None:
+        return [Reply(text("unknown_button", lang), toast=text("stale_button_toast", lang))]
+    if cb.kind in ("a", "m", "md", "bk", "sk", "dk"):
+        return await chat.answer_button(uow, user, cb)
+    if cb.kind == "cu":
+        return await (chat.continue_checkup(uow, user) if cb.args[0] == "go" else chat.restart_checkup(uow, user))
+    if cb.kind == "menu":
+        choice = cb.args[0]
+        if choice == "checkup":
+            return await chat.begin_checkup(uow, user)
+        if choice == "language":
+            return chat.language_menu(lang)
+        return chat.help_reply(lang)
+    if cb.kind == "adv":
+        return await chat.show_advice(uow, user, view=cb.args[0], report_id=cb.int(1))
+    if cb.kind == "wi":
+        return await chat.whatif(uow, user, lever=cb.args[0])
+    if cb.kind == "lang":
+        return chat.set_language(user, cb.args[0])
+    if cb.kind == "del":
+        return await chat.delete_data(uow, user) if cb.args[0] == "yes" else [Reply(text("delete_kept", lang))]
+    return [Reply(text("unknown_button", lang))]  # pragma: no cover - every kind is routed above
+
+
+# --- outside private chats ---------------------------------------------------------------
+async def group_notice(update: Update, context: Context) -> None:
+    """In groups and channels the bot only says, once per command, that it works in private."""
+    message = update.effective_message
+    if message is None or update.effective_chat is None:
+        return
+    lang = language_for(update.effective_user.language_code if update.effective_user else None)
+    try:
+        await message.reply_text(text("group_chat", lang))
+    except (BadRequest, Forbidden):
+        pass
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log the error and tell the user, without ever showing a traceback."""
+    log.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == ChatType.PRIVATE:
+        lang = language_for(update.effective_user.language_code if update.effective_user else None)
+        try:
+            await _answer_query(update, None)
+            await context.bot.send_message(update.effective_chat.id, text("internal_error", lang))
+        except TelegramError:
+            log.warning("could not tell the user about the error")
+
+
+start = unit_of_work(_start)
+help_ = unit_of_work(_help)
+privacy = unit_of_work(_privacy)
+language = unit_of_work(_language)
+checkup = unit_of_work(_checkup, typing=True)
+cancel = unit_of_work(_cancel)
+advice = unit_of_work(_advice, typing=True)
+why = unit_of_work(_why, typing=True)
+whatif = unit_of_work(_whatif, typing=True)
+export = unit_of_work(_export, typing=True)
+delete = unit_of_work(_delete)
+unknown_command = unit_of_work(_unknown_command)
+text_message = unit_of_work(_text)
+other_message = unit_of_work(_not_text)
+edited_message = unit_of_work(_edited)
+button = unit_of_work(_button)

@@ -1,0 +1,190 @@
+"""Running the bot: long polling, or a webhook server when WEBHOOK_URL is set."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import signal
+from datetime import timedelta
+from json import JSONDecodeError
+
+from telegram import Update
+from telegram.error import NetworkError, RetryAfter, TimedOut
+from telegram.ext import Application
+
+from bot.app import build_application, dispose, register_commands
+from bot.config import Settings
+from bot.storage.migrate import schema_is_current, upgrade_database
+
+log = logging.getLogger(__name__)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+POLL_TIMEOUT = 25
+
+
+class RedactSecrets(logging.Filter):
+    """Removes the bot token and database password from every log line."""
+
+    def __init__(self, *secrets: str | None) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(s in message for s in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "[redacted]")
+            record.msg, record.args = message, None
+        return True
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    # httpx logs every request URL, and Bot API URLs carry the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    redact = RedactSecrets(settings.telegram_bot_token, _password(settings.database_url), settings.webhook_secret)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
+
+
+def _password(url: str) -> str | None:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).password
+
+
+async def handle_update(application: Application, update: Update) -> None:
+    """Process one update through the per-user ordering; returns once it is handled."""
+    await application.update_processor.process_update(update, application.process_update(update))
+
+
+async def poll(application: Application, stop: asyncio.Event) -> None:
+    """Long polling that confirms updates to Telegram only after they are handled.
+
+    The next getUpdates offset is what tells Telegram an update may be forgotten, so it
+    only moves past a batch once every update of it has been committed: a crash before
+    that means Telegram delivers the batch again, and the processed-updates table makes the
+    repeat harmless.
+    """
+    bot = application.bot
+    offset: int | None = None
+    await bot.delete_webhook(drop_pending_updates=False)
+    while not stop.is_set():
+        try:
+            updates = await bot.get_updates(offset=offset, timeout=POLL_TIMEOUT, allowed_updates=Update.ALL_TYPES)
+        except RetryAfter as exc:
+            await _sleep(stop, _seconds(exc.retry_after))
+            continue
+        except (TimedOut, NetworkError) as exc:
+            log.warning("getUpdates failed (%s); retrying", type(exc).__name__)
+            await _sleep(stop, 2.0)
+            continue
+        if not updates:
+            continue
+        await asyncio.gather(*(handle_update(application, u) for u in updates))
+        offset = updates[-1].update_id + 1
+
+
+def _seconds(value: object) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)  # type: ignore[arg-type]
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass
+
+
+def webhook_app(application: Application, secret: str):  # -> starlette.applications.Starlette
+    """A small ASGI app: checks the secret, handles the update, then answers 200."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse, Response
+    from starlette.routing import Route
+
+    expected = secret.encode()
+
+    async def telegram(request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not given:
+            return PlainTextResponse("missing secret token", status_code=401)
+        if not hmac.compare_digest(given, expected):
+            return PlainTextResponse("wrong secret token", status_code=403)
+        try:
+            data = await request.json()
+            update = Update.de_json(data, application.bot)
+        except (JSONDecodeError, UnicodeDecodeError, TypeError, KeyError, ValueError, AttributeError) as exc:
+            log.warning("malformed update refused: %s", type(exc).__name__)
+            return PlainTextResponse("malformed update", status_code=400)
+        if update is None or not isinstance(data, dict):
+            return PlainTextResponse("malformed update", status_code=400)
+        # 200 only once handled: Telegram redelivers anything that did not get it.
+        await handle_update(application, update)
+        return PlainTextResponse("ok")
+
+    async def health(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    return Starlette(routes=[Route("/telegram", telegram, methods=["POST"]), Route("/healthz", health)])
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM: polling, or the webhook server when WEBHOOK_URL is set."""
+    application = build_application(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with application:
+        store = application.bot_data["store"]
+        if not await schema_is_current(store.engine):
+            raise SystemExit("coach: the database schema is behind; run `coach db upgrade` first")
+        await register_commands(application)
+        try:
+            if settings.webhook_url:
+                await _serve_webhook(application, settings, stop)
+            else:
+                log.info("polling for updates")
+                await poll(application, stop)
+        finally:
+            await dispose(application)
+
+
+async def _serve_webhook(application: Application, settings: Settings, stop: asyncio.Event) -> None:
+    import uvicorn
+
+    assert settings.webhook_url and settings.webhook_secret
+    await application.bot.set_webhook(
+        settings.webhook_url.rstrip("/") + "/telegram",
+        secret_token=settings.webhook_secret,
+        allowed_updates=Update.ALL_TYPES,
+    )
+    config = uvicorn.Config(
+        webhook_app(application, settings.webhook_secret),
+        host=settings.webhook_listen,
+        port=settings.webhook_port,
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    log.info("webhook server on %s:%s", settings.webhook_listen, settings.webhook_port)
+    await stop.wait()
+    server.should_exit = True
+    await task
+
+
+def run_bot(settings: Settings) -> int:
+    """``coach run`` with a token. SQLite (embedded) is migrated on start; other databases
+    must be upgraded with ``coach db upgrade`` first, so several processes never race."""
+    configure_logging(settings)
+    if settings.database_url.startswith("sqlite"):
+        upgrade_database(settings.database_url)
+    try:
+        asyncio.run(serve(settings))
+    except SystemExit as exc:
+        print(exc)
+        return 2
+    return 0

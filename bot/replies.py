@@ -1,0 +1,47 @@
+"""What the bot sends, as plain data: handlers decide, one sender talks to Telegram."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from advice.data import load_strings
+
+TEXTS_PATH = Path(__file__).resolve().parent / "texts.toml"
+
+
+def text(key: str, lang: str, **values: Any) -> str:
+    """A bot text in ``lang``; values are HTML-escaped before they are filled in."""
+    template = load_strings(TEXTS_PATH)[key][lang]
+    if not values:
+        return template
+    return template.format(**{k: html.escape(str(v), quote=False) for k, v in values.items()})
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    data: str
+
+
+@dataclass(slots=True)
+class Reply:
+    """One message to send, or an edit of an earlier one.
+
+    ``question_of`` marks the message that shows a check-up's current question: its id is
+    stored on the check-up so the next answer can edit it.
+    """
+
+    html: str
+    buttons: list[list[Button]] = field(default_factory=list)
+    edit_message_id: int | None = None
+    document: tuple[str, bytes] | None = None
+    question_of: int | None = None
+    toast: str | None = None  # the answer to a button press (a small pop-up)
+
+
+def language_for(code: str | None) -> str:
+    """Chinese for any zh* Telegram language code, English otherwise."""
+    return "zh" if code and code.lower().startswith("zh") else "en"

@@ -1,0 +1,1 @@
+"""Storage: the database models and the one place that reads and writes them."""

@@ -1,0 +1,81 @@
+"""The schema's migrations (Alembic), driven from code: ``coach db upgrade|current`` and the
+check ``coach run`` makes before it starts."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import make_url, pool
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot.config import normalise_database_url
+
+# The scripts live in the repository's top-level migrations/ folder (beside alembic.ini),
+# found relative to this file: bot/storage/migrate.py -> repository root. That holds in a
+# source checkout and in the editable install the README uses (pip install -e .); a wheel
+# or a non-editable install does not carry migrations/, and alembic_config says so.
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def alembic_config(database_url: str | None = None) -> Config:
+    """An Alembic config for ``database_url``, built in code (alembic.ini is not read)."""
+    if not (MIGRATIONS_DIR / "env.py").is_file():
+        raise RuntimeError(
+            f"the database migrations are not at {MIGRATIONS_DIR}: "
+            "install Seller Coach from its source tree (pip install -e .)"
+        )
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    if database_url is not None:
+        # An attribute, not sqlalchemy.url: the ini parser would choke on a '%' in a password.
+        config.attributes["database_url"] = normalise_database_url(database_url)
+    return config
+
+
+def upgrade_database(database_url: str, revision: str = "head") -> None:
+    """Migrate the database to ``revision``. Synchronous: it runs its own event loop, so call
+    it from sync code (the CLI), or through ``asyncio.to_thread`` from async code."""
+    command.upgrade(alembic_config(database_url), revision)
+
+
+@cache
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise RuntimeError(f"no migrations in {MIGRATIONS_DIR}")
+    return head
+
+
+async def database_revision(engine: AsyncEngine) -> str | None:
+    """The revision recorded in the database (None for a database never migrated)."""
+    async with engine.connect() as connection:
+        return await connection.run_sync(
+            lambda sync: MigrationContext.configure(sync).get_current_revision()
+        )
+
+
+def current_revision(database_url: str) -> str | None:
+    url = normalise_database_url(database_url)
+    database = make_url(url).database
+    if url.startswith("sqlite") and database and database != ":memory:" and not Path(database).exists():
+        return None  # do not create an empty file just by looking
+
+    async def read() -> str | None:
+        engine = create_async_engine(url, poolclass=pool.NullPool)
+        try:
+            return await database_revision(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+async def schema_is_current(engine: AsyncEngine) -> bool:
+    """Whether the database is at the newest migration (``coach run`` refuses to start if not)."""
+    return await database_revision(engine) == head_revision()

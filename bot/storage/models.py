@@ -1,0 +1,151 @@
+"""Typed SQLAlchemy 2 models. The schema itself is created only by Alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names, so migrations can refer to them on every database.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class CheckupStatus(StrEnum):
+    IN_PROGRESS = "in_progress"
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+
+
+class User(Base):
+    """A Telegram user who talked to the bot."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    language_chosen: Mapped[bool] = mapped_column(Boolean, default=False)
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    checkups: Mapped[list[Checkup]] = relationship(back_populates="user", passive_deletes=True)
+
+
+class Checkup(Base):
+    """One run of the questionnaire; its answers say where it stands."""
+
+    __tablename__ = "checkups"
+    __table_args__ = (Index("ix_checkups_user_status", "user_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default=CheckupStatus.IN_PROGRESS.value)
+    language: Mapped[str] = mapped_column(String(8))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The chat message that shows the current question, edited as the seller answers.
+    question_message_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+    user: Mapped[User] = relationship(back_populates="checkups")
+
+
+class AnswerRow(Base):
+    """One answer, written the moment it is given. A changed answer supersedes the old
+    row instead of overwriting it, so the history of changes is kept."""
+
+    __tablename__ = "answers"
+    __table_args__ = (
+        # At most one current answer per question of a check-up, on every database.
+        Index(
+            "uq_answers_current",
+            "checkup_id",
+            "field",
+            unique=True,
+            sqlite_where=text("superseded_at IS NULL"),
+            postgresql_where=text("superseded_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    checkup_id: Mapped[int] = mapped_column(ForeignKey("checkups.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(32))
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    low: Mapped[float | None] = mapped_column(Float, default=None)
+    high: Mapped[float | None] = mapped_column(Float, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    superseded_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class AdviceReport(Base):
+    """The advice given at the end of a check-up: the structured result and the text sent."""
+
+    __tablename__ = "advice_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    checkup_id: Mapped[int | None] = mapped_column(ForeignKey("checkups.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    language: Mapped[str] = mapped_column(String(8))
+    profile: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    rule_ids: Mapped[list[str]] = mapped_column(JSON)
+    bottleneck: Mapped[str] = mapped_column(String(16))
+    monthly_sales: Mapped[float] = mapped_column(Float)
+    rendered_html: Mapped[str] = mapped_column(Text)
+
+
+class UserSettings(Base):
+    """Per-user preferences that are not part of a check-up."""
+
+    __tablename__ = "settings"
+
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    checkin_cadence: Mapped[str] = mapped_column(String(16), default="off")
+    checkin_weekday: Mapped[int | None] = mapped_column(Integer, default=None)
+    checkin_hour: Mapped[int | None] = mapped_column(Integer, default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProcessedUpdate(Base):
+    """Telegram update ids already handled, so a redelivered update is applied once.
+    Holds no personal data: only the id and when it was handled."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    handled_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,309 @@
+"""The repository: one transaction per update, answers kept with their history, the user's
+rights to export and delete, on SQLite and PostgreSQL (schema built by Alembic)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from advice.questionnaire import Answer, AnswerStatus
+from bot.storage.database import create_engine, session_factory
+from bot.storage.models import AdviceReport, AnswerRow, Base, CheckupStatus
+from bot.storage.repository import USER_TABLES, Store
+
+ANNA, BORIS = 1001, 2002  # two Telegram users
+
+
+def make_report(user_id: int, checkup_id: int | None) -> AdviceReport:
+    return AdviceReport(
+        user_id=user_id,
+        checkup_id=checkup_id,
+        language="en",
+        profile={"category": "bakery", "price_level": "mid"},
+        result={"bottleneck": "traffic", "score": 0.4},
+        rule_ids=["traffic.low_reach"],
+        bottleneck="traffic",
+        monthly_sales=1250.0,
+        rendered_html="<b>Traffic</b> is your bottleneck.",
+    )
+
+
+async def seed(store: Store, user_id: int, update_id: int | None = None) -> int:
+    """A user with settings, a finished check-up (one answer changed once) and a report."""
+    async with store.unit(update_id) as unit:
+        assert unit is not None
+        user = await unit.user(user_id, "en")
+        await unit.settings(user_id)
+        checkup = await unit.start_checkup(user)
+        await unit.save_answer(checkup, "monthly_orders", Answer(40))
+        await unit.save_answer(checkup, "monthly_orders", Answer(45))
+        await unit.save_answer(checkup, "channels", Answer(("wechat", "instagram")))
+        await unit.close_checkup(checkup, CheckupStatus.FINISHED)
+        await unit.save_report(make_report(user_id, checkup.id))
+        return checkup.id
+
+
+SEEDED = {"users": 1, "settings": 1, "checkups": 1, "answers": 3, "advice_reports": 1}
+
+
+async def count(engine: AsyncEngine, sql: str, **params: object) -> int:
+    async with engine.connect() as connection:
+        return (await connection.execute(text(sql), params)).scalar_one()
+
+
+# --- users and answers -------------------------------------------------------------------
+async def test_a_user_is_created_once(store: Store, engine: AsyncEngine) -> None:
+    async with store.unit() as unit:
+        first = await unit.user(ANNA, "zh")
+        first.language_chosen = True
+    async with store.unit() as unit:
+        again = await unit.user(ANNA, "en")  # the language of first contact stays
+        assert (again.id, again.language, again.language_chosen) == (ANNA, "zh", True)
+        assert again.time_zone == "UTC"
+    assert await count(engine, "SELECT count(*) FROM users") == 1
+
+
+async def test_an_answer_is_committed_when_the_unit_ends_and_survives_a_restart(
+    store: Store, engine: AsyncEngine, database_url: str
+) -> None:
+    async with store.unit(1) as unit:
+        user = await unit.user(ANNA, "en")
+        checkup = await unit.start_checkup(user)
+        await unit.save_answer(checkup, "monthly_orders", Answer(None, AnswerStatus.DONT_KNOW))
+        await unit.save_answer(checkup, "average_order", Answer(30, low=20.0, high=40.0))
+        await unit.save_answer(checkup, "channels", Answer(("wechat", "telegram")))
+    await engine.dispose()  # the bot stops...
+
+    restarted = create_engine(database_url)  # ...and starts again
+    try:
+        async with Store(session_factory(restarted)).unit(2) as unit:
+            assert (await unit.active_checkup(ANNA)).id == checkup.id
+            assert await unit.answers(checkup.id) == {
+                "monthly_orders": Answer(None, AnswerStatus.DONT_KNOW),
+                "average_order": Answer(30, AnswerStatus.GIVEN, 20.0, 40.0),
+                "channels": Answer(("wechat", "telegram")),
+            }
+    finally:
+        await restarted.dispose()
+
+
+async def test_a_changed_answer_keeps_the_old_one_as_history(store: Store) -> None:
+    async with store.unit() as unit:
+        checkup = await unit.start_checkup(await unit.user(ANNA, "en"))
+        await unit.save_answer(checkup, "monthly_orders", Answer(40))
+    async with store.unit() as unit:
+        checkup = await unit.checkup(checkup.id, ANNA)
+        await unit.save_answer(checkup, "monthly_orders", Answer(55))
+    async with store.unit() as unit:
+        assert await unit.answers(checkup.id) == {"monthly_orders": Answer(55)}
+        rows = (await unit.session.execute(select(AnswerRow).order_by(AnswerRow.id))).scalars().all()
+    assert [(row.value, row.superseded_at is None) for row in rows] == [(40, False), (55, True)]
+    assert rows[0].superseded_at >= rows[0].created_at
+
+
+async def test_withdrawing_an_answer_back_keeps_it_as_history(store: Store) -> None:
+    async with store.unit() as unit:
+        checkup = await unit.start_checkup(await unit.user(ANNA, "en"))
+        await unit.save_answer(checkup, "monthly_orders", Answer(40))
+        await unit.save_answer(checkup, "channels", Answer(("wechat",)))
+    async with store.unit() as unit:
+        await unit.withdraw_answer(checkup, "channels")  # the seller pressed Back
+        assert await unit.answers(checkup.id) == {"monthly_orders": Answer(40)}
+        await unit.withdraw_answer(checkup, "channels")  # twice is harmless
+    async with store.unit() as unit:
+        await unit.save_answer(checkup, "channels", Answer(("telegram",)))
+        assert (await unit.answers(checkup.id))["channels"] == Answer(("telegram",))
+        history = (
+            await unit.session.execute(select(AnswerRow.value).where(AnswerRow.field == "channels").order_by(AnswerRow.id))
+        ).scalars().all()
+    assert history == [["wechat"], ["telegram"]]
+
+
+async def test_the_database_refuses_two_current_answers_to_one_question(store: Store) -> None:
+    async with store.unit() as unit:
+        checkup = await unit.start_checkup(await unit.user(ANNA, "en"))
+        await unit.save_answer(checkup, "monthly_orders", Answer(40))
+
+    def row(value: int, superseded: bool = False) -> AnswerRow:
+        return AnswerRow(
+            checkup_id=checkup.id, user_id=ANNA, field="monthly_orders", value=value, status="given",
+            superseded_at=checkup.started_at if superseded else None,
+        )  # fmt: skip
+
+    with pytest.raises(IntegrityError, match="(?i)unique"):
+        async with store.unit() as unit:  # behind the repository's back
+            unit.session.add(row(41))
+            await unit.session.flush()
+    async with store.unit() as unit:  # history rows are not "current": any number is fine
+        unit.session.add_all([row(38, superseded=True), row(39, superseded=True)])
+        await unit.session.flush()
+        assert await unit.answers(checkup.id) == {"monthly_orders": Answer(40)}
+
+
+# --- one transaction per update ----------------------------------------------------------
+async def test_an_update_handled_twice_is_applied_once(store: Store, engine: AsyncEngine) -> None:
+    async with store.unit(500) as unit:
+        await unit.start_checkup(await unit.user(ANNA, "en"))
+    async with store.unit(500) as unit:
+        assert unit is None  # redelivered: the handler does nothing
+    async with store.unit(501) as unit:
+        assert unit is not None
+    assert await count(engine, "SELECT count(*) FROM checkups") == 1
+    assert await count(engine, "SELECT count(*) FROM processed_updates") == 2
+
+
+async def test_a_unit_that_fails_leaves_nothing_behind_so_a_retry_succeeds(
+    store: Store, engine: AsyncEngine
+) -> None:
+    with pytest.raises(RuntimeError, match="Telegram is down"):
+        async with store.unit(600) as unit:
+            checkup = await unit.start_checkup(await unit.user(ANNA, "en"))
+            await unit.save_answer(checkup, "monthly_orders", Answer(40))
+            raise RuntimeError("Telegram is down")
+    for table in ("processed_updates", "users", "checkups", "answers"):
+        assert await count(engine, f"SELECT count(*) FROM {table}") == 0, table
+
+    async with store.unit(600) as unit:  # the redelivered update
+        assert unit is not None
+        checkup = await unit.start_checkup(await unit.user(ANNA, "en"))
+        await unit.save_answer(checkup, "monthly_orders", Answer(40))
+    assert await count(engine, "SELECT count(*) FROM answers") == 1
+
+
+async def test_another_users_ids_are_not_found(store: Store) -> None:
+    """Callback buttons carry ids, and buttons can be forged."""
+    anna_checkup = await seed(store, ANNA)
+    await seed(store, BORIS)
+    async with store.unit() as unit:
+        assert await unit.checkup(anna_checkup, BORIS) is None
+        assert (await unit.checkup(anna_checkup, ANNA)).user_id == ANNA
+        assert await unit.checkup(999_999, ANNA) is None
+        report = await unit.latest_report(ANNA)
+        assert await unit.report(report.id, BORIS) is None
+        assert (await unit.report(report.id, ANNA)).id == report.id
+
+
+# --- the user's rights -------------------------------------------------------------------
+async def test_export_holds_that_users_rows_only(store: Store) -> None:
+    await seed(store, ANNA)
+    await seed(store, BORIS)
+    async with store.unit() as unit:
+        data = await unit.export(ANNA)
+        assert await unit.export(31337) == {"user": None}
+    json.dumps(data)  # JSON-ready as it is
+    assert data["user"]["id"] == ANNA
+    assert {key: len(rows) for key, rows in data.items() if key != "user"} == {
+        key: n for key, n in SEEDED.items() if key != "users"
+    }
+    for key, rows in data.items():
+        if key != "user":
+            assert {row["user_id"] for row in rows} == {ANNA}, key
+    assert [a["value"] for a in data["answers"]] == [40, 45, ["wechat", "instagram"]]
+
+
+async def test_delete_user_removes_every_row_of_that_user_and_no_one_elses(
+    store: Store, engine: AsyncEngine
+) -> None:
+    await seed(store, ANNA, update_id=1)
+    await seed(store, BORIS, update_id=2)
+
+    # Every table that holds a user's data, found from the schema itself, not from the
+    # repository: a new table with a user_id column must be covered by delete_user too.
+    owned = {t.name: ("id" if t.name == "users" else "user_id") for t in Base.metadata.sorted_tables if "user_id" in t.c or t.name == "users"}
+    assert set(owned) == {model.__tablename__ for model in USER_TABLES}
+    assert {t.name for t in Base.metadata.sorted_tables} - set(owned) == {"processed_updates"}  # no personal data
+
+    async def rows_of(user_id: int) -> dict[str, int]:
+        return {
+            table: await count(engine, f"SELECT count(*) FROM {table} WHERE {column} = :user_id", user_id=user_id)
+            for table, column in owned.items()
+        }
+
+    assert await rows_of(ANNA) == await rows_of(BORIS) == SEEDED
+    async with store.unit() as unit:
+        assert await unit.delete_user(ANNA) == SEEDED
+    async with store.unit() as unit:
+        assert set((await unit.count_user_rows(ANNA)).values()) == {0}
+        assert await unit.count_user_rows(BORIS) == SEEDED
+        assert await unit.export(ANNA) == {"user": None}
+    assert await rows_of(ANNA) == dict.fromkeys(owned, 0)
+    assert await rows_of(BORIS) == SEEDED
+    assert await count(engine, "SELECT count(*) FROM processed_updates") == 2
+
+
+async def test_deleting_the_user_row_cascades_to_everything_it_owns(
+    store: Store, engine: AsyncEngine
+) -> None:
+    """The foreign keys say ON DELETE CASCADE (and SQLite enforces them: the pragma is on)."""
+    await seed(store, ANNA)
+    await seed(store, BORIS)
+    async with engine.begin() as connection:
+        await connection.execute(text("DELETE FROM users WHERE id = :id"), {"id": ANNA})
+    async with store.unit() as unit:
+        assert set((await unit.count_user_rows(ANNA)).values()) == {0}
+        assert await unit.count_user_rows(BORIS) == SEEDED
+
+
+# --- PostgreSQL: concurrent units --------------------------------------------------------
+async def test_units_for_one_user_wait_for_each_other(postgres_store: Store) -> None:
+    """The user's row lock serialises one user's updates; other users are not held up."""
+    store = postgres_store
+    async with store.unit() as unit:
+        await unit.user(ANNA, "en")
+    loop = asyncio.get_running_loop()
+    locked = asyncio.Event()
+    times: dict[str, float] = {}
+
+    async def first() -> None:
+        async with store.unit(1) as unit:
+            await unit.start_checkup(await unit.user(ANNA, "en"))
+            locked.set()
+            await asyncio.sleep(0.5)
+            times["first commits"] = loop.time()
+
+    async def second() -> None:
+        await locked.wait()
+        async with store.unit(2) as unit:
+            times["second asks"] = loop.time()
+            await unit.user(ANNA, "en")
+            times["second has the lock"] = loop.time()
+            # It waited for the commit, so it sees the check-up the first unit started.
+            assert await unit.active_checkup(ANNA) is not None
+
+    async def someone_else() -> None:
+        await locked.wait()
+        async with store.unit(3) as unit:
+            await unit.user(BORIS, "en")
+        times["someone else done"] = loop.time()
+
+    await asyncio.gather(first(), second(), someone_else())
+    assert times["second has the lock"] >= times["first commits"]
+    assert times["second has the lock"] - times["second asks"] >= 0.3
+    assert times["someone else done"] < times["first commits"]
+
+
+async def test_the_same_update_delivered_concurrently_is_applied_once(postgres_store: Store) -> None:
+    store = postgres_store
+    applied: list[int] = []
+
+    async def handle(worker: int) -> None:
+        async with store.unit(777) as unit:
+            if unit is None:
+                return
+            await unit.start_checkup(await unit.user(ANNA, "en"))
+            await asyncio.sleep(0.2)  # keep the transaction open while the others arrive
+            applied.append(worker)
+
+    await asyncio.gather(*(handle(worker) for worker in range(5)))
+    assert len(applied) == 1
+    async with store.unit() as unit:
+        assert await unit.count_user_rows(ANNA) == {
+            "answers": 0, "advice_reports": 0, "checkups": 1, "settings": 0, "users": 1,
+        }  # fmt: skip
+        processed = await unit.session.execute(text("SELECT count(*) FROM processed_updates"))
+        assert processed.scalar_one() == 1
