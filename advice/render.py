@@ -134,6 +134,8 @@ class Formatter:
             return format_number(round(value * 100), self.lang)
         if name in ("category", "bottleneck"):
             return self.lever(value) if name == "bottleneck" else self.option(name, value)
+        if name == "assumed":  # field names: say which answers, as the questions call them
+            return ", ".join(self.label(field) for field in value) or self.t("none_chosen")
         if isinstance(value, bool | str | tuple | list):
             return self.option(name, value)
         return self.num(value)

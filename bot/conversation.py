@@ -105,7 +105,7 @@ async def cancel_checkup(uow: Unit, user: User) -> list[Reply]:
     if active is None:
         return [Reply(text("nothing_to_cancel", user.language))]
     await uow.close_checkup(active, CheckupStatus.CANCELLED)
-    replies = _close_question(active, user.language)
+    replies = _close_question(active.question_message_id, user.language)
     return [*replies, Reply(text("checkup_cancelled", user.language))]
 
 
@@ -140,7 +140,7 @@ def question_reply(checkup: Checkup, question: Question, answers: dict[str, Answ
         extra.append(Button(ui.t("button_dont_know"), f"dk:{checkup.id}:{qi}"))
     if extra:
         rows.append(extra)
-    return Reply(body, rows, question_of=checkup.id)
+    return Reply(body, rows, question_of=(checkup.id, question.field))
 
 
 async def ask_current(uow: Unit, user: User, checkup: Checkup) -> list[Reply]:
@@ -152,34 +152,59 @@ async def ask_current(uow: Unit, user: User, checkup: Checkup) -> list[Reply]:
     return [question_reply(checkup, question, answers, user.language)]
 
 
-def _close_question(checkup: Checkup, lang: str, shown: str | None = None) -> list[Reply]:
+def _question_message(checkup: Checkup, question: Question, pressed: int | None = None) -> int | None:
+    """The chat message that shows ``question``, to edit once it is answered.
+
+    A button press says for itself which message it came from. For typed answers the
+    stored message is used only if it asks this very question: it is stored after it is
+    sent, and a crash in between leaves the previous question's message there.
+    """
+    if pressed is not None:
+        return pressed
+    if checkup.question_field == question.field:
+        return checkup.question_message_id
+    return None
+
+
+def _close_question(message_id: int | None, lang: str, shown: str | None = None) -> list[Reply]:
     """Edit the question message so it shows the answer and no longer has buttons."""
-    if checkup.question_message_id is None:
+    if message_id is None:
         return []
     note = shown if shown is not None else "—"
     question_text = text("answer_recorded", lang, answer=note)
-    return [Reply(question_text, edit_message_id=checkup.question_message_id)]
+    return [Reply(question_text, edit_message_id=message_id)]
 
 
-async def _record(uow: Unit, user: User, checkup: Checkup, question: Question, answer: Answer, answers: dict[str, Answer]) -> list[Reply]:
+async def _record(
+    uow: Unit,
+    user: User,
+    checkup: Checkup,
+    question: Question,
+    answer: Answer,
+    answers: dict[str, Answer],
+    pressed: int | None = None,
+) -> list[Reply]:
     await uow.save_answer(checkup, question.field, answer)
     answers = {**answers, question.field: answer}
     currency = answers.get("currency", Answer("CNY")).value
     if not isinstance(currency, str):
         currency = "CNY"
     shown = format_answer(question, answer, user.language, currency)
-    closing = _answered_question(checkup, question, answers, user.language, shown)
+    message_id = _question_message(checkup, question, pressed)
+    closing = _answered_question(message_id, question, answers, user.language, shown)
     return [*closing, *await ask_current(uow, user, checkup)]
 
 
-def _answered_question(checkup: Checkup, question: Question, answers: dict[str, Answer], lang: str, shown: str) -> list[Reply]:
-    if checkup.question_message_id is None:
+def _answered_question(
+    message_id: int | None, question: Question, answers: dict[str, Answer], lang: str, shown: str
+) -> list[Reply]:
+    if message_id is None:
         return []
     body = (
         f"<i>{_escape(progress_line(question, answers, lang))}</i>\n"
         f"{_escape(question.ask[lang])}\n<b>✓ {_escape(shown)}</b>"
     )
-    return [Reply(body, edit_message_id=checkup.question_message_id)]
+    return [Reply(body, edit_message_id=message_id)]
 
 
 async def answer_text(uow: Unit, user: User, checkup: Checkup, typed: str) -> list[Reply]:
@@ -196,8 +221,9 @@ async def answer_text(uow: Unit, user: User, checkup: Checkup, typed: str) -> li
     return await _record(uow, user, checkup, question, result, answers)
 
 
-async def answer_button(uow: Unit, user: User, cb: Callback) -> list[Reply]:
-    """A button pressed on a question message: answer, toggle, back, skip or don't know."""
+async def answer_button(uow: Unit, user: User, cb: Callback, pressed: int | None = None) -> list[Reply]:
+    """A button pressed on a question message (``pressed``, its id): answer, toggle, back,
+    skip or don't know."""
     lang = user.language
     checkup = await uow.checkup(cb.int(0), user.id)
     if checkup is None or checkup.status != CheckupStatus.IN_PROGRESS.value:
@@ -208,12 +234,15 @@ async def answer_button(uow: Unit, user: User, cb: Callback) -> list[Reply]:
     if question is None or qi != QUESTION_INDEX[question.field]:
         stale = Reply(text("stale_button", lang), toast=text("stale_button_toast", lang))
         return [stale, *await ask_current(uow, user, checkup)]
+    message_id = _question_message(checkup, question, pressed)
     if cb.kind == "bk":
-        return await go_back(uow, user, checkup, question, answers)
+        return await go_back(uow, user, checkup, question, answers, message_id)
     if cb.kind == "sk" and question.optional:
-        return await _record(uow, user, checkup, question, Answer(None, AnswerStatus.SKIPPED), answers)
+        skipped = Answer(None, AnswerStatus.SKIPPED)
+        return await _record(uow, user, checkup, question, skipped, answers, message_id)
     if cb.kind == "dk" and question.accepts_dont_know:
-        return await _record(uow, user, checkup, question, Answer(None, AnswerStatus.DONT_KNOW), answers)
+        dont_know = Answer(None, AnswerStatus.DONT_KNOW)
+        return await _record(uow, user, checkup, question, dont_know, answers, message_id)
     if cb.kind == "a":
         result = QUESTIONNAIRE.choose(question, cb.int(2), lang)
     elif cb.kind in ("m", "md"):
@@ -222,24 +251,31 @@ async def answer_button(uow: Unit, user: User, cb: Callback) -> list[Reply]:
             return [Reply(text("unknown_button", lang), toast=text("stale_button_toast", lang))]
         if cb.kind == "m":
             toggled = question_reply(checkup, question, answers, lang, mask)
-            toggled.edit_message_id = checkup.question_message_id
-            toggled.question_of = None
-            return [toggled] if checkup.question_message_id else [question_reply(checkup, question, answers, lang, mask)]
+            if message_id is not None:
+                toggled.edit_message_id, toggled.question_of = message_id, None
+            return [toggled]
         result = QUESTIONNAIRE.multi(question, [i for i in range(len(question.options)) if mask >> i & 1], lang)
     else:
         return [Reply(text("unknown_button", lang), toast=text("stale_button_toast", lang))]
     if isinstance(result, Rejection):
         return [Reply(_escape(rejection_text(result, lang)))]
-    return await _record(uow, user, checkup, question, result, answers)
+    return await _record(uow, user, checkup, question, result, answers, message_id)
 
 
-async def go_back(uow: Unit, user: User, checkup: Checkup, question: Question, answers: dict[str, Answer]) -> list[Reply]:
+async def go_back(
+    uow: Unit,
+    user: User,
+    checkup: Checkup,
+    question: Question,
+    answers: dict[str, Answer],
+    message_id: int | None,
+) -> list[Reply]:
     previous = QUESTIONNAIRE.previous(answers, question.field)
     if previous is None:
         return [Reply(_escape(_ui(user.language).t("terminal_first_question")), toast=_ui(user.language).t("terminal_first_question"))]
     await uow.withdraw_answer(checkup, previous.field)
     remaining = {k: v for k, v in answers.items() if k != previous.field}
-    closing = _close_question(checkup, user.language, _ui(user.language).t("button_back"))
+    closing = _close_question(message_id, user.language, _ui(user.language).t("button_back"))
     return [*closing, question_reply(checkup, previous, remaining, user.language)]
 
 
@@ -278,10 +314,8 @@ async def finish_checkup(uow: Unit, user: User, checkup: Checkup, answers: dict[
         )
     )
     await uow.close_checkup(checkup, CheckupStatus.FINISHED)
-    return [
-        Reply(text("checkup_done_intro", user.language)),
-        Reply(html, advice_buttons(report.id, user.language)),
-    ]
+    intro = text("checkup_done_intro", user.language)
+    return [Reply(f"{intro}\n\n{html}", advice_buttons(report.id, user.language))]
 
 
 async def show_advice(uow: Unit, user: User, view: str = "report", report_id: int | None = None) -> list[Reply]:

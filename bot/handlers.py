@@ -88,11 +88,12 @@ async def send_replies(update: Update, context: Context, chat_id: int, replies: 
             await _remember_question(context, reply.question_of, sent)
 
 
-async def _remember_question(context: Context, checkup_id: int, sent: Message) -> None:
+async def _remember_question(context: Context, question_of: tuple[int, str], sent: Message) -> None:
+    checkup_id, field = question_of
     try:
         async with store_of(context).unit() as uow:
             assert uow is not None
-            await uow.set_question_message(checkup_id, sent.message_id)
+            await uow.set_question_message(checkup_id, sent.message_id, field)
     except DATABASE_ERRORS:  # the next answer then simply sends a fresh question
         log.warning("could not remember question message %s", sent.message_id)
 
@@ -216,7 +217,8 @@ async def _button(uow: Unit, user: User, update: Update, context: Context) -> li
     if cb is None:
         return [Reply(text("unknown_button", lang), toast=text("stale_button_toast", lang))]
     if cb.kind in ("a", "m", "md", "bk", "sk", "dk"):
-        return await chat.answer_button(uow, user, cb)
+        pressed = query.message.message_id if query and query.message else None
+        return await chat.answer_button(uow, user, cb, pressed)
     if cb.kind == "cu":
         return await (chat.continue_checkup(uow, user) if cb.args[0] == "go" else chat.restart_checkup(uow, user))
     if cb.kind == "menu":

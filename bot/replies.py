@@ -30,15 +30,15 @@ class Button:
 class Reply:
     """One message to send, or an edit of an earlier one.
 
-    ``question_of`` marks the message that shows a check-up's current question: its id is
-    stored on the check-up so the next answer can edit it.
+    ``question_of`` marks the message that shows a check-up's current question, as
+    (check-up id, question field): its id is stored on the check-up so the answer can edit it.
     """
 
     html: str
     buttons: list[list[Button]] = field(default_factory=list)
     edit_message_id: int | None = None
     document: tuple[str, bytes] | None = None
-    question_of: int | None = None
+    question_of: tuple[int, str] | None = None
     toast: str | None = None  # the answer to a button press (a small pop-up)
 
 

@@ -26,7 +26,9 @@ from bot.storage.migrate import upgrade_database
 from bot.storage.models import Base
 from bot.storage.repository import Store
 
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 _postgres_skipped: list[str] = []
 T = TypeVar("T")
 
@@ -58,14 +60,20 @@ def postgres_database() -> Iterator[str]:
         _postgres_skipped.append(reason)
         pytest.skip(reason)
     try:
-        yield str(admin.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False))
+        yield str(
+            admin.set(drivername="postgresql+asyncpg", database=name).render_as_string(
+                hide_password=False
+            )
+        )
     finally:
         _run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _postgres_skipped:
-        terminalreporter.write_line(f"PostgreSQL tests skipped: {_postgres_skipped[0]}", yellow=True)
+        terminalreporter.write_line(
+            f"PostgreSQL tests skipped: {_postgres_skipped[0]}", yellow=True
+        )
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -85,8 +93,9 @@ async def _drop_everything(url: str) -> None:
                 await connection.execute(text("DROP SCHEMA public CASCADE"))
                 await connection.execute(text("CREATE SCHEMA public"))
             else:
-                await connection.execute(text("PRAGMA foreign_keys=OFF"))
-                names = (await connection.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))).scalars()
+                # (foreign keys are off: this engine does not set the bot's pragma)
+                query = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                names = (await connection.execute(text(query))).scalars()
                 for name in list(names):
                     await connection.execute(text(f'DROP TABLE "{name}"'))
     finally:

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.storage.models import AdviceReport, AnswerRow, Checkup
+from bot.storage.repository import Unit
 from tests.support.harness import ChatHarness, Seller
 
 # The WeChat menswear reseller from the personas, answering as a seller would.
@@ -124,6 +125,36 @@ async def test_each_button_answer_edits_its_question_to_show_the_choice(harness:
     assert edited.message_id == question.message_id
     assert "✓ Jewellery" in edited.text and not edited.buttons
     assert "Compared with similar products" in following.text
+
+
+async def test_a_question_message_not_remembered_is_never_overwritten_by_the_next_answer(
+    harness: ChatHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bot stores a question message's id after sending it; a crash in between leaves
+    the previous question's id stored. Answers must then not edit that older message."""
+    seller = harness.seller()
+    await seller.says("/checkup")
+    await answer_all(seller, ENGLISH_ANSWERS[:7])  # ... up to the weekly reach, typed
+    reach = seller.last()  # "How many posts...": sent, but its id is remembered
+    assert "posts or videos" in reach.text
+
+    async def crash(*args: object) -> None:
+        raise OSError("the process died here")
+
+    monkeypatch.setattr(Unit, "set_question_message", crash)
+    await seller.says("20")  # answered; the next question goes out, its id is lost
+    orders = seller.last()
+    assert "orders do you get" in orders.text
+    monkeypatch.undo()
+
+    await seller.says("2")  # typed: nothing known to edit, so the earlier messages stay
+    await seller.presses("I copy")  # pressed: the message the button was on is edited
+    texts = {m.message_id: m.text for m in seller.messages()}
+    assert "✓ 20" in texts[reach.message_id] and "orders do you get" not in texts[reach.message_id]
+    assert "orders do you get" in texts[orders.message_id]
+    copied = next(m for m in seller.messages() if "Who writes the words" in (m.text or ""))
+    assert "✓ I copy" in copied.text and not copied.buttons
+    assert sum("Who writes the words" in (m.text or "") for m in seller.messages()) == 1
 
 
 async def test_a_word_where_a_number_is_asked_gets_the_hint_and_stores_nothing(harness: ChatHarness) -> None:

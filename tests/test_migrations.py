@@ -29,8 +29,13 @@ from bot.storage.migrate import (
 )
 
 
-def test_the_history_starts_at_0001() -> None:
-    assert head_revision() == "0001"
+def test_the_history_is_one_numbered_line_from_0001_to_the_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    line = [s.revision for s in reversed(list(scripts.walk_revisions()))]
+    assert line == [f"{n:04d}" for n in range(1, len(line) + 1)]
+    assert line[-1] == head_revision()
 
 
 def test_coach_db_upgrade_creates_the_schema_and_current_prints_the_head(

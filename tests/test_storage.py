@@ -101,7 +101,9 @@ async def test_a_changed_answer_keeps_the_old_one_as_history(store: Store) -> No
         await unit.save_answer(checkup, "monthly_orders", Answer(55))
     async with store.unit() as unit:
         assert await unit.answers(checkup.id) == {"monthly_orders": Answer(55)}
-        rows = (await unit.session.execute(select(AnswerRow).order_by(AnswerRow.id))).scalars().all()
+        rows = (
+            (await unit.session.execute(select(AnswerRow).order_by(AnswerRow.id))).scalars().all()
+        )
     assert [(row.value, row.superseded_at is None) for row in rows] == [(40, False), (55, True)]
     assert rows[0].superseded_at >= rows[0].created_at
 
@@ -119,8 +121,16 @@ async def test_withdrawing_an_answer_back_keeps_it_as_history(store: Store) -> N
         await unit.save_answer(checkup, "channels", Answer(("telegram",)))
         assert (await unit.answers(checkup.id))["channels"] == Answer(("telegram",))
         history = (
-            await unit.session.execute(select(AnswerRow.value).where(AnswerRow.field == "channels").order_by(AnswerRow.id))
-        ).scalars().all()
+            (
+                await unit.session.execute(
+                    select(AnswerRow.value)
+                    .where(AnswerRow.field == "channels")
+                    .order_by(AnswerRow.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert history == [["wechat"], ["telegram"]]
 
 
@@ -214,13 +224,21 @@ async def test_delete_user_removes_every_row_of_that_user_and_no_one_elses(
 
     # Every table that holds a user's data, found from the schema itself, not from the
     # repository: a new table with a user_id column must be covered by delete_user too.
-    owned = {t.name: ("id" if t.name == "users" else "user_id") for t in Base.metadata.sorted_tables if "user_id" in t.c or t.name == "users"}
+    owned = {
+        t.name: ("id" if t.name == "users" else "user_id")
+        for t in Base.metadata.sorted_tables
+        if "user_id" in t.c or t.name == "users"
+    }
     assert set(owned) == {model.__tablename__ for model in USER_TABLES}
-    assert {t.name for t in Base.metadata.sorted_tables} - set(owned) == {"processed_updates"}  # no personal data
+    assert {t.name for t in Base.metadata.sorted_tables} - set(owned) == {
+        "processed_updates"
+    }  # no personal data
 
     async def rows_of(user_id: int) -> dict[str, int]:
         return {
-            table: await count(engine, f"SELECT count(*) FROM {table} WHERE {column} = :user_id", user_id=user_id)
+            table: await count(
+                engine, f"SELECT count(*) FROM {table} WHERE {column} = :user_id", user_id=user_id
+            )
             for table, column in owned.items()
         }
 
@@ -258,12 +276,21 @@ async def test_units_for_one_user_wait_for_each_other(postgres_store: Store) -> 
     loop = asyncio.get_running_loop()
     locked = asyncio.Event()
     times: dict[str, float] = {}
+    waiting: dict[str, int] = {}
+
+    async def lock_waits() -> int:
+        """Backends of this database blocked on a lock right now, seen from outside."""
+        async with store.sessions() as session:
+            query = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            return (await session.execute(text(query))).scalar_one()
 
     async def first() -> None:
         async with store.unit(1) as unit:
             await unit.start_checkup(await unit.user(ANNA, "en"))
             locked.set()
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.3)
+            waiting["on a lock"] = await lock_waits()
+            await asyncio.sleep(0.2)
             times["first commits"] = loop.time()
 
     async def second() -> None:
@@ -285,9 +312,12 @@ async def test_units_for_one_user_wait_for_each_other(postgres_store: Store) -> 
     assert times["second has the lock"] >= times["first commits"]
     assert times["second has the lock"] - times["second asks"] >= 0.3
     assert times["someone else done"] < times["first commits"]
+    assert waiting == {"on a lock": 1}  # the second unit, and nobody else
 
 
-async def test_the_same_update_delivered_concurrently_is_applied_once(postgres_store: Store) -> None:
+async def test_the_same_update_delivered_concurrently_is_applied_once(
+    postgres_store: Store,
+) -> None:
     store = postgres_store
     applied: list[int] = []
 

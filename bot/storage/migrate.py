@@ -63,7 +63,12 @@ async def database_revision(engine: AsyncEngine) -> str | None:
 def current_revision(database_url: str) -> str | None:
     url = normalise_database_url(database_url)
     database = make_url(url).database
-    if url.startswith("sqlite") and database and database != ":memory:" and not Path(database).exists():
+    if (
+        url.startswith("sqlite")
+        and database
+        and database != ":memory:"
+        and not Path(database).exists()
+    ):
         return None  # do not create an empty file just by looking
 
     async def read() -> str | None:

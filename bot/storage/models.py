@@ -74,8 +74,11 @@ class Checkup(Base):
     language: Mapped[str] = mapped_column(String(8))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
-    # The chat message that shows the current question, edited as the seller answers.
+    # The chat message that shows a question, edited as the seller answers, and which
+    # question it shows: it is stored after the message is sent, so after a crash in
+    # between it can point at an earlier question, and must then be left alone.
     question_message_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    question_field: Mapped[str | None] = mapped_column(String(32), default=None)
 
     user: Mapped[User] = relationship(back_populates="checkups")
 

@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from advice.questionnaire import Answer, AnswerStatus
+from advice.questionnaire import Answer
 from bot.storage.models import (
     AdviceReport,
     AnswerRow,
@@ -88,9 +88,12 @@ class Unit:
         await self.session.flush()
         return checkup
 
-    async def set_question_message(self, checkup_id: int, message_id: int) -> None:
+    async def set_question_message(self, checkup_id: int, message_id: int, field: str) -> None:
+        """Remember the message that asks ``field``, so the answer can edit it."""
         await self.session.execute(
-            update(Checkup).where(Checkup.id == checkup_id).values(question_message_id=message_id)
+            update(Checkup)
+            .where(Checkup.id == checkup_id)
+            .values(question_message_id=message_id, question_field=field)
         )
 
     async def close_checkup(self, checkup: Checkup, status: CheckupStatus) -> None:

@@ -67,7 +67,10 @@ def upgrade() -> None:
         sa.Column("superseded_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_answers")),
         sa.ForeignKeyConstraint(
-            ["checkup_id"], ["checkups.id"], name=op.f("fk_answers_checkup_id_checkups"), ondelete="CASCADE"
+            ["checkup_id"],
+            ["checkups.id"],
+            name=op.f("fk_answers_checkup_id_checkups"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_answers_user_id_users"), ondelete="CASCADE"
@@ -100,7 +103,10 @@ def upgrade() -> None:
         sa.Column("rendered_html", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_advice_reports")),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_advice_reports_user_id_users"), ondelete="CASCADE"
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_advice_reports_user_id_users"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["checkup_id"],

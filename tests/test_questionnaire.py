@@ -1,0 +1,449 @@
+"""The check-up as data: the questions, where a conversation stands, and reading typed answers.
+
+The questionnaire file is valid (both languages everywhere, every required profile field
+asked, options equal to the profile's allowed values). Given the answers so far, the
+questionnaire says what to ask next, what "Back" returns to and how far along the seller is.
+Typed answers are read leniently (numbers, labels, units, ranges, "don't know") and anything
+unusable is a Rejection carrying the hint, never an exception.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from advice.data import LANGUAGES, load_benchmarks
+from advice.profile import (
+    BOOL_FIELDS,
+    CHOICE_FIELDS,
+    LIST_FIELDS,
+    NUMBER_FIELDS,
+    REQUIRED,
+    Profile,
+)
+from advice.questionnaire import (
+    Answer,
+    AnswerStatus,
+    Progress,
+    Question,
+    Questionnaire,
+    Rejection,
+    load_questionnaire,
+)
+from advice.render import format_answer, progress_line, rejection_text
+from tests.personas import HEALTHY, seller
+
+Q = load_questionnaire()
+QUESTIONS = Q.questions
+
+
+@pytest.fixture
+def questionnaire() -> Questionnaire:
+    return load_questionnaire()
+
+
+def answers_from(profile: dict[str, Any], **status: AnswerStatus) -> dict[str, Answer]:
+    """Answer every question that applies with the profile's value (or the given status)."""
+    answers: dict[str, Answer] = {}
+    while (question := Q.next_question(answers)) is not None:
+        if question.field in status:
+            answers[question.field] = Answer(None, status[question.field])
+        elif question.field in profile:
+            value = profile[question.field]
+            answers[question.field] = Answer(tuple(value) if isinstance(value, list) else value)
+        else:
+            answers[question.field] = Answer(None, AnswerStatus.SKIPPED)
+    return answers
+
+
+def asked(profile: dict[str, Any]) -> list[str]:
+    return list(answers_from(profile))
+
+
+def parse(field: str, text: str, lang: str = "en") -> Answer | Rejection:
+    return Q.parse(Q.by_field[field], text, lang)
+
+
+# --- the data file ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("question", QUESTIONS, ids=lambda q: q.field)
+def test_every_text_of_every_question_is_in_both_languages(question: Question) -> None:
+    for texts in (question.label, question.ask, question.hint):
+        assert set(texts) == set(LANGUAGES)
+        assert all(text.strip() for text in texts.values())
+    for option in question.options:
+        assert set(option.label) == set(LANGUAGES)
+        assert all(label.strip() for label in option.label.values())
+    assert set(Q.sections[question.section]) == set(LANGUAGES)
+
+
+def test_every_required_profile_field_is_always_asked_and_no_field_twice() -> None:
+    fields = [q.field for q in QUESTIONS]
+    assert len(fields) == len(set(fields))
+    always = {q.field for q in QUESTIONS if q.ask_if is None and not q.optional}
+    assert REQUIRED <= always
+    assert set(fields) == set(Profile.__dataclass_fields__) - {"assumed"}
+
+
+@pytest.mark.parametrize("question", [q for q in QUESTIONS if q.options], ids=lambda q: q.field)
+def test_options_are_exactly_the_values_the_profile_allows(question: Question) -> None:
+    values = [o.value for o in question.options]
+    assert len(values) == len(set(values))
+    if question.field in CHOICE_FIELDS:
+        assert question.type == "choice"
+        assert values == list(CHOICE_FIELDS[question.field])
+    elif question.field in LIST_FIELDS:
+        assert question.type == "multi"
+        assert values == list(LIST_FIELDS[question.field])
+    elif question.field in BOOL_FIELDS:
+        assert question.type == "choice"
+        assert set(values) == {True, False}
+    else:
+        assert question.field == "currency" and question.typed  # a few buttons, any code typed
+        assert set(values) <= set(load_benchmarks().cny_per_unit)
+
+
+def test_number_questions_fill_number_fields_and_percent_is_only_for_shares() -> None:
+    for question in QUESTIONS:
+        if question.type == "number":
+            assert question.field in NUMBER_FIELDS
+            if question.unit == "percent":
+                assert NUMBER_FIELDS[question.field].high == 1
+
+
+@pytest.mark.parametrize("category", CHOICE_FIELDS["category"])
+@pytest.mark.parametrize("price_tier", CHOICE_FIELDS["price_tier"])
+def test_every_dont_know_estimate_is_a_valid_answer(category: str, price_tier: str) -> None:
+    profile = seller(category=category, price_tier=price_tier)
+    unknown = {q.field: AnswerStatus.DONT_KNOW for q in QUESTIONS if q.accepts_dont_know}
+    made = Q.to_profile(answers_from(profile, **unknown))  # raises if an estimate is invalid
+    assert set(made.assumed) == {"weekly_reach", "repeat_rate"}
+
+
+# --- what to ask next, Back, and progress -------------------------------------------------------
+
+
+def test_the_questions_come_in_the_files_order() -> None:
+    everything = seller(supply_tier="wholesaler", shop_name="Lao Wang")
+    assert asked(everything) == [q.field for q in QUESTIONS]
+
+
+def test_questions_whose_condition_does_not_hold_are_skipped() -> None:
+    # posts a week: only for sellers who post (feed, groups, short videos);
+    # unsold stock: only for sellers without a first-hand source or who recruit agents
+    store_only = asked(seller(channels=["offline_store"], supply_tier="first_hand"))
+    assert "posts_per_week" not in store_only
+    assert "unsold_stock_weeks" not in store_only
+    posting = asked(seller(channels=["groups"], supply_tier="reseller"))
+    assert "posts_per_week" in posting
+    assert "unsold_stock_weeks" in posting
+    assert "unsold_stock_weeks" in asked(seller(supply_tier="first_hand", recruits_agents=True))
+
+
+def test_next_question_is_the_first_unanswered_one_and_none_when_done(
+    questionnaire: Questionnaire,
+) -> None:
+    assert questionnaire.next_question({}) is QUESTIONS[0]
+    answers = answers_from(HEALTHY)
+    assert questionnaire.next_question(answers) is None
+    del answers["weekly_orders"]
+    assert questionnaire.next_question(answers).field == "weekly_orders"  # type: ignore[union-attr]
+
+
+def test_back_returns_to_the_previous_question_that_applies(questionnaire: Questionnaire) -> None:
+    answers = answers_from(seller(channels=["offline_store"]))
+    assert questionnaire.previous(answers, "weekly_orders").field == "weekly_reach"  # type: ignore[union-attr]
+    assert questionnaire.previous(answers, "price_tier").field == "category"  # type: ignore[union-attr]
+    assert questionnaire.previous(answers, "category") is None  # the first question
+    assert questionnaire.previous(answers, None).field == QUESTIONS[-1].field  # type: ignore[union-attr]
+    # an answer to a question that no longer applies is skipped over
+    answers["posts_per_week"] = Answer(10)
+    assert questionnaire.previous(answers, "weekly_orders").field == "weekly_reach"  # type: ignore[union-attr]
+
+
+def test_an_answer_that_no_longer_applies_is_kept_but_not_used(questionnaire: Questionnaire) -> None:
+    answers = answers_from(seller(channels=["groups"], posts_per_week=7))
+    answers["channels"] = Answer(("offline_store",))
+    assert "posts_per_week" in answers
+    assert "posts_per_week" not in questionnaire.relevant_answers(answers)
+    assert questionnaire.to_profile(answers).posts_per_week is None
+
+
+def test_progress_gives_the_section_the_position_and_the_total(questionnaire: Questionnaire) -> None:
+    assert questionnaire.progress(QUESTIONS[0], {}) == Progress("shop", 1, 17)
+    assert progress_line(QUESTIONS[0], {}, "en") == "Your shop - 1/17"
+    answers = {
+        "category": Answer("menswear"),
+        "price_tier": Answer("mid"),
+        "currency": Answer("CNY"),
+        "channels": Answer(("moments_feed",)),  # a poster: one more question applies
+    }
+    question = questionnaire.next_question(answers)
+    assert question is not None and question.field == "weekly_reach"
+    assert questionnaire.progress(question, answers) == Progress("traffic", 5, 18)
+    assert progress_line(question, answers, "en") == "Traffic - 5/18"
+    assert progress_line(question, answers, "zh") == "流量 - 5/18"
+
+
+# --- reading typed answers ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "lang", "value"),
+    [
+        # a choice by its number or its label, in either language
+        ("category", "1", "en", "menswear"),
+        ("category", " 7 ", "en", "other"),
+        ("category", "Menswear", "en", "menswear"),
+        ("category", "MENSWEAR", "en", "menswear"),
+        ("category", "男装", "zh", "menswear"),
+        ("category", "男装", "en", "menswear"),
+        ("category", "Home goods", "en", "home"),
+        ("category", "Beauty & skincare", "en", "beauty"),
+        ("category", "１", "zh", "menswear"),  # a full-width digit
+        ("copywriting", "I write them myself", "en", "original"),
+        ("copywriting", "Partly mine, partly copied", "en", "mixed"),
+        ("audience", "Young professionals", "en", "young_professionals"),
+        ("audience", "年轻上班族", "zh", "young_professionals"),
+        ("social_proof", "yes", "en", True),
+        ("social_proof", "No", "en", False),
+        ("social_proof", "有", "zh", True),
+        ("recruits_agents", "否", "zh", False),
+        ("currency", "2", "en", "USD"),
+        ("currency", "myr", "en", "MYR"),  # a code that has no button
+        # several choices by numbers or labels, or none
+        ("channels", "1,3", "en", ("offline_store", "groups")),
+        ("channels", "3, 1", "en", ("offline_store", "groups")),
+        ("channels", "1 3", "en", ("offline_store", "groups")),
+        ("channels", "1，3", "zh", ("offline_store", "groups")),
+        ("channels", "Group chats, Paid ads", "en", ("groups", "paid_ads")),
+        ("channels", "短视频、付费推广", "zh", ("short_video", "paid_ads")),
+        ("channels", "Short videos", "en", ("short_video",)),
+        ("value_add", "none", "en", ()),
+        ("value_add", "None", "en", ()),
+        ("value_add", "无", "zh", ()),
+        ("value_add", "没有", "zh", ()),
+        # numbers with units, multipliers, percent
+        ("weekly_reach", "150", "en", 150),
+        ("weekly_reach", "1.2k", "en", 1200),
+        ("weekly_reach", "约300人", "zh", 300),
+        ("weekly_reach", "三百", "zh", 300),
+        ("weekly_orders", "0", "en", 0),
+        ("weekly_orders", "12 orders", "en", 12),
+        ("average_order_value", "¥85", "en", 85),
+        ("average_order_value", "85元", "zh", 85),
+        ("repeat_rate", "30%", "en", 0.3),
+        ("repeat_rate", "30", "en", 0.3),  # the question asks for a percentage
+        ("repeat_rate", "百分之三十", "zh", 0.3),
+        ("response_hours", "0.5", "en", 0.5),
+        ("shop_name", "  Lao Wang's  ", "en", "Lao Wang's"),
+    ],
+)
+def test_typed_answers_are_read(field: str, text: str, lang: str, value: Any) -> None:
+    answer = parse(field, text, lang)
+    assert isinstance(answer, Answer), answer
+    assert answer.status is AnswerStatus.GIVEN
+    assert answer.value == pytest.approx(value) if isinstance(value, float) else answer.value == value
+
+
+def test_a_whole_number_field_gets_a_whole_number() -> None:
+    answer = parse("weekly_reach", "1.2k")
+    assert isinstance(answer, Answer) and type(answer.value) is int
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "value", "low", "high"),
+    [
+        ("weekly_reach", "100-200", 150, 100, 200),
+        ("weekly_orders", "10 to 15", 12.5, 10, 15),
+        ("repeat_rate", "10-20%", 0.15, 0.1, 0.2),
+        ("average_order_value", "80-100元", 90, 80, 100),
+    ],
+)
+def test_a_range_is_read_as_its_midpoint_and_keeps_its_ends(
+    field: str, text: str, value: float, low: float, high: float
+) -> None:
+    answer = parse(field, text)
+    assert isinstance(answer, Answer)
+    assert answer.value == pytest.approx(value)
+    assert (answer.low, answer.high) == (pytest.approx(low), pytest.approx(high))
+    assert Answer.from_dict(answer.to_dict()) == answer
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "lang", "reason", "says"),
+    [
+        ("weekly_reach", "lots", "en", "not_a_number", "I couldn't read a number in that."),
+        ("weekly_reach", "很多", "zh", "not_a_number", "我没看出这是一个数字。"),
+        ("weekly_reach", "-5", "en", "out_of_range", "outside what I can use (0 to 10,000,000)"),
+        ("weekly_reach", "20 million", "en", "out_of_range", "(0 to 10,000,000)"),
+        ("repeat_rate", "150%", "en", "out_of_range", "(0 to 100)"),
+        ("repeat_rate", "150%", "zh", "out_of_range", "超出了可用范围（0 到 100）"),
+        ("average_order_value", "0", "en", "out_of_range", "outside what I can use"),
+        ("category", "9", "en", "not_an_option", "That isn't one of the options."),
+        ("category", "banana", "zh", "not_an_option", "这不是可选的选项。"),
+        ("category", "1,2", "en", "not_an_option", "That isn't one of the options."),
+        ("channels", "1,9", "en", "not_an_option", "That isn't one of the options."),
+        ("currency", "XYZ", "en", "not_an_option", "That isn't one of the options."),
+        ("shop_name", "x" * 65, "en", "too_long", "(at most 64 characters)"),
+        ("weekly_orders", "   ", "en", "empty", "I didn't get an answer there."),
+        ("weekly_orders", "don't know", "en", "dont_know_not_allowed", "even a rough one"),
+        ("category", "不知道", "zh", "dont_know_not_allowed", "这一题需要回答"),
+    ],
+)
+def test_an_unusable_answer_is_rejected_with_the_problem_and_the_hint(
+    field: str, text: str, lang: str, reason: str, says: str
+) -> None:
+    rejection = parse(field, text, lang)
+    assert isinstance(rejection, Rejection)
+    assert rejection.reason == reason
+    hint = Q.by_field[field].hint[lang]
+    assert rejection.hint == hint
+    shown = rejection_text(rejection, lang)
+    assert says in shown
+    assert shown.endswith(hint)
+
+
+# --- "don't know" ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "lang"),
+    [
+        ("weekly_reach", "don't know", "en"),
+        ("weekly_reach", "Don’t know", "en"),
+        ("weekly_reach", "IDK", "en"),
+        ("weekly_reach", "不知道", "zh"),
+        ("repeat_rate", "not sure", "en"),
+        ("repeat_rate", "不清楚", "zh"),
+        ("response_hours", "?", "en"),
+        ("unsold_stock_weeks", "没算过", "zh"),
+    ],
+)
+def test_dont_know_is_accepted_where_a_rough_figure_will_do(field: str, text: str, lang: str) -> None:
+    assert Q.by_field[field].accepts_dont_know
+    assert parse(field, text, lang) == Answer(None, AnswerStatus.DONT_KNOW)
+
+
+def test_dont_know_is_refused_where_an_answer_is_needed() -> None:
+    refusing = [q for q in QUESTIONS if not q.accepts_dont_know]
+    assert {"weekly_orders", "average_order_value", "category", "channels"} <= {q.field for q in refusing}
+    for question in refusing:
+        for text, lang in (("don't know", "en"), ("不知道", "zh")):
+            rejection = Q.parse(question, text, lang)
+            assert isinstance(rejection, Rejection)
+            assert rejection.reason == "dont_know_not_allowed"
+
+
+def test_to_profile_fills_dont_know_with_the_estimate_and_says_so() -> None:
+    answers = answers_from(
+        seller(category="jewellery", price_tier="luxury"),
+        weekly_reach=AnswerStatus.DONT_KNOW,
+        repeat_rate=AnswerStatus.DONT_KNOW,
+        response_hours=AnswerStatus.DONT_KNOW,
+    )
+    profile = Q.to_profile(answers)
+    # jewellery needs 80 people a week, x 0.3 at luxury prices = 24
+    assert profile.weekly_reach == 24
+    # half the typical repeat rate for jewellery (15%): 7.5%
+    assert profile.repeat_rate == pytest.approx(0.075)
+    # no estimate for reply time: left unknown rather than assumed
+    assert profile.response_hours is None
+    assert profile.assumed == ("weekly_reach", "repeat_rate")
+
+
+def test_to_profile_of_given_answers_is_the_profile_and_skips_become_defaults() -> None:
+    profile = Q.to_profile(answers_from(seller(response_hours=None, shop_name=None)))
+    # unsold stock is not asked of a first-hand seller who recruits nobody
+    expected = Profile.from_dict({**seller(), "response_hours": None, "unsold_stock_weeks": None})
+    assert profile == expected
+    assert profile.shop_name is None and profile.assumed == ()
+
+
+def test_to_profile_of_an_unfinished_check_up_is_an_error() -> None:
+    answers = answers_from(HEALTHY)
+    del answers["repeat_rate"]
+    with pytest.raises(ValueError, match="not finished"):
+        Q.to_profile(answers)
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "lang", "shown"),
+    [
+        ("repeat_rate", "30%", "en", "30%"),
+        ("average_order_value", "85", "en", "¥85"),
+        ("weekly_reach", "100-200", "en", "100-200"),
+        ("category", "2", "zh", "女装"),
+        ("value_add", "none", "en", "none"),
+        ("weekly_reach", "don't know", "en", "don't know"),
+    ],
+)
+def test_an_answer_is_read_back_as_the_seller_would_say_it(
+    field: str, text: str, lang: str, shown: str
+) -> None:
+    answer = parse(field, text, lang)
+    assert isinstance(answer, Answer)
+    assert format_answer(Q.by_field[field], answer, lang) == shown
+
+
+# --- untrusted text never raises -------------------------------------------------------------------
+
+AWKWARD = [
+    "😀",
+    "👍🏻 3",
+    "3 🛍️",
+    "x" * 4096,
+    "3" * 4096,
+    "男" * 4096,
+    "\u200b",
+    "\u200b3\u200b",
+    "1\u200d2",
+    "\u202e5\u202c",  # right-to-left override around a digit
+    "\u200f٣\u200f",  # an Arabic-Indic digit between right-to-left marks
+    "مرحبا",
+    "\ufeff1,3",
+    "\x00",
+    "\ufdfa" * 200,  # one character that normalises into eighteen
+    "1e400",
+    "NaN",
+    "-0",
+]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("text", AWKWARD, ids=lambda t: repr(t[:12]))
+def test_awkward_text_never_raises_for_any_question(text: str, lang: str) -> None:
+    for question in QUESTIONS:
+        result = Q.parse(question, text, lang)
+        assert isinstance(result, Answer | Rejection)
+        if isinstance(result, Rejection):
+            assert rejection_text(result, lang).endswith(question.hint[lang])
+        else:
+            format_answer(question, result, lang)
+
+
+def test_invisible_marks_are_ignored() -> None:
+    assert parse("category", "\u200b3\u200b") == Answer("jewellery")
+    assert parse("weekly_reach", "\u202e150\u202c") == Answer(150)
+    assert parse("channels", "\ufeff1,3") == Answer(("offline_store", "groups"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.text(max_size=80), question=st.sampled_from(QUESTIONS), lang=st.sampled_from(LANGUAGES))
+def test_any_text_gives_an_answer_or_a_rejection(text: str, question: Question, lang: str) -> None:
+    result = Q.parse(question, text, lang)
+    if isinstance(result, Rejection):
+        assert rejection_text(result, lang).endswith(question.hint[lang])
+        return
+    assert isinstance(result, Answer)
+    if result.status is AnswerStatus.GIVEN:
+        # whatever was accepted is a valid value for the profile field
+        everything_asked = seller(supply_tier="wholesaler", shop_name="Lao Wang")
+        answers = {**answers_from(everything_asked), question.field: result}
+        while (more := Q.next_question(answers)) is not None:  # a question the answer opened
+            answers[more.field] = Answer(None, AnswerStatus.SKIPPED)
+        assert getattr(Q.to_profile(answers), question.field) == result.value
