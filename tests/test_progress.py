@@ -351,3 +351,21 @@ def test_no_points_and_unknown_formats_are_refused(reseller: Profile) -> None:
         render_progress(weekly_points(reseller, 1), "fr")
     with pytest.raises(ValueError):
         render_checkin_result(reseller, reseller, reseller, "en", "pdf")
+
+
+@settings(max_examples=40, deadline=None)
+@given(valid_profiles(), valid_profiles(), valid_profiles())
+def test_any_three_profiles_render_valid_telegram_messages(
+    first: dict, previous: dict, current: dict
+) -> None:
+    profiles = [Profile.from_dict(d) for d in (first, previous, current)]
+    points = [Point(START + timedelta(days=7 * i), p) for i, p in enumerate(profiles)]
+    for lang in LANGUAGES:
+        html = render_checkin_result(profiles[1], profiles[2], profiles[0], lang)
+        text, _ = parse_html(html)  # raises on markup Telegram refuses
+        assert len(html) < 4096
+        table = render_progress(points, lang)
+        parse_html(table)
+        assert len(table_rows(table)) == 3
+        json.loads(render_checkin_result(profiles[1], profiles[2], profiles[0], lang, "json"))
+        assert render_checkin_result(profiles[1], profiles[2], profiles[0], lang, "text").strip()
