@@ -398,6 +398,16 @@ def _estimate_line(key: str, movement: Movement, f: Formatter) -> str:
     )
 
 
+def _orders_line(before: Profile, after: Profile, f: Formatter) -> str:
+    """'Orders a week: 2 -> 5 (+150%)': the number sellers count themselves."""
+    return f.t(
+        "checkin_orders_line",
+        before=f.num(before.weekly_orders),
+        after=f.num(after.weekly_orders),
+        change=_change(f, percent_change(before.weekly_orders, after.weekly_orders)),
+    )
+
+
 def _verdict(movement: Movement) -> str:
     """Which honest sentence sums up the period: up, down, unchanged or nothing moved."""
     change = movement.estimate_change_pct
@@ -461,12 +471,8 @@ def render_checkin_result(
         verdict=_verdict(since_previous),
         previous_estimate=_estimate_line("checkin_since_previous", since_previous, f),
         first_estimate=_estimate_line("checkin_since_first", since_first, f),
-        orders=f.t(
-            "checkin_orders_line",
-            before=f.num(previous.weekly_orders),
-            after=f.num(current.weekly_orders),
-            change=_change(f, percent_change(previous.weekly_orders, current.weekly_orders)),
-        ),
+        orders=_orders_line(previous, current, f),
+        first_orders=_orders_line(first, current, f),
         previous_lines=_lever_lines(since_previous, f),
         biggest=since_previous.biggest_mover,
         first_is_previous=first == previous,

@@ -185,6 +185,7 @@ EXPECTED_CHECKIN = {
         "Since last time: ¥2,338 -> ¥3,897 (+67%)",
         "Since your first check-up: ¥1,559 -> ¥3,897 (+150%)",
         "Orders a week: 3 -> 5 (+67%)",
+        "Orders a week: 2 -> 5 (+150%)",  # since the first check-up
         "traffic: 20 -> 40 (+100%), score 17 -> 33",
         "traffic: 10 -> 40 (+300%), score 8 -> 33",
         "Bottleneck: traffic.",
@@ -194,6 +195,7 @@ EXPECTED_CHECKIN = {
         "与上次相比：¥2,338 -> ¥3,897（+67%）",
         "与首次诊断相比：¥1,559 -> ¥3,897（+150%）",
         "每周订单：3 -> 5（+67%）",
+        "每周订单：2 -> 5（+150%）",
         "流量：20 -> 40（+100%），得分 17 -> 33",
         "流量：10 -> 40（+300%），得分 8 -> 33",
         "瓶颈：流量。",
