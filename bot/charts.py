@@ -33,13 +33,8 @@ LEVER_COLOURS = {
     "order_value": "#2ca02c",
     "repeat": "#d62728",
 }
-CHART_KEYS = (
-    "chart_title",
-    "chart_score_axis",
-    "chart_estimate_axis",
-    "chart_benchmark",
-    "chart_estimate",
-)
+CHART_KEYS = ("chart_title", "chart_score_axis", "chart_estimate_axis", "chart_benchmark", "chart_estimate")  # fmt: skip
+CJK_HINTS = ("CJK", "SC", "TC", "Hei", "Han", "Song", "Ming", "Kai", "WenQuanYi", "YaHei", "PingFang")  # fmt: skip
 _drawing = threading.Lock()
 
 
@@ -53,7 +48,11 @@ def cjk_font() -> str | None:
         for ch in strings[key]["zh"]
         if ord(ch) > 0x2E7F  # CJK and full-width forms; Latin is in every font
     }
-    for entry in font_manager.fontManager.ttflist:
+    # Likely CJK fonts first, so a system with hundreds of fonts is not read through.
+    fonts = sorted(
+        font_manager.fontManager.ttflist, key=lambda e: not any(h in e.name for h in CJK_HINTS)
+    )
+    for entry in fonts:
         if entry.name.startswith("Last Resort"):  # maps every character to a box: tofu itself
             continue
         try:
