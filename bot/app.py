@@ -26,7 +26,10 @@ from bot.storage.repository import Store
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("start", "checkup", "advice", "why", "whatif", "cancel", "language", "export", "delete", "privacy", "help")
+COMMANDS = (
+    "start", "checkup", "advice", "why", "whatif", "progress",
+    "cancel", "language", "export", "delete", "privacy", "help",
+)  # fmt: skip
 COMMAND_DESCRIPTIONS = {
     "en": {
         "start": "Welcome and what I do",
@@ -34,6 +37,7 @@ COMMAND_DESCRIPTIONS = {
         "advice": "Your latest advice",
         "why": "Why that advice",
         "whatif": "What if one lever changed",
+        "progress": "Your levers and estimate over time",
         "cancel": "Stop the check-up in progress",
         "language": "English / 中文",
         "export": "All your data as a file",
@@ -47,6 +51,7 @@ COMMAND_DESCRIPTIONS = {
         "advice": "最近一次的建议",
         "why": "为什么这样建议",
         "whatif": "如果某个杠杆变了会怎样",
+        "progress": "杠杆和估算随时间的变化",
         "cancel": "停止当前诊断",
         "language": "English / 中文",
         "export": "导出全部数据",
@@ -127,6 +132,7 @@ def add_handlers(application: Application) -> None:
         "advice": handlers.advice,
         "why": handlers.why,
         "whatif": handlers.whatif,
+        "progress": handlers.progress,
         "cancel": handlers.cancel,
         "language": handlers.language,
         "export": handlers.export,

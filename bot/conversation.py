@@ -7,18 +7,31 @@ derived from the answers stored so far, so any process can continue any conversa
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import UTC, datetime
 from functools import partial
 from html import escape
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from advice.data import LEVERS
 from advice.engine import assess
 from advice.metrics import compute_metrics
 from advice.profile import Profile
+from advice.progress import Point
 from advice.questionnaire import Answer, AnswerStatus, Question, Rejection, load_questionnaire
-from advice.render import Formatter, format_answer, progress_line, rejection_text, render, to_json
+from advice.render import (
+    Formatter,
+    format_answer,
+    progress_line,
+    rejection_text,
+    render,
+    render_progress,
+    to_json,
+)
 from advice.whatif import parse_whatif, to_benchmark, with_lever
 from bot.callbacks import Callback
+from bot.charts import progress_chart
 from bot.replies import Button, Reply, text
 from bot.storage.models import AdviceReport, Checkup, CheckupStatus, User
 from bot.storage.repository import Unit
@@ -367,6 +380,32 @@ async def whatif(uow: Unit, user: User, args: str | None = None, lever: str | No
             )
         )
     ]
+
+
+# --- progress over time ------------------------------------------------------------------
+async def show_progress(uow: Unit, user: User) -> list[Reply]:
+    """The user's data points (every report, oldest first) as a table and a chart."""
+    lang = user.language
+    reports = await uow.reports(user.id)
+    if not reports:
+        return [Reply(text("progress_none", lang), start_menu(lang))]
+    zone = _zone(user.time_zone)
+    points = [Point(_aware(r.created_at).astimezone(zone), Profile.from_dict(r.profile)) for r in reports]
+    # Drawing takes a tenth of a second of CPU: off the event loop, so other chats go on.
+    png = await asyncio.to_thread(progress_chart, points, lang)
+    return [Reply(render_progress(points, lang, "html")), Reply(text("progress_chart_caption", lang), photo=png)]
+
+
+def _aware(moment: datetime) -> datetime:
+    """Stored times are UTC; SQLite gives them back without a zone."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):  # a zone this system does not know
+        return ZoneInfo("UTC")
 
 
 # --- the user's data ---------------------------------------------------------------------

@@ -79,6 +79,16 @@ async def send_replies(update: Update, context: Context, chat_id: int, replies: 
             except BadRequest as exc:  # gone or unchanged: the next message carries on
                 log.info("edit skipped: %s", exc.message)
             continue
+        if reply.photo is not None:
+            await context.bot.send_photo(
+                chat_id,
+                reply.photo,
+                caption=reply.html or None,
+                parse_mode=ParseMode.HTML if reply.html else None,
+                reply_markup=markup,
+                filename="progress.png",
+            )
+            continue
         if reply.document is not None:
             name, payload = reply.document
             await context.bot.send_document(chat_id, payload, filename=name, caption=reply.html, parse_mode=ParseMode.HTML)
@@ -158,6 +168,10 @@ async def _why(uow: Unit, user: User, update: Update, context: Context) -> list[
 
 async def _whatif(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
     return await chat.whatif(uow, user, args=" ".join(context.args or []) or None)
+
+
+async def _progress(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
+    return await chat.show_progress(uow, user)
 
 
 async def _export(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
@@ -273,6 +287,7 @@ cancel = unit_of_work(_cancel)
 advice = unit_of_work(_advice, typing=True)
 why = unit_of_work(_why, typing=True)
 whatif = unit_of_work(_whatif, typing=True)
+progress = unit_of_work(_progress, typing=True)
 export = unit_of_work(_export, typing=True)
 delete = unit_of_work(_delete)
 unknown_command = unit_of_work(_unknown_command)

@@ -32,12 +32,14 @@ class Reply:
 
     ``question_of`` marks the message that shows a check-up's current question, as
     (check-up id, question field): its id is stored on the check-up so the answer can edit it.
+    A ``photo`` (PNG bytes) is sent as a photo with ``html`` as its caption (none if empty).
     """
 
     html: str
     buttons: list[list[Button]] = field(default_factory=list)
     edit_message_id: int | None = None
     document: tuple[str, bytes] | None = None
+    photo: bytes | None = None
     question_of: tuple[int, str] | None = None
     toast: str | None = None  # the answer to a button press (a small pop-up)
 

@@ -209,3 +209,24 @@ def test_checkup_survives_sigkill_and_restart(
         if m.text and PROGRESS.search(m.text.split("\n")[0])
     ]
     assert len(asked) == len(set(asked)) == 19, "\n".join(f"{m.message_id} e={m.edits} {m.text[:80]!r}" for m in api.messages(user.id)[second_start-2:])
+
+
+def test_progress_photo_arrives_from_the_real_process(api: FakeBotApi, bot: BotProcess) -> None:
+    """/progress over HTTP: the table, then the chart as a PNG photo (multipart upload)."""
+    user = api.user(4343, first_name="Lan", language_code="en")
+    mark = api.mark(user.id)
+    api.send_text(user, "/progress")
+    nothing_yet = _wait_next(api, user, mark)
+    assert "No progress to show yet" in (nothing_yet.text or "")
+
+    mark = api.mark(user.id)
+    api.send_text(user, "/checkup")
+    _wait_next(api, user, mark)
+    _run_script(api, user, ENGLISH_ANSWERS)
+    mark = api.mark(user.id)
+    api.send_text(user, "/progress")
+    chart = api.wait_for_message(user.id, lambda m: m.kind == "photo", timeout=30, since=mark)
+    table = next(m for m in api.messages(user.id) if m.message_id == chart.message_id - 1)
+    assert "Progress: Lao Wang <b>Menswear</b>" in (table.text or "") and "¥1,559" in (table.text or "")
+    assert chart.file_bytes is not None and chart.file_bytes.startswith(b"\x89PNG\r\n\x1a\n")
+    assert chart.caption and "monthly estimate" in chart.caption

@@ -1,0 +1,103 @@
+"""/progress: a seller's check-ups over time as a table and a chart photo (offline, real
+database); Unit.reports on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from bot.storage.models import AdviceReport
+from bot.storage.repository import Store
+from tests.support.harness import ChatHarness, Seller
+from tests.test_bot_checkup import CHINESE_ANSWERS, ENGLISH_ANSWERS, answer_all
+from tests.test_charts import png_size
+from tests.test_storage import make_report
+
+# The same reseller a few weeks later: 40 new people a week (was 10) and 5 orders (was 2).
+LATER_ANSWERS = list(ENGLISH_ANSWERS)
+assert LATER_ANSWERS[6] == ("say", "about 10") and LATER_ANSWERS[8] == ("say", "2")
+LATER_ANSWERS[6], LATER_ANSWERS[8] = ("say", "40"), ("say", "5")
+
+
+async def checkup(seller: Seller, answers: list[tuple[str, str]]) -> None:
+    await seller.says("/checkup")
+    await answer_all(seller, answers)
+
+
+def table_rows(html: str) -> list[str]:
+    table = re.search(r"<pre>(.*?)</pre>", html, re.DOTALL)
+    assert table is not None, html
+    return table.group(1).strip("\n").splitlines()[1:]
+
+
+async def test_a_seller_with_two_checkups_gets_the_table_and_the_chart(
+    harness: ChatHarness,
+) -> None:
+    seller = harness.seller(1001, "en")
+    await checkup(seller, ENGLISH_ANSWERS)
+    await checkup(seller, LATER_ANSWERS)
+    table, chart = await seller.says("/progress")
+    assert table.kind == "text" and table.html is not None
+    rows = table_rows(table.html)
+    assert len(rows) == 2
+    # 2 orders a week at ¥180 = ¥1,559 a month; 5 orders = ¥3,897; traffic 10/120 -> 40/120
+    assert rows[0].split()[1:3] == ["¥1,559", "8"]
+    assert rows[1].split()[1:3] == ["¥3,897", "33"]
+    assert (
+        "¥1,559 at your first check-up" in table.text
+        and "-> ¥3,897 now (+150%), 2 data points." in table.text
+    )
+    assert "Progress: Lao Wang <b>Menswear</b>" in table.text  # the shop name, literally
+    assert chart.kind == "photo" and chart.file_bytes is not None
+    assert chart.file_bytes.startswith(b"\x89PNG\r\n\x1a\n")
+    assert png_size(chart.file_bytes) == (800, 500)
+    assert chart.caption and "monthly estimate" in chart.caption
+
+
+async def test_progress_after_one_checkup_in_chinese(harness: ChatHarness) -> None:
+    seller = harness.seller(1002, "zh-CN")
+    await checkup(seller, CHINESE_ANSWERS)
+    table, chart = await seller.says("/progress")
+    assert "你的进展" in table.text and len(table_rows(table.html or "")) == 1
+    assert "目前只有一个数据点" in table.text
+    assert chart.kind == "photo" and chart.file_bytes and chart.file_bytes.startswith(b"\x89PNG")
+
+
+async def test_a_seller_without_a_checkup_is_offered_one(harness: ChatHarness) -> None:
+    seller = harness.seller(1003, "en")
+    [reply] = await seller.says("/progress")
+    assert "No progress to show yet" in reply.text
+    assert reply.kind == "text"
+    started = await seller.presses("Start a check-up")
+    assert "What do you mainly sell?" in started[-1].text
+    [zh_reply] = await harness.seller(1004, "zh").says("/progress")
+    assert "还没有可显示的进展" in zh_reply.text
+
+
+async def test_help_mentions_progress(harness: ChatHarness) -> None:
+    [en] = await harness.seller(1005, "en").says("/help")
+    [zh] = await harness.seller(1006, "zh").says("/help")
+    assert "/progress - your four levers and the estimate over time" in en.text
+    assert "/progress - 四个杠杆和估算随时间的变化" in zh.text
+
+
+async def test_reports_are_the_users_own_oldest_first(store: Store) -> None:
+    anna, boris = 1001, 2002
+    now = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    async with store.unit() as unit:
+        assert unit is not None
+        for user_id in (anna, boris):
+            await unit.user(user_id, "en")
+        # stored out of time order: the order is by when, not by id
+        for days, sales in ((7, 300.0), (0, 100.0), (14, 400.0)):
+            report = make_report(anna, None)
+            report.created_at, report.monthly_sales = now + timedelta(days=days), sales
+            await unit.save_report(report)
+        await unit.save_report(make_report(boris, None))
+    async with store.unit() as unit:
+        assert unit is not None
+        reports = await unit.reports(anna)
+        assert [r.monthly_sales for r in reports] == [100.0, 300.0, 400.0]
+        assert all(isinstance(r, AdviceReport) and r.user_id == anna for r in reports)
+        assert len(await unit.reports(boris)) == 1
+        assert await unit.reports(3003) == []
