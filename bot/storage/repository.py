@@ -23,6 +23,7 @@ from bot.storage.models import (
     AdviceReport,
     AnswerRow,
     Base,
+    CheckinRound,
     Checkup,
     CheckupStatus,
     ProcessedUpdate,
@@ -32,7 +33,14 @@ from bot.storage.models import (
 )
 
 # Tables holding a user's data, children first (the order a manual delete must follow).
-USER_TABLES: tuple[type[Base], ...] = (AnswerRow, AdviceReport, Checkup, UserSettings, User)
+USER_TABLES: tuple[type[Base], ...] = (
+    CheckinRound,
+    AnswerRow,
+    AdviceReport,
+    Checkup,
+    UserSettings,
+    User,
+)
 
 
 def _insert(session: AsyncSession, model: type[Base]) -> Any:
@@ -180,7 +188,14 @@ class Unit:
         if user is None:
             return {"user": None}
         data: dict[str, Any] = {"user": _row(user)}
-        for model, key in ((UserSettings, "settings"), (Checkup, "checkups"), (AnswerRow, "answers"), (AdviceReport, "advice_reports")):
+        tables = (
+            (UserSettings, "settings"),
+            (Checkup, "checkups"),
+            (AnswerRow, "answers"),
+            (AdviceReport, "advice_reports"),
+            (CheckinRound, "checkin_rounds"),
+        )
+        for model, key in tables:
             rows = (
                 await self.session.execute(select(model).where(model.user_id == user_id).order_by(*model.__table__.primary_key.columns))  # type: ignore[attr-defined]
             ).scalars()
