@@ -42,9 +42,7 @@ def upgrade() -> None:
             )
         )
         batch.add_column(sa.Column("awaiting", sa.String(length=16), nullable=True))
-    op.create_index(
-        "ix_settings_checkin_next_due_at", "settings", ["checkin_next_due_at"]
-    )
+    op.create_index("ix_settings_checkin_next_due_at", "settings", ["checkin_next_due_at"])
 
     op.create_table(
         "checkin_rounds",
@@ -72,9 +70,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("user_id", "due_at", name="uq_checkin_rounds_user_due"),
     )
     op.create_index(op.f("ix_checkin_rounds_user_id"), "checkin_rounds", ["user_id"])
-    op.create_index(
-        "ix_checkin_rounds_status_claimed", "checkin_rounds", ["status", "claimed_at"]
-    )
+    op.create_index("ix_checkin_rounds_status_claimed", "checkin_rounds", ["status", "claimed_at"])
 
     op.create_table(
         "send_slots",
