@@ -9,8 +9,10 @@ only from our own data files, never from user input.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Any, Literal
 
@@ -18,9 +20,11 @@ import jinja2
 import markupsafe
 
 from advice.data import DATA_DIR, LANGUAGES, LEVERS, load_benchmarks, load_strings
-from advice.engine import Assessment, Finding
-from advice.metrics import Projection
+from advice.engine import Assessment, Finding, assess
+from advice.metrics import Metrics, Projection
 from advice.numbers import format_number
+from advice.profile import Profile
+from advice.progress import Movement, Point, compare, convert, percent_change, series
 from advice.questionnaire import Answer, AnswerStatus, Question, Rejection, load_questionnaire
 
 Format = Literal["text", "html", "json"]
@@ -336,3 +340,294 @@ def rejection_text(rejection: Rejection, lang: str) -> str:
     """Why an answer was not accepted, followed by the question's hint."""
     reason = Formatter(lang, "CNY").t(f"reject_{rejection.reason}", **rejection.values)
     return f"{reason} {rejection.hint}"
+
+
+# --- progress over time ----------------------------------------------------------------------
+PROGRESS_ROWS = 8  # the table shows the latest points; a phone screen fits about this many
+
+
+@dataclass(frozen=True, slots=True)
+class LeverLine:
+    """One lever's move, formatted: 'traffic: 10 -> 25 (+150%), score 8 -> 21'."""
+
+    lever: str
+    text: str
+    up: bool
+
+
+def _lever_figure(f: Formatter, lever: str, value: float) -> str:
+    if lever == "traffic":
+        return f.num(round(value))
+    if lever == "order_value":
+        return f.money(value)
+    return f.pct(value)  # conversion and repeat rate are shares
+
+
+def _change(f: Formatter, pct: float | None) -> str:
+    """'+150%', '-20%', or 'from zero' when there was nothing to compare with."""
+    if pct is None:
+        return f.t("progress_from_zero")
+    return ("+" if pct >= 0 else "") + format_number(round(pct), f.lang) + "%"
+
+
+def _lever_lines(movement: Movement, f: Formatter) -> list[LeverLine]:
+    return [
+        LeverLine(
+            lever=c.lever,
+            text=f.t(
+                "checkin_lever_line",
+                lever=f.lever(c.lever),
+                before=_lever_figure(f, c.lever, c.before),
+                after=_lever_figure(f, c.lever, c.after),
+                change=_change(f, c.change_pct),
+                score_before=c.score_before,
+                score_after=c.score_after,
+            ),
+            up=c.after > c.before,
+        )
+        for c in movement.moved
+    ]
+
+
+def _estimate_line(key: str, movement: Movement, f: Formatter) -> str:
+    return f.t(
+        key,
+        before=f.money(movement.estimate_before),
+        after=f.money(movement.estimate_after),
+        change=_change(f, movement.estimate_change_pct),
+    )
+
+
+def _verdict(movement: Movement) -> str:
+    """Which honest sentence sums up the period: up, down, unchanged or nothing moved."""
+    change = movement.estimate_change_pct
+    if not movement.moved:
+        return "checkin_nothing_moved"
+    if change is None or change >= 0.5:
+        return "checkin_up"
+    if change <= -0.5:
+        return "checkin_down"
+    return "checkin_same"
+
+
+def checkin_result_json(previous: Profile, current: Profile, first: Profile, lang: str = "en") -> dict[str, Any]:
+    """The result of a check-in as a JSON-ready dict (money in the current profile's currency)."""
+    _check_language(lang)
+    since_previous, since_first = compare(previous, current), compare(first, current)
+    assessment = assess(current)
+    f = Formatter(lang, current.currency)
+    actions = _new_actions(since_previous, assessment, "text", f)
+    return {
+        "language": lang,
+        "currency": current.currency,
+        "estimate": {
+            "monthly_sales": round(since_previous.estimate_after, 2),
+            "previous": round(since_previous.estimate_before, 2),
+            "first": round(since_first.estimate_before, 2),
+            "change_since_previous_pct": _round_pct(since_previous.estimate_change_pct),
+            "change_since_first_pct": _round_pct(since_first.estimate_change_pct),
+        },
+        "since_previous": _movement_json(since_previous),
+        "since_first": _movement_json(since_first),
+        "bottleneck": since_previous.bottleneck_after,
+        "bottleneck_before": since_previous.bottleneck_before,
+        "bottleneck_changed": since_previous.bottleneck_changed,
+        "bottleneck_projection": _projection_json(assessment.metrics.projections[assessment.bottleneck]),
+        "actions": [
+            {"rule": r.rule, "lever": r.lever, "text": r.action, "impact": _projection_json(r.impact)}
+            for r in actions
+        ],
+    }
+
+
+def render_checkin_result(
+    previous: Profile, current: Profile, first: Profile, lang: str, fmt: str = "html"
+) -> str:
+    """What a check-in changed: the new estimate, the levers that moved since the previous
+    data point and since the first check-up, the bottleneck, and new top actions when the
+    bottleneck changed."""
+    _check_language(lang)
+    fmt = _check_format(fmt)
+    if fmt == "json":
+        return json.dumps(checkin_result_json(previous, current, first, lang), ensure_ascii=False, indent=2)
+    since_previous, since_first = compare(previous, current), compare(first, current)
+    assessment = assess(current)
+    f = Formatter(lang, current.currency)
+    template = environment(fmt).get_template(f"checkin.{_suffix(fmt)}.j2")
+    return template.render(
+        f=f,
+        p=current,
+        now=since_previous,
+        verdict=_verdict(since_previous),
+        previous_estimate=_estimate_line("checkin_since_previous", since_previous, f),
+        first_estimate=_estimate_line("checkin_since_first", since_first, f),
+        orders=f.t(
+            "checkin_orders_line",
+            before=f.num(previous.weekly_orders),
+            after=f.num(current.weekly_orders),
+            change=_change(f, percent_change(previous.weekly_orders, current.weekly_orders)),
+        ),
+        previous_lines=_lever_lines(since_previous, f),
+        biggest=since_previous.biggest_mover,
+        first_is_previous=first == previous,
+        first_lines=_lever_lines(since_first, f),
+        projection=assessment.metrics.projections[assessment.bottleneck],
+        actions=_new_actions(since_previous, assessment, fmt, f),
+    ).strip()
+
+
+def _new_actions(movement: Movement, assessment: Assessment, fmt: str, f: Formatter) -> list[RenderedFinding]:
+    """The top actions for the new bottleneck; none while the bottleneck stays where it was."""
+    if not movement.bottleneck_changed:
+        return []
+    return [r for r in _render_findings(assessment, fmt, f) if r.action][:TOP_ACTIONS]
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressRow:
+    when: datetime
+    cells: tuple[str, ...]
+
+
+def _display_width(text: str) -> int:
+    """Columns ``text`` takes in a monospaced font: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    fill = " " * max(0, width - _display_width(text))
+    return fill + text if right else text + fill
+
+
+def _progress_table(rows: list[tuple[Point, Metrics]], currency: str, f: Formatter) -> list[str]:
+    """The table's lines: date, estimate, the four scores, bottleneck; columns aligned."""
+    same_year = len({point.when.year for point, _ in rows}) == 1
+    date_format = "%m-%d" if same_year else "%y-%m-%d"
+    header = (
+        f.t("progress_col_date"),
+        f.t("progress_col_estimate"),
+        *(f.t(f"progress_col_{lever}") for lever in LEVERS),
+        f.t("progress_col_bottleneck"),
+    )
+    body = [
+        (
+            point.when.strftime(date_format),
+            f.money(convert(m.monthly_sales, point.profile.currency, currency)),
+            *(str(m.levers[lever].score) for lever in LEVERS),
+            f.t(f"progress_col_{m.bottleneck}"),
+        )
+        for point, m in rows
+    ]
+    widths = [max(_display_width(row[i]) for row in (header, *body)) for i in range(len(header))]
+    right_aligned = {1, 2, 3, 4, 5}
+    return [
+        " ".join(_pad(cell, widths[i], i in right_aligned) for i, cell in enumerate(row)).rstrip()
+        for row in (header, *body)
+    ]
+
+
+def progress_json(points: Sequence[Point], lang: str = "en") -> dict[str, Any]:
+    """Every data point, oldest first, as a JSON-ready dict (estimates in their own currency)."""
+    _check_language(lang)
+    scored = _scored(points)
+    latest = scored[-1][0].profile
+    first_to_latest = compare(scored[0][0].profile, latest)
+    return {
+        "language": lang,
+        "currency": latest.currency,
+        "points": [
+            {
+                "when": point.when.isoformat(),
+                "currency": point.profile.currency,
+                "monthly_sales": round(m.monthly_sales, 2),
+                "scores": {lever: m.levers[lever].score for lever in LEVERS},
+                "bottleneck": m.bottleneck,
+            }
+            for point, m in scored
+        ],
+        "first_estimate": round(first_to_latest.estimate_before, 2),
+        "latest_estimate": round(first_to_latest.estimate_after, 2),
+        "change_pct": _round_pct(first_to_latest.estimate_change_pct),
+    }
+
+
+def render_progress(points: Sequence[Point], lang: str, fmt: str = "html") -> str:
+    """The seller's data points as a short table (the latest few) and a one-line summary."""
+    _check_language(lang)
+    fmt = _check_format(fmt)
+    if fmt == "json":
+        return json.dumps(progress_json(points, lang), ensure_ascii=False, indent=2)
+    scored = _scored(points)
+    first, latest = scored[0][0], scored[-1][0]
+    f = Formatter(lang, latest.profile.currency)
+    shown = scored[-PROGRESS_ROWS:]
+    movement = compare(first.profile, latest.profile)
+    if len(scored) == 1:
+        summary = f.t("progress_one_point", date=first.when.date().isoformat(), sales=f.money(movement.estimate_after))
+    else:
+        summary = f.t(
+            "progress_summary",
+            date=first.when.date().isoformat(),
+            before=f.money(movement.estimate_before),
+            after=f.money(movement.estimate_after),
+            change=_change(f, movement.estimate_change_pct),
+            count=len(scored),
+        )
+    template = environment(fmt).get_template(f"progress.{_suffix(fmt)}.j2")
+    return template.render(
+        f=f,
+        p=latest.profile,
+        table=_progress_table(shown, latest.profile.currency, f),
+        hidden=len(scored) - len(shown),
+        summary=summary,
+    ).strip()
+
+
+def _scored(points: Sequence[Point]) -> list[tuple[Point, Metrics]]:
+    if not points:
+        raise ValueError("progress needs at least one data point")
+    return series(points)
+
+
+def _movement_json(movement: Movement) -> dict[str, Any]:
+    biggest = movement.biggest_mover
+    return {
+        "estimate_before": round(movement.estimate_before, 2),
+        "estimate_after": round(movement.estimate_after, 2),
+        "estimate_change_pct": _round_pct(movement.estimate_change_pct),
+        "levers": {
+            lever: {
+                "before": round(c.before, 4),
+                "after": round(c.after, 4),
+                "change_pct": _round_pct(c.change_pct),
+                "score_before": c.score_before,
+                "score_after": c.score_after,
+            }
+            for lever, c in movement.levers.items()
+        },
+        "moved": [c.lever for c in movement.moved],
+        "biggest_mover": biggest.lever if biggest else None,
+        "bottleneck_before": movement.bottleneck_before,
+        "bottleneck_after": movement.bottleneck_after,
+    }
+
+
+def _round_pct(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _suffix(fmt: str) -> str:
+    return "html" if fmt == "html" else "txt"
+
+
+def _check_language(lang: str) -> None:
+    if lang not in LANGUAGES:
+        raise ValueError(f"language must be one of {LANGUAGES}")
+
+
+def _check_format(fmt: str) -> str:
+    """The format asked for ('txt' is accepted for 'text')."""
+    fmt = "text" if fmt == "txt" else fmt
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}")
+    return fmt
