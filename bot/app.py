@@ -26,7 +26,7 @@ from bot.storage.repository import Store
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("start", "checkup", "advice", "why", "whatif", "cancel", "language", "export", "delete", "privacy", "help")
+COMMANDS = ("start", "checkup", "advice", "why", "whatif", "checkin", "cancel", "language", "export", "delete", "privacy", "help")
 COMMAND_DESCRIPTIONS = {
     "en": {
         "start": "Welcome and what I do",
@@ -34,6 +34,7 @@ COMMAND_DESCRIPTIONS = {
         "advice": "Your latest advice",
         "why": "Why that advice",
         "whatif": "What if one lever changed",
+        "checkin": "Regular check-ins: how often, when",
         "cancel": "Stop the check-up in progress",
         "language": "English / 中文",
         "export": "All your data as a file",
@@ -47,6 +48,7 @@ COMMAND_DESCRIPTIONS = {
         "advice": "最近一次的建议",
         "why": "为什么这样建议",
         "whatif": "如果某个杠杆变了会怎样",
+        "checkin": "定期复查：频率和时间",
         "cancel": "停止当前诊断",
         "language": "English / 中文",
         "export": "导出全部数据",
@@ -127,6 +129,7 @@ def add_handlers(application: Application) -> None:
         "advice": handlers.advice,
         "why": handlers.why,
         "whatif": handlers.whatif,
+        "checkin": handlers.checkin,
         "cancel": handlers.cancel,
         "language": handlers.language,
         "export": handlers.export,

@@ -19,6 +19,7 @@ from advice.questionnaire import Answer, AnswerStatus, Question, Rejection, load
 from advice.render import Formatter, format_answer, progress_line, rejection_text, render, to_json
 from advice.whatif import parse_whatif, to_benchmark, with_lever
 from bot.callbacks import Callback
+from bot.checkins import chat as checkin_chat
 from bot.replies import Button, Reply, text
 from bot.storage.models import AdviceReport, Checkup, CheckupStatus, User
 from bot.storage.repository import Unit
@@ -315,7 +316,8 @@ async def finish_checkup(uow: Unit, user: User, checkup: Checkup, answers: dict[
     )
     await uow.close_checkup(checkup, CheckupStatus.FINISHED)
     intro = text("checkup_done_intro", user.language)
-    return [Reply(f"{intro}\n\n{html}", advice_buttons(report.id, user.language))]
+    advice = Reply(f"{intro}\n\n{html}", advice_buttons(report.id, user.language))
+    return [await checkin_chat.with_offer(uow, user, advice)]
 
 
 async def show_advice(uow: Unit, user: User, view: str = "report", report_id: int | None = None) -> list[Reply]:
