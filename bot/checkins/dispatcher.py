@@ -22,7 +22,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 TELEGRAM_RATE = 30.0  # messages per second, for all bot processes together
 SLOT = "telegram"
 STALE_AFTER = timedelta(minutes=10)
+RECOVERY_EVERY = timedelta(minutes=1)  # looking for stale rounds is a write: not every pass
 MAX_RETRIES = 5
 
 Sender = Callable[[int, Reply], Awaitable[int]]
@@ -106,6 +107,7 @@ class Dispatcher:
     idle_seconds: float = 1.0
     stale_after: timedelta = STALE_AFTER
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    _last_recovery: datetime | None = field(default=None, init=False)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Dispatch until ``stop`` is set; a failing database is retried, never fatal."""
@@ -125,9 +127,11 @@ class Dispatcher:
     async def pass_once(self) -> int:
         """One claim-send-record pass; returns how many check-ins it handled."""
         now = self.now()
-        async with self.store.unit() as uow:
-            assert uow is not None
-            given_up = await uow.give_up_stale_sends(now, self.stale_after)
+        if self._last_recovery is None or now - self._last_recovery >= RECOVERY_EVERY:
+            self._last_recovery = now
+            async with self.store.unit() as uow:
+                assert uow is not None
+                given_up = await uow.give_up_stale_sends(now, self.stale_after)
             if given_up:
                 log.warning("%d check-ins left sending by a stopped process: not resent", given_up)
         async with self.store.unit() as uow:

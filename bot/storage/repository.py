@@ -337,7 +337,7 @@ class Unit:
                     .on_conflict_do_nothing(index_elements=["user_id", "due_at"])
                     .returning(CheckinRound.user_id, CheckinRound.id)
                 )
-            ).tuples()
+            ).all()
         )
         claims: list[Claim] = []
         schedule_updates: list[dict[str, Any]] = []
