@@ -85,15 +85,16 @@ def last_time(field: str, profile: Profile, cadence: str) -> float:
     """The previous data point's figure for a period of this cadence ("same as last time")."""
     weeks = PERIOD_DAYS[cadence] / 7
     orders = profile.weekly_orders * weeks
+    # Unrounded, so that "same" gives the same profile back; the button shows it rounded.
     if field == "new_people":
-        return round(profile.weekly_reach * weeks)
+        return profile.weekly_reach * weeks
     if field == "orders":
-        return round(orders, 1)
+        return orders
     if field == "revenue":
-        return round(orders * profile.average_order_value, 2)
+        return orders * profile.average_order_value
     if field == "repeat_orders":
         # purchases per buyer p = 1 + repeat_rate, so repeat orders are the share r / p.
-        return round(orders * profile.repeat_rate / (1 + profile.repeat_rate), 1)
+        return orders * profile.repeat_rate / (1 + profile.repeat_rate)
     raise KeyError(field)
 
 

@@ -25,7 +25,7 @@ from bot.storage.models import (
     User,
     UserSettings,
 )
-from bot.storage.repository import Store
+from bot.storage.repository import SendOutcome, Store
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.harness import TOKEN, ChatHarness, Seller
 from tests.test_bot_checkup import ENGLISH_ANSWERS, answer_all
@@ -364,3 +364,17 @@ async def test_typed_zone_is_validated_and_the_command_menu_lists_checkin(harnes
 
     assert "checkin" in COMMANDS
     assert "/checkin" in (await seller.says("/help"))[-1].text
+
+
+async def test_a_button_pressed_before_the_send_is_recorded_keeps_its_status(store: Store) -> None:
+    """With the rate limit, a batch is recorded after its last message: a seller may have
+    started the check-in from the first message by then."""
+    await schedule_users(store, [1], T0)
+    async with store.unit() as uow:
+        (claim,) = await uow.claim_due_checkins(T0, 10)
+    async with store.sessions() as session, session.begin():
+        (await session.get(CheckinRound, claim.round_id)).status = RoundStatus.STARTED.value
+    async with store.unit() as uow:
+        await uow.record_sends([SendOutcome(claim.round_id, 1, RoundStatus.SENT, 77)], T0)
+    (round_,) = await rounds_of(store, 1)
+    assert round_.status == RoundStatus.STARTED and round_.message_id == 77

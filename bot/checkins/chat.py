@@ -352,7 +352,8 @@ def _question_reply(
         f"<i>{_escape(text('checkin_progress', lang, index=position, total=len(applicable)))}</i>\n"
         f"<b>{_escape(ask)}</b>\n{_escape(question.hint[lang])}"
     )
-    same = format_number(last_time(question.field, profile, cadence))
+    figure = last_time(question.field, profile, cadence)
+    same = format_number(round(figure) if question.integer else round(figure, 1))
     index = [q.field for q in CHECKIN.questions].index(question.field)
     button = Button(text("button_same_as_last_time", lang, value=same), f"cia:{checkup.id}:{index}")
     return Reply(body, [[button]])

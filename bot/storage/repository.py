@@ -300,7 +300,9 @@ class Unit:
                 )
                 .order_by(UserSettings.checkin_next_due_at)
                 .limit(limit)
-                .with_for_update(skip_locked=True, of=UserSettings)
+                # The user's row too: a seller whose update is being handled right now is
+                # skipped this pass rather than waited for (no lock-order deadlock).
+                .with_for_update(skip_locked=True, of=[UserSettings, User])
             )
         ).all()
         if not due:
@@ -377,25 +379,25 @@ class Unit:
         return claims
 
     async def record_sends(self, outcomes: list[SendOutcome], now: datetime) -> None:
-        """What became of each claimed round; a blocked user has check-ins switched off."""
+        """What became of each claimed round; a blocked user has check-ins switched off.
+
+        The seller may already have pressed a button of the message (the round moved on
+        from ``sending``): then only its message id is added, its status is left alone.
+        """
         sent = [
-            {
-                "id": o.round_id,
-                "status": RoundStatus.SENT.value,
-                "sent_at": now,
-                "message_id": o.message_id,
-            }
+            {"id": o.round_id, "sent_at": now, "message_id": o.message_id}
             for o in outcomes
             if o.status is RoundStatus.SENT
         ]
-        others = [
-            {"id": o.round_id, "status": o.status.value}
-            for o in outcomes
-            if o.status is not RoundStatus.SENT
-        ]
-        for rows in (sent, others):
-            if rows:
-                await self.session.execute(update(CheckinRound), rows)
+        if sent:
+            await self.session.execute(update(CheckinRound), sent)
+        for status in {o.status for o in outcomes}:
+            ids = [o.round_id for o in outcomes if o.status is status]
+            await self.session.execute(
+                update(CheckinRound)
+                .where(CheckinRound.id.in_(ids), CheckinRound.status == RoundStatus.SENDING.value)
+                .values(status=status.value)
+            )
         blocked = [o.user_id for o in outcomes if o.status is RoundStatus.BLOCKED]
         if blocked:
             await self.session.execute(
