@@ -7,6 +7,7 @@ The dispatcher runs with a controlled clock against a real database and the fake
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +18,7 @@ from telegram import Bot
 from bot.checkins.dispatcher import Dispatcher, SendLimiter, telegram_sender
 from bot.replies import Reply
 from bot.storage.database import create_engine, session_factory
+from bot.storage.migrate import upgrade_database
 from bot.storage.models import (
     AdviceReport,
     CheckinRound,
@@ -378,3 +380,38 @@ async def test_a_button_pressed_before_the_send_is_recorded_keeps_its_status(sto
         await uow.record_sends([SendOutcome(claim.round_id, 1, RoundStatus.SENT, 77)], T0)
     (round_,) = await rounds_of(store, 1)
     assert round_.status == RoundStatus.STARTED and round_.message_id == 77
+
+
+# --- the real `coach run` process ---------------------------------------------------------
+async def _seed_due_user(url: str, user_id: int) -> None:
+    engine = create_engine(url)
+    try:
+        await schedule_users(Store(session_factory(engine)), [user_id], datetime.now(UTC) - timedelta(hours=1))
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.e2e
+def test_coach_run_sends_a_due_check_in_from_the_database(tmp_path) -> None:
+    from tests.db_fixtures import _run
+    from tests.test_e2e import BotProcess
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'coach.db'}"
+    upgrade_database(url)
+    _run(_seed_due_user(url, 5151))
+    with FakeBotApi(token=TOKEN) as api:
+        api.send_text(api.user(5151), "/start")  # the bot may write only to people who wrote
+        process = BotProcess(api, url, tmp_path / "bot.log")
+        process.start()
+        try:
+            api.wait_for_message(5151, lambda m: "Check-in time!" in m.text, timeout=20, since=0)
+            time.sleep(1.5)  # a few more dispatcher passes: nothing is sent again
+        finally:
+            # SIGTERM, then an update to end the long poll it is waiting in (else ~25 s).
+            assert process.process is not None
+            process.process.terminate()
+            api.send_text(5151, "/help")
+            process.stop()
+        check_ins = [m for m in api.messages(5151) if "Check-in time!" in m.text]
+    assert len(check_ins) == 1
+    assert TOKEN not in (tmp_path / "bot.log").read_text()
