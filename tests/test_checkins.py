@@ -30,7 +30,7 @@ from bot.storage.models import (
 from bot.storage.repository import SendOutcome, Store
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.harness import TOKEN, ChatHarness, Seller
-from tests.test_bot_checkup import ENGLISH_ANSWERS, answer_all
+from tests.test_bot_checkup import CHINESE_ANSWERS, ENGLISH_ANSWERS, answer_all
 
 T0 = datetime(2026, 5, 4, 9, tzinfo=UTC)  # a Monday
 
@@ -415,3 +415,28 @@ def test_coach_run_sends_a_due_check_in_from_the_database(tmp_path) -> None:
         check_ins = [m for m in api.messages(5151) if "Check-in time!" in m.text]
     assert len(check_ins) == 1
     assert TOKEN not in (tmp_path / "bot.log").read_text()
+
+
+async def test_a_check_in_in_chinese(harness: ChatHarness) -> None:
+    seller = harness.seller(1006, "zh-hans")
+    await seller.says("/checkup")
+    await answer_all(seller, CHINESE_ANSWERS)
+    await seller.presses("好，设置复查")
+    await seller.presses("每天")
+    await seller.presses("20:00")
+    replies = await seller.says("北京")
+    assert "每天 20:00（Asia/Shanghai）" in replies[-1].text and "下一次：周" in replies[-1].text
+    due = datetime.now(UTC) - timedelta(minutes=1)
+    async with harness.store.sessions() as session, session.begin():
+        (await session.get(UserSettings, seller.id)).checkin_next_due_at = due
+    assert await dispatcher_for(harness, Clock(due)).pass_once() == 1
+    assert "复查时间到" in seller.last().text and "过去一天" in seller.last().text
+    await seller.presses("开始复查")
+    assert "复查 1/4" in seller.last().text
+    await seller.says("3人")
+    await seller.presses("和上次一样")
+    await seller.presses("和上次一样")
+    await seller.says("0")
+    await seller.presses("试过了")
+    result = seller.last().text
+    assert "与上次相比" in result and "连续完成复查：1 次" in result

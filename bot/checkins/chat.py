@@ -8,7 +8,7 @@ progress and /export include it without anything special.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from html import escape
 
@@ -30,7 +30,6 @@ from advice.schedule import (
     CADENCES,
     PERIOD_DAYS,
     Rule,
-    describe_local,
     next_due,
     parse_zone,
     resolve_zone,
@@ -48,7 +47,7 @@ from bot.storage.models import (
     UserSettings,
     utcnow,
 )
-from bot.storage.repository import Claim, Unit
+from bot.storage.repository import Claim, Unit, aware
 
 _escape = partial(escape, quote=False)
 CHECKIN = load_checkin()
@@ -126,9 +125,15 @@ def _status(user: User, settings: UserSettings) -> str:
         when=when,
         hour=f"{settings.checkin_hour or 0:02d}:00",
         zone=user.time_zone,
-        next=describe_local(due, user.time_zone) if due else "—",
+        next=_when(due, user) if due else "—",
         streak=settings.checkin_streak,
     )
+
+
+def _when(moment: datetime, user: User) -> str:
+    """A due time in the seller's zone and language: ``Wed 2026-05-06 09:00``."""
+    local = aware(moment).astimezone(resolve_zone(user.time_zone) or UTC)
+    return f"{text(f'weekday_{local.weekday()}', user.language)} {local:%Y-%m-%d %H:%M}"
 
 
 def reschedule(settings: UserSettings, user: User, now: datetime) -> None:
@@ -141,7 +146,6 @@ def reschedule(settings: UserSettings, user: User, now: datetime) -> None:
     )
     settings.checkin_next_due_at = None if settings.checkin_paused else next_due(rule, now)
     settings.checkin_ignored_in_row = 0
-    settings.checkin_cadence_asked = False
     settings.updated_at = now
 
 
@@ -252,11 +256,11 @@ async def round_action(
         round_.status = RoundStatus.SNOOZED.value
         later = snoozed_until(now)
         due = settings.checkin_next_due_at
-        if due is None or later < (due if due.tzinfo else due.replace(tzinfo=later.tzinfo)):
+        if due is None or later < aware(due):
             settings.checkin_next_due_at = later
         return [
             *closing,
-            Reply(text("checkin_snoozed", lang, when=describe_local(later, user.time_zone))),
+            Reply(text("checkin_snoozed", lang, when=_when(later, user))),
         ]
     if action == "skip":
         round_.status = RoundStatus.SKIPPED.value
