@@ -147,6 +147,10 @@ async def _checkup(uow: Unit, user: User, update: Update, context: Context) -> l
 
 
 async def _cancel(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
+    if await uow.active_checkup(user.id) is None:
+        checkin = await uow.active_checkup(user.id, CheckupKind.CHECKIN)
+        if checkin is not None:
+            return await checkins.cancel_checkin(uow, user, checkin)
     return await chat.cancel_checkup(uow, user)
 
 

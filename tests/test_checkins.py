@@ -440,3 +440,15 @@ async def test_a_check_in_in_chinese(harness: ChatHarness) -> None:
     await seller.presses("试过了")
     result = seller.last().text
     assert "与上次相比" in result and "连续完成复查：1 次" in result
+
+
+async def test_cancel_stops_a_check_in_in_progress(harness: ChatHarness) -> None:
+    seller = harness.seller(1007, "en")
+    await finish_first_checkup(seller)
+    await accept_weekly_wednesday_9_in_utc_plus_8(seller)
+    due = (await settings_of(harness.store, seller.id)).checkin_next_due_at.replace(tzinfo=UTC)
+    assert await dispatcher_for(harness, Clock(due)).pass_once() == 1
+    await seller.presses("Start the check-in")
+    await seller.says("12")
+    assert "Check-in stopped" in (await seller.says("/cancel"))[-1].text
+    assert "/checkup" in (await seller.says("15"))[-1].text  # no longer read as an answer

@@ -293,6 +293,12 @@ async def start_checkin(uow: Unit, user: User, round_: CheckinRound) -> list[Rep
     return await ask_current(uow, user, checkup)
 
 
+async def cancel_checkin(uow: Unit, user: User, checkup: Checkup) -> list[Reply]:
+    """/cancel during a check-in: it ends unanswered (its answers are kept as history)."""
+    await uow.close_checkup(checkup, CheckupStatus.CANCELLED)
+    return [Reply(text("checkin_cancelled", user.language))]
+
+
 # --- the questions -----------------------------------------------------------------------
 async def _previous_profile(uow: Unit, user: User) -> tuple[AdviceReport, Profile] | None:
     report = await uow.latest_report(user.id)
