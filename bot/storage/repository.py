@@ -201,6 +201,18 @@ class Unit:
             )
         ).scalar_one_or_none()
 
+    async def reports(self, user_id: int) -> list[AdviceReport]:
+        """Every report of the user, oldest first: the data points of their progress."""
+        return list(
+            (
+                await self.session.execute(
+                    select(AdviceReport)
+                    .where(AdviceReport.user_id == user_id)
+                    .order_by(AdviceReport.created_at, AdviceReport.id)
+                )
+            ).scalars()
+        )
+
     async def report(self, report_id: int, user_id: int) -> AdviceReport | None:
         found = await self.session.get(AdviceReport, report_id)
         return found if found is not None and found.user_id == user_id else None
@@ -213,18 +225,6 @@ class Unit:
             self.session.add(found)
             await self.session.flush()
         return found
-
-    async def reports(self, user_id: int) -> list[AdviceReport]:
-        """Every report of the user, oldest first (check-ups and check-ins)."""
-        return list(
-            (
-                await self.session.execute(
-                    select(AdviceReport)
-                    .where(AdviceReport.user_id == user_id)
-                    .order_by(AdviceReport.id)
-                )
-            ).scalars()
-        )
 
     async def count_finished(self, user_id: int, kind: CheckupKind) -> int:
         return (
