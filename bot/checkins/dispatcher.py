@@ -79,6 +79,9 @@ class SendLimiter:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.store, self.step, self.clock, self.sleep = store, 1.0 / rate, clock, sleep
+        # One reservation at a time per process: a batch waiting for its turns then needs
+        # one database connection, not one each.
+        self._reserving = asyncio.Lock()
 
     async def wait_turn(self) -> None:
         """Reserve the next free slot and sleep until it starts.
@@ -88,7 +91,7 @@ class SendLimiter:
         messages that do go out stay a step apart, whatever the delays.
         """
         for _ in range(MAX_LATE_SLOTS):
-            async with self.store.unit() as uow:
+            async with self._reserving, self.store.unit() as uow:
                 assert uow is not None
                 start = await uow.reserve_send_slots(SLOT, 1, self.step, self.clock())
             delay = start - self.clock()
