@@ -79,10 +79,11 @@ async def throughput(url: str, count: int, dispatchers: int) -> None:
     stores = [Store(session_factory(engine)) for engine in engines]
     await seed(stores[0], 1, count)
     counted = Counter[int]()
+    message_ids = iter(range(1, 10**9))
 
     async def send(chat_id: int, reply: Reply) -> int:
         counted[chat_id] += 1
-        return counted.total()
+        return next(message_ids)
 
     runners = [Dispatcher(store, send, now=lambda: DUE, batch=500) for store in stores]
     started = time.perf_counter()

@@ -452,3 +452,14 @@ async def test_cancel_stops_a_check_in_in_progress(harness: ChatHarness) -> None
     await seller.says("12")
     assert "Check-in stopped" in (await seller.says("/cancel"))[-1].text
     assert "/checkup" in (await seller.says("15"))[-1].text  # no longer read as an answer
+
+
+async def test_a_due_time_that_already_has_a_round_is_not_sent_again(store: Store) -> None:
+    """The unique (user, due time) of a round is the last line of defence."""
+    await schedule_users(store, [1, 2], T0)
+    async with store.sessions() as session, session.begin():
+        session.add(CheckinRound(user_id=1, due_at=T0, status="sent", claimed_at=T0))
+    sender = RecordingSender()
+    assert await Dispatcher(store, sender, now=Clock(T0)).pass_once() == 1
+    assert [chat for chat, _ in sender.sent] == [2]
+    assert (await settings_of(store, 1)).checkin_next_due_at.replace(tzinfo=UTC) > T0

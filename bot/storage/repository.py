@@ -335,9 +335,9 @@ class Unit:
             (
                 await self.session.execute(
                     _insert(self.session, CheckinRound)
-                    .values(rounds)
                     .on_conflict_do_nothing(index_elements=["user_id", "due_at"])
-                    .returning(CheckinRound.user_id, CheckinRound.id)
+                    .returning(CheckinRound.user_id, CheckinRound.id),
+                    rounds,
                 )
             ).all()
         )
