@@ -22,7 +22,7 @@ from bot import conversation as chat
 from bot.callbacks import Callback, parse_callback
 from bot.checkins import chat as checkins
 from bot.replies import Reply, language_for, text
-from bot.storage.models import CheckupKind, User
+from bot.storage.models import CheckupKind, User, utcnow
 from bot.storage.repository import Store, Unit
 
 log = logging.getLogger(__name__)
@@ -196,7 +196,7 @@ async def _text(uow: Unit, user: User, update: Update, context: Context) -> list
     if checkin is not None:
         return await checkins.answer_text(uow, user, checkin, typed)
     settings = await uow.settings(user.id)
-    if settings.awaiting == "time_zone":
+    if checkins.awaits_time_zone(settings, utcnow()):
         return await checkins.typed_zone(uow, user, typed)
     return [Reply(text("idle_text", user.language), chat.start_menu(user.language))]
 

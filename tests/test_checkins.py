@@ -463,3 +463,27 @@ async def test_a_due_time_that_already_has_a_round_is_not_sent_again(store: Stor
     assert await Dispatcher(store, sender, now=Clock(T0)).pass_once() == 1
     assert [chat for chat, _ in sender.sent] == [2]
     assert (await settings_of(store, 1)).checkin_next_due_at.replace(tzinfo=UTC) > T0
+
+
+async def test_an_unanswered_zone_prompt_does_not_swallow_later_messages(harness: ChatHarness) -> None:
+    seller = harness.seller(1008, "en")
+    await finish_first_checkup(seller)
+    await seller.says("/checkin")
+    await seller.presses("Every day")
+    await seller.presses("20:00")
+    async with harness.store.sessions() as session, session.begin():
+        settings = await session.get(UserSettings, seller.id)
+        settings.updated_at = datetime.now(UTC) - timedelta(hours=1)
+    assert "/checkup" in (await seller.says("hello"))[-1].text  # not "unknown time zone"
+
+
+async def test_a_forged_same_as_last_time_button_is_refused(harness: ChatHarness) -> None:
+    seller = harness.seller(1009, "en")
+    await finish_first_checkup(seller)
+    await accept_weekly_wednesday_9_in_utc_plus_8(seller)
+    due = (await settings_of(harness.store, seller.id)).checkin_next_due_at.replace(tzinfo=UTC)
+    assert await dispatcher_for(harness, Clock(due)).pass_once() == 1
+    await seller.presses("Start the check-in")
+    checkup_id = seller.last().buttons[0][0][1].split(":")[1]
+    replies = await seller.presses_data(f"cia:{checkup_id}:9")
+    assert "Check-in 1/4" in replies[-1].text and "wrong" not in replies[-1].text.lower()

@@ -8,7 +8,7 @@ progress and /export include it without anything special.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from html import escape
 
@@ -53,6 +53,7 @@ _escape = partial(escape, quote=False)
 CHECKIN = load_checkin()
 HOURS = (7, 8, 9, 10, 12, 14, 17, 18, 19, 20, 21, 22)
 OPEN_ROUND = (RoundStatus.SENDING.value, RoundStatus.SENT.value)
+ZONE_PROMPT_VALID = timedelta(minutes=15)
 
 
 # --- the message the dispatcher sends ----------------------------------------------------
@@ -185,6 +186,7 @@ async def choose_hour(uow: Unit, user: User, hour: int) -> list[Reply]:
     settings = await uow.settings(user.id)
     settings.checkin_hour = hour
     settings.awaiting = "time_zone"
+    settings.updated_at = utcnow()
     zones = [
         Button(z.rsplit("/", 1)[-1].replace("_", " "), f"csz:{i}")
         for i, z in enumerate(CHECKIN.zone_buttons)
@@ -201,6 +203,12 @@ async def choose_zone(uow: Unit, user: User, choice: str) -> list[Reply]:
             return [Reply(text("unknown_button", user.language))]
         user.time_zone = CHECKIN.zone_buttons[index]
     return await _confirm(uow, user)
+
+
+def awaits_time_zone(settings: UserSettings, now: datetime) -> bool:
+    """Whether a typed message is the answer to the zone prompt: only shortly after it, so
+    a prompt left unanswered does not swallow later messages."""
+    return settings.awaiting == "time_zone" and now - aware(settings.updated_at) < ZONE_PROMPT_VALID
 
 
 async def typed_zone(uow: Unit, user: User, typed: str) -> list[Reply]:
@@ -400,7 +408,8 @@ async def answer_button(
     answers = await uow.answers(checkup.id)
     question = CHECKIN.next_question(answers)
     if kind == "cia":
-        if question is None or CHECKIN.questions[int(choice)].field != question.field:
+        index = int(choice)
+        if question is None or index >= len(CHECKIN.questions) or CHECKIN.questions[index].field != question.field:
             return [
                 Reply(text("stale_button", lang), toast=text("stale_button_toast", lang)),
                 *await ask_current(uow, user, checkup),
