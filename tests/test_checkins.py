@@ -487,3 +487,9 @@ async def test_a_forged_same_as_last_time_button_is_refused(harness: ChatHarness
     checkup_id = seller.last().buttons[0][0][1].split(":")[1]
     replies = await seller.presses_data(f"cia:{checkup_id}:9")
     assert "Check-in 1/4" in replies[-1].text and "wrong" not in replies[-1].text.lower()
+
+
+async def test_checkin_before_any_check_up_points_to_the_check_up(harness: ChatHarness) -> None:
+    seller = harness.seller(1010, "en")
+    replies = await seller.says("/checkin")
+    assert "start with one: /checkup" in replies[-1].text and not replies[-1].buttons

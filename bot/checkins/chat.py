@@ -100,6 +100,8 @@ async def answer_offer(uow: Unit, user: User, accepted: bool) -> list[Reply]:
 async def settings_menu(uow: Unit, user: User) -> list[Reply]:
     """/checkin: what is set now, and the cadence to choose."""
     lang = user.language
+    if await uow.latest_report(user.id) is None:  # a check-in compares with a check-up
+        return [Reply(text("checkin_needs_checkup", lang))]
     settings = await uow.settings(user.id)
     rows = [
         [Button(text(f"cadence_{c}", lang), f"csc:{c}") for c in ("daily", "weekly")],
