@@ -263,8 +263,11 @@ async def test_a_full_check_in_round_trip(harness: ChatHarness) -> None:
     (round_,) = await rounds_of(harness.store, seller.id)
     assert round_.status == RoundStatus.ANSWERED
     assert (await settings_of(harness.store, seller.id)).checkin_streak == 1
-    exported = await seller.says("/export")
-    assert exported  # the check-in is part of the export (rows checked in test_storage)
+    async with harness.store.unit() as uow:
+        exported = await uow.export(seller.id)
+    assert [c["kind"] for c in exported["checkups"]] == ["checkup", "checkin"]
+    assert [r["status"] for r in exported["checkin_rounds"]] == ["answered"]
+    assert len(exported["advice_reports"]) == 2
 
 
 async def test_snooze_skip_and_pause(harness: ChatHarness) -> None:
