@@ -27,7 +27,7 @@ from bot.storage.repository import Store
 log = logging.getLogger(__name__)
 
 COMMANDS = (
-    "start", "checkup", "advice", "why", "whatif", "progress",
+    "start", "checkup", "advice", "why", "whatif", "progress", "checkin",
     "cancel", "language", "export", "delete", "privacy", "help",
 )  # fmt: skip
 COMMAND_DESCRIPTIONS = {
@@ -38,6 +38,7 @@ COMMAND_DESCRIPTIONS = {
         "why": "Why that advice",
         "whatif": "What if one lever changed",
         "progress": "Your levers and estimate over time",
+        "checkin": "Regular check-ins: how often, when",
         "cancel": "Stop the check-up in progress",
         "language": "English / 中文",
         "export": "All your data as a file",
@@ -52,6 +53,7 @@ COMMAND_DESCRIPTIONS = {
         "why": "为什么这样建议",
         "whatif": "如果某个杠杆变了会怎样",
         "progress": "杠杆和估算随时间的变化",
+        "checkin": "定期复查：频率和时间",
         "cancel": "停止当前诊断",
         "language": "English / 中文",
         "export": "导出全部数据",
@@ -133,6 +135,7 @@ def add_handlers(application: Application) -> None:
         "why": handlers.why,
         "whatif": handlers.whatif,
         "progress": handlers.progress,
+        "checkin": handlers.checkin,
         "cancel": handlers.cancel,
         "language": handlers.language,
         "export": handlers.export,

@@ -11,6 +11,12 @@ Formats (all fields are plain integers or short words, at most 64 bytes):
   wi:<lever>                        what if this lever reached the benchmark
   lang:en|zh                        choose the language
   del:yes|no                        confirm deletion
+  co:yes|no                         accept or decline the offer of check-ins
+  ci:go|snooze|skip|pause:<round>   a check-in message's buttons
+  cia:<checkup>:<question>          "same as last time" in a check-in
+  cif:<checkup>:<outcome>           did you try last time's top action
+  cs:menu|resume                    check-in settings / resume after a pause
+  csc:<cadence> csd:<0-6> csh:<0-23> csz:<index>|keep   cadence, day, hour, time zone
 """
 
 from __future__ import annotations
@@ -31,6 +37,15 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "wi": re.compile(r"wi:(traffic|conversion|order_value|repeat)"),
     "lang": re.compile(r"lang:(en|zh)"),
     "del": re.compile(r"del:(yes|no)"),
+    "co": re.compile(r"co:(yes|no)"),
+    "ci": re.compile(r"ci:(go|snooze|skip|pause):(\d{1,12})"),
+    "cia": re.compile(r"cia:(\d{1,12}):(\d)"),
+    "cif": re.compile(r"cif:(\d{1,12}):(tried|not_yet|not_relevant)"),
+    "cs": re.compile(r"cs:(menu|resume)"),
+    "csc": re.compile(r"csc:(daily|weekly|biweekly|off)"),
+    "csd": re.compile(r"csd:([0-6])"),
+    "csh": re.compile(r"csh:(\d|1\d|2[0-3])"),
+    "csz": re.compile(r"csz:(\d{1,2}|keep)"),
 }
 
 

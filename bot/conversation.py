@@ -32,6 +32,7 @@ from advice.render import (
 from advice.whatif import parse_whatif, to_benchmark, with_lever
 from bot.callbacks import Callback
 from bot.charts import progress_chart
+from bot.checkins import chat as checkin_chat
 from bot.replies import Button, Reply, text
 from bot.storage.models import AdviceReport, Checkup, CheckupStatus, User
 from bot.storage.repository import Unit
@@ -328,7 +329,8 @@ async def finish_checkup(uow: Unit, user: User, checkup: Checkup, answers: dict[
     )
     await uow.close_checkup(checkup, CheckupStatus.FINISHED)
     intro = text("checkup_done_intro", user.language)
-    return [Reply(f"{intro}\n\n{html}", advice_buttons(report.id, user.language))]
+    advice = Reply(f"{intro}\n\n{html}", advice_buttons(report.id, user.language))
+    return [await checkin_chat.with_offer(uow, user, advice)]
 
 
 async def show_advice(uow: Unit, user: User, view: str = "report", report_id: int | None = None) -> list[Reply]:

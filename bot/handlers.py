@@ -19,9 +19,10 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import conversation as chat
-from bot.callbacks import parse_callback
+from bot.callbacks import Callback, parse_callback
+from bot.checkins import chat as checkins
 from bot.replies import Reply, language_for, text
-from bot.storage.models import User
+from bot.storage.models import CheckupKind, User, utcnow
 from bot.storage.repository import Store, Unit
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 Step = Callable[[Unit, User, Update, Context], Awaitable[list[Reply]]]
 DATABASE_ERRORS = (OperationalError, DBAPIError, PoolTimeout, OSError)
+CHECKIN_BUTTONS = frozenset({"co", "ci", "cia", "cif", "cs", "csc", "csd", "csh", "csz"})
 
 
 def store_of(context: Context) -> Store:
@@ -155,6 +157,10 @@ async def _checkup(uow: Unit, user: User, update: Update, context: Context) -> l
 
 
 async def _cancel(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
+    if await uow.active_checkup(user.id) is None:
+        checkin = await uow.active_checkup(user.id, CheckupKind.CHECKIN)
+        if checkin is not None:
+            return await checkins.cancel_checkin(uow, user, checkin)
     return await chat.cancel_checkup(uow, user)
 
 
@@ -182,6 +188,10 @@ async def _delete(uow: Unit, user: User, update: Update, context: Context) -> li
     return chat.delete_prompt(user.language)
 
 
+async def _checkin(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
+    return await checkins.settings_menu(uow, user)
+
+
 async def _unknown_command(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
     active = await uow.active_checkup(user.id)
     if active is not None:
@@ -194,9 +204,15 @@ async def _text(uow: Unit, user: User, update: Update, context: Context) -> list
     message = update.effective_message
     typed = message.text if message and message.text else ""
     active = await uow.active_checkup(user.id)
-    if active is None:
-        return [Reply(text("idle_text", user.language), chat.start_menu(user.language))]
-    return await chat.answer_text(uow, user, active, typed)
+    if active is not None:
+        return await chat.answer_text(uow, user, active, typed)
+    checkin = await uow.active_checkup(user.id, CheckupKind.CHECKIN)
+    if checkin is not None:
+        return await checkins.answer_text(uow, user, checkin, typed)
+    settings = await uow.settings(user.id)
+    if checkins.awaits_time_zone(settings, utcnow()):
+        return await checkins.typed_zone(uow, user, typed)
+    return [Reply(text("idle_text", user.language), chat.start_menu(user.language))]
 
 
 async def _not_text(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
@@ -241,6 +257,8 @@ async def _button(uow: Unit, user: User, update: Update, context: Context) -> li
             return await chat.begin_checkup(uow, user)
         if choice == "language":
             return chat.language_menu(lang)
+        if choice == "checkin":
+            return await checkins.settings_menu(uow, user)
         return chat.help_reply(lang)
     if cb.kind == "adv":
         return await chat.show_advice(uow, user, view=cb.args[0], report_id=cb.int(1))
@@ -248,9 +266,31 @@ async def _button(uow: Unit, user: User, update: Update, context: Context) -> li
         return await chat.whatif(uow, user, lever=cb.args[0])
     if cb.kind == "lang":
         return chat.set_language(user, cb.args[0])
+    if cb.kind in CHECKIN_BUTTONS:
+        pressed = query.message.message_id if query and query.message else None
+        return await _checkin_button(uow, user, cb, pressed)
     if cb.kind == "del":
         return await chat.delete_data(uow, user) if cb.args[0] == "yes" else [Reply(text("delete_kept", lang))]
     return [Reply(text("unknown_button", lang))]  # pragma: no cover - every kind is routed above
+
+
+async def _checkin_button(uow: Unit, user: User, cb: Callback, pressed: int | None) -> list[Reply]:
+    """The buttons of check-ins: offer, settings, a check-in message, its questions."""
+    if cb.kind == "co":
+        return await checkins.answer_offer(uow, user, cb.args[0] == "yes")
+    if cb.kind == "ci":
+        return await checkins.round_action(uow, user, cb.args[0], cb.int(1), pressed)
+    if cb.kind in ("cia", "cif"):
+        return await checkins.answer_button(uow, user, cb.kind, cb.int(0), cb.args[1])
+    if cb.kind == "cs":
+        return await (checkins.settings_menu(uow, user) if cb.args[0] == "menu" else checkins.resume(uow, user))
+    if cb.kind == "csc":
+        return await checkins.choose_cadence(uow, user, cb.args[0])
+    if cb.kind == "csd":
+        return await checkins.choose_day(uow, user, cb.int(0))
+    if cb.kind == "csh":
+        return await checkins.choose_hour(uow, user, cb.int(0))
+    return await checkins.choose_zone(uow, user, cb.args[0])
 
 
 # --- outside private chats ---------------------------------------------------------------
@@ -290,6 +330,7 @@ whatif = unit_of_work(_whatif, typing=True)
 progress = unit_of_work(_progress, typing=True)
 export = unit_of_work(_export, typing=True)
 delete = unit_of_work(_delete)
+checkin = unit_of_work(_checkin)
 unknown_command = unit_of_work(_unknown_command)
 text_message = unit_of_work(_text)
 other_message = unit_of_work(_not_text)

@@ -14,6 +14,7 @@ from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application
 
 from bot.app import build_application, dispose, register_commands
+from bot.checkins.dispatcher import Dispatcher, SendLimiter, telegram_sender
 from bot.config import Settings
 from bot.storage.migrate import schema_is_current, upgrade_database
 
@@ -142,6 +143,9 @@ async def serve(settings: Settings) -> None:
         if not await schema_is_current(store.engine):
             raise SystemExit("coach: the database schema is behind; run `coach db upgrade` first")
         await register_commands(application)
+        # Due check-ins go out from the database, beside the updates coming in.
+        dispatcher = Dispatcher(store, telegram_sender(application.bot), limiter=SendLimiter(store))
+        checkins = asyncio.create_task(dispatcher.run(stop))
         try:
             if settings.webhook_url:
                 await _serve_webhook(application, settings, stop)
@@ -149,6 +153,8 @@ async def serve(settings: Settings) -> None:
                 log.info("polling for updates")
                 await poll(application, stop)
         finally:
+            stop.set()
+            await checkins
             await dispose(application)
 
 

@@ -96,7 +96,10 @@ async def test_a_full_checkup_in_english_ends_with_the_advice(harness: ChatHarne
     assert "monthly sales ¥1,559 -> ¥18,706 (+1,100%)" in advice.text
     assert "Red flags" in advice.text
     assert advice.text.count("\n1. ") == 1 and "\n3. " in advice.text and "\n4. " not in advice.text
-    assert [label for row in advice.buttons for label, _ in row] == ["Why?", "More"]
+    # The first advice also offers check-ins; nothing is scheduled until the seller accepts.
+    assert [label for row in advice.buttons for label, _ in row] == [
+        "Why?", "More", "✅ Yes, set up check-ins", "No thanks",
+    ]  # fmt: skip
     # The shop name the seller typed is shown literally, not as markup.
     assert "Lao Wang <b>Menswear</b>" in advice.text
     assert await count(harness, AnswerRow, user_id=1001) == 19

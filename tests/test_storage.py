@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from advice.questionnaire import Answer, AnswerStatus
 from bot.storage.database import create_engine, session_factory
-from bot.storage.models import AdviceReport, AnswerRow, Base, CheckupStatus
+from bot.storage.models import AdviceReport, AnswerRow, Base, CheckinRound, CheckupStatus, utcnow
 from bot.storage.repository import USER_TABLES, Store
 
 ANNA, BORIS = 1001, 2002  # two Telegram users
@@ -45,10 +45,15 @@ async def seed(store: Store, user_id: int, update_id: int | None = None) -> int:
         await unit.save_answer(checkup, "channels", Answer(("wechat", "instagram")))
         await unit.close_checkup(checkup, CheckupStatus.FINISHED)
         await unit.save_report(make_report(user_id, checkup.id))
+        unit.session.add(
+            CheckinRound(user_id=user_id, due_at=utcnow(), status="sent", checkup_id=checkup.id)
+        )
         return checkup.id
 
 
-SEEDED = {"users": 1, "settings": 1, "checkups": 1, "answers": 3, "advice_reports": 1}
+SEEDED = {
+    "users": 1, "settings": 1, "checkups": 1, "answers": 3, "advice_reports": 1, "checkin_rounds": 1,
+}
 
 
 async def count(engine: AsyncEngine, sql: str, **params: object) -> int:
@@ -231,7 +236,7 @@ async def test_delete_user_removes_every_row_of_that_user_and_no_one_elses(
     }
     assert set(owned) == {model.__tablename__ for model in USER_TABLES}
     assert {t.name for t in Base.metadata.sorted_tables} - set(owned) == {
-        "processed_updates"
+        "processed_updates", "send_slots"
     }  # no personal data
 
     async def rows_of(user_id: int) -> dict[str, int]:
@@ -334,6 +339,7 @@ async def test_the_same_update_delivered_concurrently_is_applied_once(
     async with store.unit() as unit:
         assert await unit.count_user_rows(ANNA) == {
             "answers": 0, "advice_reports": 0, "checkups": 1, "settings": 0, "users": 1,
+            "checkin_rounds": 0,
         }  # fmt: skip
         processed = await unit.session.execute(text("SELECT count(*) FROM processed_updates"))
         assert processed.scalar_one() == 1

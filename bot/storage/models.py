@@ -18,6 +18,8 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -47,6 +49,32 @@ class CheckupStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class CheckupKind(StrEnum):
+    CHECKUP = "checkup"  # the full questionnaire
+    CHECKIN = "checkin"  # the short periodic questions
+
+
+class RoundStatus(StrEnum):
+    """Where one check-in round stands.
+
+    ``sending`` is written (and committed) before the Bot API is called; a round that stays
+    there past the stale limit is marked ``unknown`` and never sent again: Telegram cannot
+    tell whether the message arrived, and a check-in is sent at most once.
+    """
+
+    SENDING = "sending"
+    SENT = "sent"
+    STARTED = "started"
+    ANSWERED = "answered"
+    SNOOZED = "snoozed"
+    SKIPPED = "skipped"
+    IGNORED = "ignored"
+    PAUSED = "paused"
+    BLOCKED = "blocked"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
 class User(Base):
     """A Telegram user who talked to the bot."""
 
@@ -71,6 +99,9 @@ class Checkup(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(16), default=CheckupStatus.IN_PROGRESS.value)
+    kind: Mapped[str] = mapped_column(
+        String(16), default=CheckupKind.CHECKUP.value, server_default=CheckupKind.CHECKUP.value
+    )
     language: Mapped[str] = mapped_column(String(8))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -131,17 +162,63 @@ class AdviceReport(Base):
 
 
 class UserSettings(Base):
-    """Per-user preferences that are not part of a check-up."""
+    """Per-user preferences that are not part of a check-up, and the check-in schedule.
+
+    The schedule is the row the dispatcher claims: ``checkin_next_due_at`` (indexed) is
+    when the next check-in falls due, in UTC; None while check-ins are off or paused. The
+    local rule (cadence, weekday, hour) with ``User.time_zone`` gives the next one.
+    """
 
     __tablename__ = "settings"
+    __table_args__ = (Index("ix_settings_checkin_next_due_at", "checkin_next_due_at"),)
 
     user_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
     checkin_cadence: Mapped[str] = mapped_column(String(16), default="off")
-    checkin_weekday: Mapped[int | None] = mapped_column(Integer, default=None)
+    checkin_weekday: Mapped[int | None] = mapped_column(Integer, default=None)  # 0 = Monday
     checkin_hour: Mapped[int | None] = mapped_column(Integer, default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    checkin_paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    checkin_next_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Check-ins sent and neither answered nor declined, in a row: two make the bot quieter.
+    checkin_ignored_in_row: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    checkin_streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    checkin_cadence_asked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # What a typed message means outside a check-up ("time_zone" after the zone prompt).
+    awaiting: Mapped[str | None] = mapped_column(String(16), default=None)
+
+
+class CheckinRound(Base):
+    """One check-in falling due for one user: at most one message per (user, due time)."""
+
+    __tablename__ = "checkin_rounds"
+    __table_args__ = (
+        UniqueConstraint("user_id", "due_at", name="uq_checkin_rounds_user_due"),
+        Index("ix_checkin_rounds_status_claimed", "status", "claimed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    due_at: Mapped[datetime] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default=RoundStatus.SENDING.value)
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    message_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    checkup_id: Mapped[int | None] = mapped_column(
+        ForeignKey("checkups.id", ondelete="SET NULL"), default=None
+    )
+
+
+class SendSlot(Base):
+    """Telegram's overall message rate, shared by every bot process: each send reserves
+    the next free moment by advancing ``next_free`` (seconds since the epoch) atomically.
+    Holds no personal data."""
+
+    __tablename__ = "send_slots"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_free: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class ProcessedUpdate(Base):

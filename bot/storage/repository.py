@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -19,26 +19,58 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from advice.questionnaire import Answer
+from advice.schedule import Rule, following_due
 from bot.storage.models import (
     AdviceReport,
     AnswerRow,
     Base,
+    CheckinRound,
     Checkup,
+    CheckupKind,
     CheckupStatus,
     ProcessedUpdate,
+    RoundStatus,
+    SendSlot,
     User,
     UserSettings,
     utcnow,
 )
 
 # Tables holding a user's data, children first (the order a manual delete must follow).
-USER_TABLES: tuple[type[Base], ...] = (AnswerRow, AdviceReport, Checkup, UserSettings, User)
+USER_TABLES: tuple[type[Base], ...] = (
+    CheckinRound,
+    AnswerRow,
+    AdviceReport,
+    Checkup,
+    UserSettings,
+    User,
+)
 
 
 def _insert(session: AsyncSession, model: type[Base]) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING for the session's database."""
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A check-in claimed for sending: its round and what the message needs."""
+
+    round_id: int
+    user_id: int
+    language: str
+    cadence: str
+    due_at: datetime
+    ask_cadence: bool  # ignored twice in a row: ask, once, whether to change the cadence
+
+
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    round_id: int
+    user_id: int
+    status: RoundStatus
+    message_id: int | None = None
 
 
 @dataclass
@@ -67,11 +99,18 @@ class Unit:
         return await self.session.get(User, user_id)
 
     # --- check-ups -------------------------------------------------------------------
-    async def active_checkup(self, user_id: int) -> Checkup | None:
+    async def active_checkup(
+        self, user_id: int, kind: CheckupKind = CheckupKind.CHECKUP
+    ) -> Checkup | None:
+        """The check-up (or check-in, by ``kind``) in progress."""
         return (
             await self.session.execute(
                 select(Checkup)
-                .where(Checkup.user_id == user_id, Checkup.status == CheckupStatus.IN_PROGRESS.value)
+                .where(
+                    Checkup.user_id == user_id,
+                    Checkup.status == CheckupStatus.IN_PROGRESS.value,
+                    Checkup.kind == kind.value,
+                )
                 .order_by(Checkup.id.desc())
                 .limit(1)
             )
@@ -82,8 +121,10 @@ class Unit:
         found = await self.session.get(Checkup, checkup_id)
         return found if found is not None and found.user_id == user_id else None
 
-    async def start_checkup(self, user: User) -> Checkup:
-        checkup = Checkup(user_id=user.id, language=user.language, started_at=utcnow())
+    async def start_checkup(self, user: User, kind: CheckupKind = CheckupKind.CHECKUP) -> Checkup:
+        checkup = Checkup(
+            user_id=user.id, language=user.language, started_at=utcnow(), kind=kind.value
+        )
         self.session.add(checkup)
         await self.session.flush()
         return checkup
@@ -185,6 +226,232 @@ class Unit:
             await self.session.flush()
         return found
 
+    async def count_finished(self, user_id: int, kind: CheckupKind) -> int:
+        return (
+            await self.session.execute(
+                select(func.count())
+                .select_from(Checkup)
+                .where(
+                    Checkup.user_id == user_id,
+                    Checkup.kind == kind.value,
+                    Checkup.status == CheckupStatus.FINISHED.value,
+                )
+            )
+        ).scalar_one()
+
+    # --- check-in rounds (the seller's side) ----------------------------------------
+    async def checkin_round(self, round_id: int, user_id: int) -> CheckinRound | None:
+        """A round of this user (None for another user's id: buttons can be forged)."""
+        found = await self.session.get(CheckinRound, round_id)
+        return found if found is not None and found.user_id == user_id else None
+
+    async def round_of_checkup(self, checkup_id: int) -> CheckinRound | None:
+        return (
+            await self.session.execute(
+                select(CheckinRound).where(CheckinRound.checkup_id == checkup_id)
+            )
+        ).scalar_one_or_none()
+
+    async def checkin_answers_before(self, user_id: int, checkup_id: int) -> dict[str, Answer]:
+        """The answers of the user's last finished check-in before ``checkup_id``."""
+        previous = (
+            await self.session.execute(
+                select(Checkup.id)
+                .where(
+                    Checkup.user_id == user_id,
+                    Checkup.kind == CheckupKind.CHECKIN.value,
+                    Checkup.status == CheckupStatus.FINISHED.value,
+                    Checkup.id < checkup_id,
+                )
+                .order_by(Checkup.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        return {} if previous is None else await self.answers(previous)
+
+    # --- the dispatcher ----------------------------------------------------------------
+    async def claim_due_checkins(self, now: datetime, limit: int) -> list[Claim]:
+        """Claim up to ``limit`` due check-ins: one new round each, marked ``sending``, and
+        the schedule moved on to the next due time, in this one transaction.
+
+        Rows another process holds are skipped (``FOR UPDATE SKIP LOCKED`` on PostgreSQL;
+        SQLite serialises writers), and a round is unique per (user, due time), so each
+        due check-in becomes exactly one round whichever process claims it.
+        """
+        due = (
+            await self.session.execute(
+                select(
+                    UserSettings.user_id,
+                    UserSettings.checkin_cadence,
+                    UserSettings.checkin_weekday,
+                    UserSettings.checkin_hour,
+                    UserSettings.checkin_next_due_at,
+                    UserSettings.checkin_ignored_in_row,
+                    UserSettings.checkin_streak,
+                    UserSettings.checkin_cadence_asked,
+                    User.language,
+                    User.time_zone,
+                )
+                .join(User, User.id == UserSettings.user_id)
+                .where(
+                    UserSettings.checkin_next_due_at <= now,
+                    UserSettings.checkin_cadence != "off",
+                    UserSettings.checkin_paused.is_(False),
+                )
+                .order_by(UserSettings.checkin_next_due_at)
+                .limit(limit)
+                # The user's row too: a seller whose update is being handled right now is
+                # skipped this pass rather than waited for (no lock-order deadlock).
+                .with_for_update(skip_locked=True, of=[UserSettings, User])
+            )
+        ).all()
+        if not due:
+            return []
+        user_ids = [row.user_id for row in due]
+        # A round still merely "sent" when the next one falls due was ignored.
+        ignored = set(
+            (
+                await self.session.execute(
+                    update(CheckinRound)
+                    .where(
+                        CheckinRound.user_id.in_(user_ids),
+                        CheckinRound.status == RoundStatus.SENT.value,
+                    )
+                    .values(status=RoundStatus.IGNORED.value)
+                    .returning(CheckinRound.user_id)
+                )
+            ).scalars()
+        )
+        rounds = [
+            {
+                "user_id": row.user_id,
+                "due_at": row.checkin_next_due_at,
+                "status": RoundStatus.SENDING.value,
+                "claimed_at": now,
+            }
+            for row in due
+        ]
+        inserted = dict(
+            (
+                await self.session.execute(
+                    _insert(self.session, CheckinRound)
+                    .on_conflict_do_nothing(index_elements=["user_id", "due_at"])
+                    .returning(CheckinRound.user_id, CheckinRound.id),
+                    rounds,
+                )
+            ).all()
+        )
+        claims: list[Claim] = []
+        schedule_updates: list[dict[str, Any]] = []
+        for row in due:
+            due_at = aware(row.checkin_next_due_at)
+            ignored_in_row = (
+                row.checkin_ignored_in_row + 1
+                if row.user_id in ignored
+                else row.checkin_ignored_in_row
+            )
+            quieter = ignored_in_row >= 2
+            ask_cadence = quieter and not row.checkin_cadence_asked
+            rule = Rule(
+                row.checkin_cadence, row.checkin_weekday, row.checkin_hour or 0, row.time_zone
+            )
+            schedule_updates.append(
+                {
+                    "user_id": row.user_id,
+                    "checkin_next_due_at": following_due(rule, due_at, now, quieter=quieter),
+                    "checkin_ignored_in_row": ignored_in_row,
+                    "checkin_streak": 0 if row.user_id in ignored else row.checkin_streak,
+                    "checkin_cadence_asked": row.checkin_cadence_asked or ask_cadence,
+                }
+            )
+            if row.user_id in inserted:
+                claims.append(
+                    Claim(
+                        inserted[row.user_id],
+                        row.user_id,
+                        row.language,
+                        row.checkin_cadence,
+                        due_at,
+                        ask_cadence,
+                    )
+                )
+        await self.session.execute(update(UserSettings), schedule_updates)
+        return claims
+
+    async def record_sends(self, outcomes: list[SendOutcome], now: datetime) -> None:
+        """What became of each claimed round; a blocked user has check-ins switched off.
+
+        The seller may already have pressed a button of the message (the round moved on
+        from ``sending``): then only its message id is added, its status is left alone.
+        """
+        sent = [
+            {"id": o.round_id, "sent_at": now, "message_id": o.message_id}
+            for o in outcomes
+            if o.status is RoundStatus.SENT
+        ]
+        if sent:
+            await self.session.execute(update(CheckinRound), sent)
+        for status in {o.status for o in outcomes}:
+            ids = [o.round_id for o in outcomes if o.status is status]
+            await self.session.execute(
+                update(CheckinRound)
+                .where(CheckinRound.id.in_(ids), CheckinRound.status == RoundStatus.SENDING.value)
+                .values(status=status.value)
+            )
+        blocked = [o.user_id for o in outcomes if o.status is RoundStatus.BLOCKED]
+        if blocked:
+            await self.session.execute(
+                update(UserSettings)
+                .where(UserSettings.user_id.in_(blocked))
+                .values(checkin_cadence="off", checkin_next_due_at=None, updated_at=now)
+            )
+
+    async def give_up_stale_sends(self, now: datetime, older_than: timedelta) -> int:
+        """Rounds left ``sending`` by a process that died: Telegram cannot say whether the
+        message arrived, so they are marked unknown and never sent again (at most once)."""
+        result = await self.session.execute(
+            update(CheckinRound)
+            .where(
+                CheckinRound.status == RoundStatus.SENDING.value,
+                CheckinRound.claimed_at < now - older_than,
+            )
+            .values(status=RoundStatus.UNKNOWN.value)
+        )
+        return result.rowcount or 0
+
+    async def reserve_send_slots(self, name: str, count: int, step: float, now: float) -> float:
+        """Reserve ``count`` consecutive send slots ``step`` seconds apart, shared by every
+        process; returns when the first one starts (seconds since the epoch)."""
+        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
+        larger = func.greatest if dialect == "postgresql" else func.max
+        for _ in range(2):
+            end = (
+                await self.session.execute(
+                    update(SendSlot)
+                    .where(SendSlot.name == name)
+                    .values(next_free=larger(SendSlot.next_free, now) + step * count)
+                    .returning(SendSlot.next_free)
+                )
+            ).scalar_one_or_none()
+            if end is not None:
+                return end - step * count
+            await self.session.execute(
+                _insert(self.session, SendSlot)
+                .values(name=name, next_free=0.0)
+                .on_conflict_do_nothing(index_elements=["name"])
+            )
+        raise AssertionError("the send slot row exists after inserting it")  # pragma: no cover
+
+    async def hold_sending(self, name: str, until: float) -> None:
+        """Nobody sends before ``until`` (after Telegram answered 429)."""
+        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
+        larger = func.greatest if dialect == "postgresql" else func.max
+        await self.session.execute(
+            update(SendSlot)
+            .where(SendSlot.name == name)
+            .values(next_free=larger(SendSlot.next_free, until))
+        )
+
     # --- the user's rights: export and delete ----------------------------------------
     async def export(self, user_id: int) -> dict[str, Any]:
         """Everything stored about one user, as JSON-ready data."""
@@ -192,7 +459,14 @@ class Unit:
         if user is None:
             return {"user": None}
         data: dict[str, Any] = {"user": _row(user)}
-        for model, key in ((UserSettings, "settings"), (Checkup, "checkups"), (AnswerRow, "answers"), (AdviceReport, "advice_reports")):
+        tables = (
+            (UserSettings, "settings"),
+            (Checkup, "checkups"),
+            (AnswerRow, "answers"),
+            (AdviceReport, "advice_reports"),
+            (CheckinRound, "checkin_rounds"),
+        )
+        for model, key in tables:
             rows = (
                 await self.session.execute(select(model).where(model.user_id == user_id).order_by(*model.__table__.primary_key.columns))  # type: ignore[attr-defined]
             ).scalars()
@@ -216,6 +490,11 @@ class Unit:
                 await self.session.execute(select(func.count()).select_from(model).where(column == user_id))
             ).scalar_one()
         return counts
+
+
+def aware(moment: datetime) -> datetime:
+    """A stored time as an aware UTC datetime (SQLite hands back naive UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _row(obj: Base) -> dict[str, Any]:

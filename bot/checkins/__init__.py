@@ -1,0 +1,1 @@
+"""Periodic check-ins: the seller's side (chat) and the sender (dispatcher)."""

@@ -1,0 +1,486 @@
+"""The seller's side of check-ins: the offer, /checkin settings, the check-in itself.
+
+Like the check-up, every function takes the update's Unit and returns the replies; nothing
+is held in memory. A check-in is a ``Checkup`` of kind ``checkin``: its answers are stored
+as answers, the next question is derived from them, and its end stores an AdviceReport, so
+progress and /export include it without anything special.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from html import escape
+
+from advice.checkin import (
+    FOLLOW_UP,
+    OUTCOMES,
+    CheckinQuestion,
+    history,
+    last_time,
+    load_checkin,
+    to_profile,
+)
+from advice.engine import assess
+from advice.numbers import format_number
+from advice.profile import Profile
+from advice.questionnaire import Answer, Rejection
+from advice.render import rejection_text, render, render_checkin_result, to_json
+from advice.schedule import (
+    CADENCES,
+    PERIOD_DAYS,
+    Rule,
+    next_due,
+    parse_zone,
+    resolve_zone,
+    snoozed_until,
+)
+from bot.replies import Button, Reply, text
+from bot.storage.models import (
+    AdviceReport,
+    CheckinRound,
+    Checkup,
+    CheckupKind,
+    CheckupStatus,
+    RoundStatus,
+    User,
+    UserSettings,
+    utcnow,
+)
+from bot.storage.repository import Claim, Unit, aware
+
+_escape = partial(escape, quote=False)
+CHECKIN = load_checkin()
+HOURS = (7, 8, 9, 10, 12, 14, 17, 18, 19, 20, 21, 22)
+OPEN_ROUND = (RoundStatus.SENDING.value, RoundStatus.SENT.value)
+ZONE_PROMPT_VALID = timedelta(minutes=15)
+
+
+# --- the message the dispatcher sends ----------------------------------------------------
+def checkin_message(claim: Claim) -> Reply:
+    """The check-in as it arrives: start, snooze, skip or pause (and, once, how often)."""
+    lang, rid = claim.language, claim.round_id
+    rows = [
+        [Button(text("button_checkin_start", lang), f"ci:go:{rid}")],
+        [
+            Button(text("button_checkin_snooze", lang), f"ci:snooze:{rid}"),
+            Button(text("button_checkin_skip", lang), f"ci:skip:{rid}"),
+            Button(text("button_checkin_pause", lang), f"ci:pause:{rid}"),
+        ],
+    ]
+    body = text("checkin_due", lang, period=CHECKIN.period[claim.cadence][lang])
+    if claim.ask_cadence:
+        body += "\n\n" + text("checkin_ask_cadence", lang)
+        rows.append([Button(text("button_checkin_change", lang), "cs:menu")])
+    return Reply(body, rows)
+
+
+# --- offer and settings ------------------------------------------------------------------
+async def with_offer(uow: Unit, user: User, advice: Reply) -> Reply:
+    """The first check-up's advice, offering check-ins under it (nothing is sent unless
+    the seller accepts)."""
+    settings = await uow.settings(user.id)
+    first = await uow.count_finished(user.id, CheckupKind.CHECKUP) == 1
+    if settings.checkin_cadence != "off" or not first:
+        return advice
+    lang = user.language
+    offer = [
+        Button(text("button_checkin_accept", lang), "co:yes"),
+        Button(text("button_checkin_decline", lang), "co:no"),
+    ]
+    return Reply(f"{advice.html}\n\n{text('checkin_offer', lang)}", [*advice.buttons, offer])
+
+
+async def answer_offer(uow: Unit, user: User, accepted: bool) -> list[Reply]:
+    if not accepted:
+        return [Reply(text("checkin_offer_declined", user.language))]
+    return await settings_menu(uow, user)
+
+
+async def settings_menu(uow: Unit, user: User) -> list[Reply]:
+    """/checkin: what is set now, and the cadence to choose."""
+    lang = user.language
+    if await uow.latest_report(user.id) is None:  # a check-in compares with a check-up
+        return [Reply(text("checkin_needs_checkup", lang))]
+    settings = await uow.settings(user.id)
+    rows = [
+        [Button(text(f"cadence_{c}", lang), f"csc:{c}") for c in ("daily", "weekly")],
+        [Button(text(f"cadence_{c}", lang), f"csc:{c}") for c in ("biweekly", "off")],
+    ]
+    if settings.checkin_paused and settings.checkin_cadence != "off":
+        rows.insert(0, [Button(text("button_checkin_resume", lang), "cs:resume")])
+    return [Reply(f"{_status(user, settings)}\n\n{text('checkin_choose_cadence', lang)}", rows)]
+
+
+def _status(user: User, settings: UserSettings) -> str:
+    lang = user.language
+    if settings.checkin_cadence == "off":
+        return text("checkin_status_off", lang)
+    if settings.checkin_paused:
+        return text("checkin_status_paused", lang)
+    when = text(f"cadence_{settings.checkin_cadence}", lang)
+    if settings.checkin_cadence != "daily":
+        when += ", " + text(f"weekday_{settings.checkin_weekday or 0}", lang)
+    due = settings.checkin_next_due_at
+    return text(
+        "checkin_status_on",
+        lang,
+        when=when,
+        hour=f"{settings.checkin_hour or 0:02d}:00",
+        zone=user.time_zone,
+        next=_when(due, user) if due else "—",
+        streak=settings.checkin_streak,
+    )
+
+
+def _when(moment: datetime, user: User) -> str:
+    """A due time in the seller's zone and language: ``Wed 2026-05-06 09:00``."""
+    local = aware(moment).astimezone(resolve_zone(user.time_zone) or UTC)
+    return f"{text(f'weekday_{local.weekday()}', user.language)} {local:%Y-%m-%d %H:%M}"
+
+
+def reschedule(settings: UserSettings, user: User, now: datetime) -> None:
+    """The next due time from the rule, counted from now; none while off or paused."""
+    rule = Rule(
+        settings.checkin_cadence,
+        settings.checkin_weekday,
+        settings.checkin_hour or 9,
+        user.time_zone,
+    )
+    settings.checkin_next_due_at = None if settings.checkin_paused else next_due(rule, now)
+    settings.checkin_ignored_in_row = 0
+    settings.updated_at = now
+
+
+async def choose_cadence(uow: Unit, user: User, cadence: str) -> list[Reply]:
+    lang = user.language
+    settings = await uow.settings(user.id)
+    if cadence not in CADENCES:
+        return [Reply(text("unknown_button", lang))]
+    settings.checkin_cadence = cadence
+    settings.checkin_paused = False
+    if cadence == "off":
+        reschedule(settings, user, utcnow())
+        return [Reply(text("checkin_turned_off", lang))]
+    if cadence == "daily":
+        return [_hour_prompt(lang)]
+    days = [Button(text(f"weekday_{d}", lang), f"csd:{d}") for d in range(7)]
+    return [Reply(text("checkin_choose_day", lang), [days[:4], days[4:]])]
+
+
+async def choose_day(uow: Unit, user: User, weekday: int) -> list[Reply]:
+    settings = await uow.settings(user.id)
+    settings.checkin_weekday = weekday
+    return [_hour_prompt(user.language)]
+
+
+def _hour_prompt(lang: str) -> Reply:
+    hours = [Button(f"{h:02d}:00", f"csh:{h}") for h in HOURS]
+    return Reply(
+        text("checkin_choose_hour", lang), [hours[i : i + 4] for i in range(0, len(hours), 4)]
+    )
+
+
+async def choose_hour(uow: Unit, user: User, hour: int) -> list[Reply]:
+    lang = user.language
+    if not 0 <= hour <= 23:
+        return [Reply(text("unknown_button", lang))]
+    settings = await uow.settings(user.id)
+    settings.checkin_hour = hour
+    settings.awaiting = "time_zone"
+    settings.updated_at = utcnow()
+    zones = [
+        Button(z.rsplit("/", 1)[-1].replace("_", " "), f"csz:{i}")
+        for i, z in enumerate(CHECKIN.zone_buttons)
+    ]
+    rows = [zones[i : i + 4] for i in range(0, len(zones), 4)]
+    rows.append([Button(text("button_keep_zone", lang, zone=user.time_zone), "csz:keep")])
+    return [Reply(text("checkin_choose_zone", lang), rows)]
+
+
+async def choose_zone(uow: Unit, user: User, choice: str) -> list[Reply]:
+    if choice != "keep":
+        index = int(choice)
+        if index >= len(CHECKIN.zone_buttons):
+            return [Reply(text("unknown_button", user.language))]
+        user.time_zone = CHECKIN.zone_buttons[index]
+    return await _confirm(uow, user)
+
+
+def awaits_time_zone(settings: UserSettings, now: datetime) -> bool:
+    """Whether a typed message is the answer to the zone prompt: only shortly after it, so
+    a prompt left unanswered does not swallow later messages."""
+    return settings.awaiting == "time_zone" and now - aware(settings.updated_at) < ZONE_PROMPT_VALID
+
+
+async def typed_zone(uow: Unit, user: User, typed: str) -> list[Reply]:
+    """A typed city or UTC offset after the zone prompt."""
+    zone = parse_zone(typed, CHECKIN.zone_aliases)
+    if zone is None or resolve_zone(zone) is None:
+        return [Reply(text("checkin_zone_unknown", user.language))]
+    user.time_zone = zone
+    return await _confirm(uow, user)
+
+
+async def _confirm(uow: Unit, user: User) -> list[Reply]:
+    settings = await uow.settings(user.id)
+    settings.awaiting = None
+    if settings.checkin_cadence == "off":
+        return [Reply(text("checkin_turned_off", user.language))]
+    reschedule(settings, user, utcnow())
+    return [
+        Reply(text("checkin_scheduled", user.language)),
+        Reply(_status(user, settings)),
+    ]
+
+
+async def resume(uow: Unit, user: User) -> list[Reply]:
+    settings = await uow.settings(user.id)
+    settings.checkin_paused = False
+    if settings.checkin_cadence == "off":
+        return await settings_menu(uow, user)
+    reschedule(settings, user, utcnow())
+    return [Reply(text("checkin_resumed", user.language)), Reply(_status(user, settings))]
+
+
+# --- a check-in message's buttons --------------------------------------------------------
+async def round_action(
+    uow: Unit, user: User, action: str, round_id: int, pressed: int | None
+) -> list[Reply]:
+    """Start, snooze, skip or pause the check-in of this round."""
+    lang = user.language
+    round_ = await uow.checkin_round(round_id, user.id)
+    if round_ is None:
+        return [Reply(text("stale_button", lang), toast=text("stale_button_toast", lang))]
+    if action == "go":
+        return await start_checkin(uow, user, round_)
+    if round_.status not in OPEN_ROUND:
+        return [Reply(text("checkin_round_closed", lang), toast=text("stale_button_toast", lang))]
+    settings = await uow.settings(user.id)
+    settings.checkin_ignored_in_row = 0
+    now = utcnow()
+    closing = (
+        [Reply(text(f"checkin_{action}_note", lang), edit_message_id=pressed)] if pressed else []
+    )
+    if action == "snooze":
+        round_.status = RoundStatus.SNOOZED.value
+        later = snoozed_until(now)
+        due = settings.checkin_next_due_at
+        if due is None or later < aware(due):
+            settings.checkin_next_due_at = later
+        return [
+            *closing,
+            Reply(text("checkin_snoozed", lang, when=_when(later, user))),
+        ]
+    if action == "skip":
+        round_.status = RoundStatus.SKIPPED.value
+        return [*closing, Reply(text("checkin_skipped", lang)), Reply(_status(user, settings))]
+    round_.status = RoundStatus.PAUSED.value
+    settings.checkin_paused = True
+    settings.checkin_next_due_at = None
+    return [*closing, Reply(text("checkin_paused", lang))]
+
+
+async def start_checkin(uow: Unit, user: User, round_: CheckinRound) -> list[Reply]:
+    lang = user.language
+    if round_.checkup_id is not None:
+        checkup = await uow.checkup(round_.checkup_id, user.id)
+        if checkup is not None and checkup.status == CheckupStatus.IN_PROGRESS.value:
+            return await ask_current(uow, user, checkup)
+        return [Reply(text("checkin_round_closed", lang), toast=text("stale_button_toast", lang))]
+    if round_.status not in (*OPEN_ROUND, RoundStatus.SNOOZED.value, RoundStatus.IGNORED.value):
+        return [Reply(text("checkin_round_closed", lang), toast=text("stale_button_toast", lang))]
+    if await uow.latest_report(user.id) is None:
+        return [Reply(text("no_advice_yet", lang))]
+    older = await uow.active_checkup(user.id, CheckupKind.CHECKIN)
+    if older is not None:  # an earlier check-in left half-answered is replaced by this one
+        await uow.close_checkup(older, CheckupStatus.CANCELLED)
+    checkup = await uow.start_checkup(user, CheckupKind.CHECKIN)
+    round_.checkup_id = checkup.id
+    round_.status = RoundStatus.STARTED.value
+    settings = await uow.settings(user.id)
+    settings.checkin_ignored_in_row = 0
+    return await ask_current(uow, user, checkup)
+
+
+async def cancel_checkin(uow: Unit, user: User, checkup: Checkup) -> list[Reply]:
+    """/cancel during a check-in: it ends unanswered (its answers are kept as history)."""
+    await uow.close_checkup(checkup, CheckupStatus.CANCELLED)
+    return [Reply(text("checkin_cancelled", user.language))]
+
+
+# --- the questions -----------------------------------------------------------------------
+async def _previous_profile(uow: Unit, user: User) -> tuple[AdviceReport, Profile] | None:
+    report = await uow.latest_report(user.id)
+    return None if report is None else (report, Profile.from_dict(report.profile))
+
+
+def _top_action(report: AdviceReport, lang: str) -> tuple[str, str] | None:
+    """The rule id and text of the report's first action, worded in ``lang`` now."""
+    actions = report.result.get("actions") or []
+    if not actions:
+        return None
+    rule_id = actions[0]["rule"]
+    if report.language != lang:
+        worded = to_json(assess(Profile.from_dict(report.profile)), lang)["actions"]
+        again = next((a["text"] for a in worded if a["rule"] == rule_id), None)
+        if again:
+            return rule_id, again
+    return rule_id, actions[0]["text"]
+
+
+def _cadence(settings: UserSettings) -> str:
+    return settings.checkin_cadence if settings.checkin_cadence in PERIOD_DAYS else "weekly"
+
+
+async def ask_current(uow: Unit, user: User, checkup: Checkup) -> list[Reply]:
+    """The next figure to give, the follow-up on last time's action, or the result."""
+    lang = user.language
+    answers = await uow.answers(checkup.id)
+    previous = await _previous_profile(uow, user)
+    if previous is None:
+        return [Reply(text("no_advice_yet", lang))]
+    report, profile = previous
+    settings = await uow.settings(user.id)
+    cadence = _cadence(settings)
+    question = CHECKIN.next_question(answers)
+    if question is not None:
+        return [_question_reply(checkup, question, answers, profile, cadence, lang)]
+    top = _top_action(report, lang)
+    if top is not None and FOLLOW_UP not in answers:
+        options = [
+            Button(labels[lang], f"cif:{checkup.id}:{value}")
+            for value, labels in CHECKIN.follow_up_options
+        ]
+        return [Reply(CHECKIN.follow_up_ask[lang].format(action=_escape(top[1])), [options])]
+    return await finish_checkin(uow, user, checkup, answers, profile, cadence, top)
+
+
+def _question_reply(
+    checkup: Checkup,
+    question: CheckinQuestion,
+    answers: dict[str, Answer],
+    profile: Profile,
+    cadence: str,
+    lang: str,
+) -> Reply:
+    applicable = CHECKIN.applicable(answers)
+    position = [q.field for q in applicable].index(question.field) + 1
+    period = CHECKIN.period[cadence][lang]
+    ask = question.ask[lang].format(period=period, currency=profile.currency)
+    body = (
+        f"<i>{_escape(text('checkin_progress', lang, index=position, total=len(applicable)))}</i>\n"
+        f"<b>{_escape(ask)}</b>\n{_escape(question.hint[lang])}"
+    )
+    figure = last_time(question.field, profile, cadence)
+    same = format_number(round(figure) if question.integer else round(figure, 1))
+    index = [q.field for q in CHECKIN.questions].index(question.field)
+    button = Button(text("button_same_as_last_time", lang, value=same), f"cia:{checkup.id}:{index}")
+    return Reply(body, [[button]])
+
+
+async def answer_text(uow: Unit, user: User, checkup: Checkup, typed: str) -> list[Reply]:
+    """A typed figure for the current check-in question."""
+    lang = user.language
+    answers = await uow.answers(checkup.id)
+    question = CHECKIN.next_question(answers)
+    if question is None:
+        return [Reply(text("checkin_use_buttons", lang)), *await ask_current(uow, user, checkup)]
+    result = question.parse(typed, lang)
+    if not isinstance(result, Rejection):
+        result = CHECKIN.check(question, result, answers, lang) or result
+    if isinstance(result, Rejection):
+        return [Reply(_escape(rejection_text(result, lang)))]
+    await uow.save_answer(checkup, question.field, result)
+    return await ask_current(uow, user, checkup)
+
+
+async def answer_button(
+    uow: Unit, user: User, kind: str, checkup_id: int, choice: str
+) -> list[Reply]:
+    """ "Same as last time" (``cia``) or the follow-up on last time's action (``cif``)."""
+    lang = user.language
+    checkup = await uow.checkup(checkup_id, user.id)
+    if (
+        checkup is None
+        or checkup.kind != CheckupKind.CHECKIN.value
+        or checkup.status != CheckupStatus.IN_PROGRESS.value
+    ):
+        return [Reply(text("stale_button", lang), toast=text("stale_button_toast", lang))]
+    answers = await uow.answers(checkup.id)
+    question = CHECKIN.next_question(answers)
+    if kind == "cia":
+        index = int(choice)
+        if question is None or index >= len(CHECKIN.questions) or CHECKIN.questions[index].field != question.field:
+            return [
+                Reply(text("stale_button", lang), toast=text("stale_button_toast", lang)),
+                *await ask_current(uow, user, checkup),
+            ]
+        previous = await _previous_profile(uow, user)
+        assert previous is not None  # a check-in starts only after a report
+        value = last_time(question.field, previous[1], _cadence(await uow.settings(user.id)))
+        answer = Answer(value)
+        rejected = CHECKIN.check(question, answer, answers, lang)
+        if rejected is not None:
+            return [Reply(_escape(rejection_text(rejected, lang)))]
+        await uow.save_answer(checkup, question.field, answer)
+        return await ask_current(uow, user, checkup)
+    if question is not None or FOLLOW_UP in answers or choice not in OUTCOMES:
+        return [
+            Reply(text("stale_button", lang), toast=text("stale_button_toast", lang)),
+            *await ask_current(uow, user, checkup),
+        ]
+    await uow.save_answer(checkup, FOLLOW_UP, Answer(choice))
+    return await ask_current(uow, user, checkup)
+
+
+# --- the result --------------------------------------------------------------------------
+async def finish_checkin(
+    uow: Unit,
+    user: User,
+    checkup: Checkup,
+    answers: dict[str, Answer],
+    previous: Profile,
+    cadence: str,
+    top: tuple[str, str] | None,
+) -> list[Reply]:
+    """The new data point: assessed with the seller's history, stored, compared."""
+    lang = user.language
+    current = to_profile(previous, answers, cadence)
+    outcome = answers.get(FOLLOW_UP)
+    answered_before = await uow.count_finished(user.id, CheckupKind.CHECKIN)
+    assessment = assess(
+        current,
+        history(top[0] if top else None, outcome.value if outcome else None, answered_before),
+    )
+    html = render(assessment, lang, "html")
+    report = await uow.save_report(
+        AdviceReport(
+            user_id=user.id,
+            checkup_id=checkup.id,
+            language=lang,
+            profile=current.to_dict(),
+            result=to_json(assessment, lang),
+            rule_ids=[f.id for f in assessment.findings],
+            bottleneck=assessment.bottleneck,
+            monthly_sales=assessment.metrics.monthly_sales,
+            rendered_html=html,
+        )
+    )
+    await uow.close_checkup(checkup, CheckupStatus.FINISHED)
+    round_ = await uow.round_of_checkup(checkup.id)
+    if round_ is not None:
+        round_.status = RoundStatus.ANSWERED.value
+    settings = await uow.settings(user.id)
+    settings.checkin_streak += 1
+    settings.checkin_ignored_in_row = 0
+    first = Profile.from_dict((await uow.reports(user.id))[0].profile)
+    result = render_checkin_result(previous, current, first, lang, fmt="html")
+    streak = text("checkin_streak", lang, count=settings.checkin_streak)
+    buttons = [
+        [
+            Button(text("button_why", lang), f"adv:why:{report.id}"),
+            Button(text("button_more", lang), f"adv:more:{report.id}"),
+        ]
+    ]
+    return [Reply(f"{result}\n\n{streak}", buttons)]

@@ -1,0 +1,191 @@
+"""The dispatcher: sends due check-ins, exactly once, politely.
+
+A loop started by ``coach run`` beside polling or the webhook. Each pass:
+
+1. gives up rounds left ``sending`` by a process that died (marked unknown, never resent:
+   Telegram cannot say whether that message arrived, and a check-in goes out at most once);
+2. claims a small batch of due check-ins in one transaction (``FOR UPDATE SKIP LOCKED`` on
+   PostgreSQL), which writes each round as ``sending`` and moves the schedule on, BEFORE
+   any message is sent;
+3. sends them, each in a send slot reserved in the database so that all processes together
+   stay under Telegram's overall limit; 429 waits its retry_after (and holds every process
+   back) and tries again; Forbidden (the user blocked the bot) switches check-ins off;
+4. records what became of each round (sent and its message id, blocked, failed).
+
+Per chat, Telegram allows about one message a second; a chat gets at most one check-in per
+due time and due times are hours apart, so that limit cannot be reached from here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+
+from bot.checkins.chat import checkin_message
+from bot.replies import Reply
+from bot.storage.models import RoundStatus, utcnow
+from bot.storage.repository import Claim, SendOutcome, Store
+
+log = logging.getLogger(__name__)
+
+TELEGRAM_RATE = 30.0  # messages per second, for all bot processes together
+SLOT = "telegram"
+STALE_AFTER = timedelta(minutes=10)
+RECOVERY_EVERY = timedelta(minutes=1)  # looking for stale rounds is a write: not every pass
+MAX_RETRIES = 5
+MAX_LATE_SLOTS = 20
+
+Sender = Callable[[int, Reply], Awaitable[int]]
+"""Sends one reply to a chat and returns the message id; raises telegram.error.*"""
+
+
+def telegram_sender(bot: Bot) -> Sender:
+    """A sender that talks to the Bot API through python-telegram-bot."""
+
+    async def send(chat_id: int, reply: Reply) -> int:
+        markup = None
+        if reply.buttons:
+            markup = InlineKeyboardMarkup(
+                [
+                    [InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+                    for row in reply.buttons
+                ]
+            )
+        message = await bot.send_message(
+            chat_id, reply.html, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
+        return message.message_id
+
+    return send
+
+
+class SendLimiter:
+    """Telegram's overall rate, shared through one database row by every process."""
+
+    def __init__(
+        self,
+        store: Store,
+        rate: float = TELEGRAM_RATE,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.store, self.step, self.clock, self.sleep = store, 1.0 / rate, clock, sleep
+        # One reservation at a time per process: a batch waiting for its turns then needs
+        # one database connection, not one each.
+        self._reserving = asyncio.Lock()
+
+    async def wait_turn(self) -> None:
+        """Reserve the next free slot and sleep until it starts.
+
+        Waking up late (a busy event loop) would bunch this send up with the next slot's,
+        so a slot missed by more than half a step is given up and a new one reserved: the
+        messages that do go out stay a step apart, whatever the delays.
+        """
+        for _ in range(MAX_LATE_SLOTS):
+            async with self._reserving, self.store.unit() as uow:
+                assert uow is not None
+                start = await uow.reserve_send_slots(SLOT, 1, self.step, self.clock())
+            delay = start - self.clock()
+            if delay > 0:
+                await self.sleep(delay)
+            if self.clock() - start <= self.step / 2:
+                return
+        log.info("send slots missed %d times in a row; sending anyway", MAX_LATE_SLOTS)
+
+    async def hold(self, seconds: float) -> None:
+        """Telegram said 429: no process sends again for ``seconds``."""
+        async with self.store.unit() as uow:
+            assert uow is not None
+            await uow.hold_sending(SLOT, self.clock() + seconds)
+
+
+@dataclass
+class Dispatcher:
+    """Claims, renders and sends due check-ins; ``now`` is injectable for tests."""
+
+    store: Store
+    send: Sender
+    limiter: SendLimiter | None = None
+    now: Callable[[], datetime] = utcnow
+    batch: int = 50
+    idle_seconds: float = 1.0
+    stale_after: timedelta = STALE_AFTER
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    _last_recovery: datetime | None = field(default=None, init=False)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Dispatch until ``stop`` is set; a failing database is retried, never fatal."""
+        log.info("check-in dispatcher started")
+        while not stop.is_set():
+            try:
+                handled = await self.pass_once()
+            except Exception:  # keep the bot's own loop alive whatever happens here
+                log.exception("check-in dispatch failed; retrying")
+                handled = 0
+            if handled < self.batch:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=self.idle_seconds)
+                except TimeoutError:
+                    pass
+
+    async def pass_once(self) -> int:
+        """One claim-send-record pass; returns how many check-ins it handled."""
+        now = self.now()
+        if self._last_recovery is None or now - self._last_recovery >= RECOVERY_EVERY:
+            self._last_recovery = now
+            async with self.store.unit() as uow:
+                assert uow is not None
+                given_up = await uow.give_up_stale_sends(now, self.stale_after)
+            if given_up:
+                log.warning("%d check-ins left sending by a stopped process: not resent", given_up)
+        async with self.store.unit() as uow:
+            assert uow is not None
+            claims = await uow.claim_due_checkins(now, self.batch)
+        if not claims:
+            return 0
+        outcomes = await asyncio.gather(*(self._deliver(claim) for claim in claims))
+        async with self.store.unit() as uow:
+            assert uow is not None
+            await uow.record_sends(list(outcomes), self.now())
+        return len(claims)
+
+    async def _deliver(self, claim: Claim) -> SendOutcome:
+        reply = checkin_message(claim)
+        for _attempt in range(MAX_RETRIES):
+            if self.limiter is not None:
+                await self.limiter.wait_turn()
+            try:
+                message_id = await self.send(claim.user_id, reply)
+            except RetryAfter as exc:
+                seconds = _seconds(exc.retry_after)
+                log.info("Telegram asked to wait %.1fs; waiting", seconds)
+                if self.limiter is not None:
+                    await self.limiter.hold(seconds)
+                await self.sleep(seconds)
+                continue
+            except Forbidden:
+                log.info("user %s blocked the bot: check-ins off, data kept", claim.user_id)
+                return SendOutcome(claim.round_id, claim.user_id, RoundStatus.BLOCKED)
+            except BadRequest as exc:
+                log.warning("check-in %s refused: %s", claim.round_id, exc.message)
+                return SendOutcome(claim.round_id, claim.user_id, RoundStatus.FAILED)
+            except TelegramError as exc:
+                # A timeout may still have delivered it: never send it again.
+                log.warning("check-in %s outcome unknown: %s", claim.round_id, type(exc).__name__)
+                return SendOutcome(claim.round_id, claim.user_id, RoundStatus.UNKNOWN)
+            return SendOutcome(claim.round_id, claim.user_id, RoundStatus.SENT, message_id)
+        log.warning("check-in %s still rate limited after %d tries", claim.round_id, MAX_RETRIES)
+        return SendOutcome(claim.round_id, claim.user_id, RoundStatus.FAILED)
+
+
+def _seconds(value: object) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)  # type: ignore[arg-type]

@@ -1,0 +1,161 @@
+"""When check-ins fall due, with a controlled clock: cadences, time zones, daylight saving,
+snooze, catch-up after downtime."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from advice.schedule import (
+    Rule,
+    describe_local,
+    following_due,
+    next_due,
+    parse_zone,
+    resolve_zone,
+    snoozed_until,
+)
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def local(*args: int) -> datetime:
+    """Midnight (or a given time) in Berlin."""
+    return datetime(*args, tzinfo=BERLIN)
+
+
+def run_for(rule: Rule, start: datetime, end: datetime) -> list[datetime]:
+    """Every due time from ``start`` to ``end``, as a dispatcher that is always up sees them."""
+    dues: list[datetime] = []
+    due = next_due(rule, start)
+    while due is not None and due < end:
+        dues.append(due)
+        due = following_due(rule, due, due)
+    return dues
+
+
+def test_daily_is_every_day_at_the_local_hour() -> None:
+    rule = Rule("daily", None, 9, "Asia/Shanghai")
+    dues = run_for(rule, utc(2026, 5, 1), utc(2026, 5, 8))
+    assert len(dues) == 7
+    assert {d.astimezone(ZoneInfo("Asia/Shanghai")).hour for d in dues} == {9}
+    assert dues[0] == utc(2026, 5, 1, 1)  # 09:00 in Shanghai is 01:00 UTC
+
+
+def test_weekly_is_on_the_weekday_and_biweekly_every_other_week() -> None:
+    weekly = run_for(Rule("weekly", 0, 18, "UTC"), utc(2026, 5, 1), utc(2026, 6, 1))
+    assert [d.day for d in weekly] == [4, 11, 18, 25]
+    assert {d.weekday() for d in weekly} == {0}
+    biweekly = run_for(Rule("biweekly", 0, 18, "UTC"), utc(2026, 5, 1), utc(2026, 7, 1))
+    assert [(d.month, d.day) for d in biweekly] == [(5, 4), (5, 18), (6, 1), (6, 15), (6, 29)]
+
+
+def test_off_has_no_due_time() -> None:
+    assert next_due(Rule("off", None, 9), utc(2026, 5, 1)) is None
+    assert following_due(Rule("off", None, 9), utc(2026, 5, 1), utc(2026, 5, 1)) is None
+
+
+def test_the_same_rule_in_two_zones_falls_due_at_different_instants() -> None:
+    after = utc(2026, 5, 1)
+    assert next_due(Rule("daily", None, 9, "America/New_York"), after) == utc(2026, 5, 1, 13)
+    assert next_due(Rule("daily", None, 9, "UTC+08:00"), after) == utc(2026, 5, 1, 1)
+    assert next_due(Rule("daily", None, 9, "UTC-05:30"), after) == utc(2026, 5, 1, 14, 30)
+
+
+@pytest.mark.parametrize("hour", [1, 2, 3])
+def test_spring_forward_neither_skips_nor_doubles(hour: int) -> None:
+    # Berlin, Sunday 29 March 2026: 02:00 jumps to 03:00, so 02:xx does not exist that day.
+    dues = run_for(
+        Rule("daily", None, hour, "Europe/Berlin"), local(2026, 3, 26), local(2026, 4, 2)
+    )
+    local_days = Counter(d.astimezone(BERLIN).date() for d in dues)
+    assert len(local_days) == 7 and set(local_days.values()) == {1}
+    assert dues == sorted(set(dues))
+    on_the_day = next(d for d in dues if d.astimezone(BERLIN).day == 29)
+    # A missing hour is sent at the first moment after the gap.
+    assert on_the_day.astimezone(BERLIN).hour == (3 if hour == 2 else hour)
+
+
+@pytest.mark.parametrize("hour", [1, 2, 3])
+def test_fall_back_neither_skips_nor_doubles(hour: int) -> None:
+    # Berlin, Sunday 25 October 2026: 03:00 goes back to 02:00, so 02:xx exists twice.
+    dues = run_for(
+        Rule("daily", None, hour, "Europe/Berlin"), local(2026, 10, 22), local(2026, 10, 29)
+    )
+    local_days = Counter(d.astimezone(BERLIN).date() for d in dues)
+    assert len(local_days) == 7 and set(local_days.values()) == {1}
+    on_the_day = next(d for d in dues if d.astimezone(BERLIN).day == 25)
+    assert on_the_day.astimezone(BERLIN).hour == hour
+    if hour == 2:  # the first of the two 02:00s (still summer time, UTC+2)
+        assert on_the_day == utc(2026, 10, 25, 0)
+
+
+def test_weekly_across_a_dst_change_keeps_the_local_hour() -> None:
+    dues = run_for(Rule("weekly", 6, 2, "Europe/Berlin"), utc(2026, 3, 1), utc(2026, 4, 30))
+    assert len(dues) == 9  # every Sunday of March and April
+    assert all(d.astimezone(BERLIN).weekday() == 6 for d in dues)
+
+
+def test_biweekly_keeps_its_rhythm_across_a_dst_change() -> None:
+    dues = run_for(Rule("biweekly", 6, 9, "Europe/Berlin"), utc(2026, 3, 20), utc(2026, 5, 1))
+    gaps = {
+        (b.astimezone(BERLIN).date() - a.astimezone(BERLIN).date()).days
+        for a, b in zip(dues, dues[1:], strict=False)
+    }
+    assert gaps == {14}
+
+
+def test_after_downtime_the_missed_check_in_is_followed_by_the_next_future_one() -> None:
+    rule = Rule("daily", None, 9, "UTC")
+    missed = utc(2026, 5, 1, 9)
+    back_up = utc(2026, 5, 20, 12)  # down for almost three weeks
+    # The dispatcher sends the one missed check-in now, then moves on to tomorrow 09:00,
+    # not to the 18 days it slept through.
+    assert following_due(rule, missed, back_up) == utc(2026, 5, 21, 9)
+
+
+def test_quieter_leaves_one_due_time_out() -> None:
+    rule = Rule("weekly", 2, 10, "UTC")
+    last = utc(2026, 5, 6, 10)
+    assert following_due(rule, last, last) == utc(2026, 5, 13, 10)
+    assert following_due(rule, last, last, quieter=True) == utc(2026, 5, 20, 10)
+
+
+def test_snooze_is_later_the_same_day() -> None:
+    now = utc(2026, 5, 6, 10)
+    assert snoozed_until(now) - now == timedelta(hours=3)
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("UTC+8", "UTC+08:00"),
+        ("gmt-5", "UTC-05:00"),
+        ("UTC+5:30", "UTC+05:30"),
+        ("+0545", "UTC+05:45"),
+        ("utc", "UTC"),
+        ("Berlin", "Europe/Berlin"),
+        ("new york", "America/New_York"),
+        ("Asia/Kuala_Lumpur", "Asia/Kuala_Lumpur"),
+        ("北京", "Asia/Shanghai"),
+    ],
+)
+def test_typed_zones(typed: str, stored: str) -> None:
+    assert parse_zone(typed, {"北京": "Asia/Shanghai"}) == stored
+    assert resolve_zone(stored) is not None
+
+
+@pytest.mark.parametrize("typed", ["UTC+15", "UTC+5:17", "Atlantis", "", "x" * 100, "Etc"])
+def test_nonsense_zones_are_refused(typed: str) -> None:
+    assert parse_zone(typed) is None
+
+
+def test_describe_local() -> None:
+    assert describe_local(utc(2026, 3, 29, 1), "Europe/Berlin") == "Sun 2026-03-29 03:00"
