@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -223,6 +223,19 @@ class Store:
     @property
     def engine(self) -> AsyncEngine:
         return self.sessions.kw["bind"]
+
+    async def forget_processed_updates(self, older_than: timedelta, batch: int = 10_000) -> int:
+        """Delete update ids handled more than ``older_than`` ago, ``batch`` rows per
+        transaction; returns how many went. Telegram never redelivers them that late."""
+        cutoff = utcnow() - older_than
+        removed = 0
+        while True:
+            async with self.sessions() as session, session.begin():
+                oldest = select(ProcessedUpdate.update_id).where(ProcessedUpdate.handled_at < cutoff).limit(batch)
+                result = await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.update_id.in_(oldest)))
+            removed += result.rowcount or 0
+            if (result.rowcount or 0) < batch:
+                return removed
 
     @asynccontextmanager
     async def unit(self, update_id: int | None = None) -> AsyncIterator[Unit | None]:
