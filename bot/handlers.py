@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import conversation as chat
@@ -60,7 +60,13 @@ def unit_of_work(step: Step, *, typing: bool = False) -> Callable[[Update, Conte
             await _answer_query(update, None)
             await context.bot.send_message(chat_.id, text("db_unavailable", lang))
             return
-        await send_replies(update, context, chat_.id, replies)
+        try:
+            await send_replies(update, context, chat_.id, replies)
+        except NetworkError as exc:
+            # Retried already where that was safe (bot.retrying_request). What is left may
+            # have reached the seller (a timed-out send), so no apology is sent on top: the
+            # step is committed, and the seller's next message carries on from it.
+            log.warning("reply to update %s not confirmed by Telegram (%s)", update.update_id, type(exc).__name__)
 
     return handle
 
