@@ -55,8 +55,9 @@ def unit_of_work(step: Step, *, typing: bool = False) -> Callable[[Update, Conte
                 user = await uow.user(tg_user.id, lang)
                 lang = user.language
                 replies = await step(uow, user, update, context)
-        except DATABASE_ERRORS:
-            log.exception("database unavailable while handling update %s", update.update_id)
+        except DATABASE_ERRORS as exc:
+            # No traceback: its SQL parameters can hold what the seller typed.
+            log.error("database unavailable while handling update %s (%s)", update.update_id, _error_name(exc))
             await _answer_query(update, None)
             await context.bot.send_message(chat_.id, text("db_unavailable", lang))
             return
@@ -69,6 +70,11 @@ def unit_of_work(step: Step, *, typing: bool = False) -> Callable[[Update, Conte
             log.warning("reply to update %s not confirmed by Telegram (%s)", update.update_id, type(exc).__name__)
 
     return handle
+
+
+def _error_name(exc: BaseException) -> str:
+    original = getattr(exc, "orig", None)
+    return type(original if original is not None else exc).__name__
 
 
 async def send_replies(update: Update, context: Context, chat_id: int, replies: list[Reply]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -11,26 +13,29 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def create_engine(database_url: str, **options: object) -> AsyncEngine:
-    """An engine for ``database_url`` with the settings each database needs."""
+def create_engine(database_url: str, *, sqlite_busy_ms: int = 30_000, **options: object) -> AsyncEngine:
+    """An engine for ``database_url`` with the settings each database needs.
+
+    ``sqlite_busy_ms``: how long a SQLite statement waits for another process's write lock
+    before it fails (the seller is then told the bot is briefly unavailable)."""
     if database_url.startswith("sqlite"):
         # SQLite has one writer at a time: one pooled connection serialises this process's
         # transactions instead of failing them with "database is locked".
         engine = create_async_engine(
             database_url, pool_size=1, max_overflow=0, pool_timeout=60, **options
         )
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", partial(_sqlite_pragmas, busy_ms=sqlite_busy_ms))
         return engine
     options.setdefault("pool_size", 10)
     options.setdefault("max_overflow", 10)
     return create_async_engine(database_url, pool_pre_ping=True, **options)
 
 
-def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+def _sqlite_pragmas(dbapi_connection: object, _record: object, *, busy_ms: int) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cursor.close()
 
 
