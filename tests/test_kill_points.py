@@ -14,10 +14,7 @@ stored equals what three sellers who never saw a crash stored.
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,11 +24,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.db_fixtures import _drop_everything, _run
+from tests.db_fixtures import _run
 from tests.support.fake_bot_api import FakeBotApi, FakeUser
 from tests.support.harness import TOKEN
 from tests.test_bot_checkup import CHINESE_ANSWERS, ENGLISH_ANSWERS
-from tests.test_e2e import PROGRESS, ROOT, BotProcess, _act, _wait_next
+from tests.test_e2e import PROGRESS, BotProcess, _act, _wait_next
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 KILL_POINTS = 21
@@ -61,13 +58,8 @@ def api() -> Iterator[FakeBotApi]:
 
 
 @pytest.fixture
-def bot(api: FakeBotApi, postgres_database: str, tmp_path: Path) -> Iterator[BotProcess]:
-    _run(_drop_everything(postgres_database))
-    subprocess.run(
-        [sys.executable, "-m", "bot.cli", "db", "upgrade"],
-        env={**os.environ, "DATABASE_URL": postgres_database}, cwd=ROOT, check=True, capture_output=True,
-    )
-    process = BotProcess(api, postgres_database, tmp_path / "bot.log")
+def bot(api: FakeBotApi, upgraded_postgres_url: str, tmp_path: Path) -> Iterator[BotProcess]:
+    process = BotProcess(api, upgraded_postgres_url, tmp_path / "bot.log")
     process.start()
     yield process
     process.stop()
