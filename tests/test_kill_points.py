@@ -28,7 +28,7 @@ from tests.db_fixtures import _run
 from tests.support.fake_bot_api import FakeBotApi, FakeUser
 from tests.support.harness import TOKEN
 from tests.test_bot_checkup import CHINESE_ANSWERS, ENGLISH_ANSWERS
-from tests.test_e2e import PROGRESS, BotProcess, _act, _wait_next
+from tests.test_e2e import PROGRESS, BotProcess, _act, _wait_next, settle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 KILL_POINTS = 21
@@ -67,14 +67,6 @@ def bot(api: FakeBotApi, upgraded_postgres_url: str, tmp_path: Path) -> Iterator
     assert TOKEN not in log and "Traceback" not in log, log
 
 
-def _settle(api: FakeBotApi) -> None:
-    """Wait until the bot has handled and confirmed every update (replies are out by then)."""
-    deadline = time.monotonic() + 20
-    while api.pending_updates():
-        assert time.monotonic() < deadline, "the bot did not catch up after the restart"
-        time.sleep(0.02)
-
-
 def _step(api: FakeBotApi, talk: Conversation, kill_after: float | None, bot: BotProcess) -> None:
     """The seller's next step; with ``kill_after``, SIGKILL the bot that long after it."""
     action, value = talk.steps[talk.done]
@@ -92,7 +84,7 @@ def _step(api: FakeBotApi, talk: Conversation, kill_after: float | None, bot: Bo
     time.sleep(kill_after)
     bot.kill()
     bot.start()
-    _settle(api)
+    settle(api)
     answered = [e.message for e in api.events(talk.user.id, since=mark) if e.kind == "sent" and e.message]
     if last and not any(ADVICE[talk.language] in (m.text or "") for m in answered):
         mark = api.mark(talk.user.id)  # the answer is in, the advice never came: ask for it
