@@ -103,9 +103,7 @@ async def send_replies(update: Update, context: Context, chat_id: int, replies: 
 async def _remember_question(context: Context, question_of: tuple[int, str], sent: Message) -> None:
     checkup_id, field = question_of
     try:
-        async with store_of(context).unit() as uow:
-            assert uow is not None
-            await uow.set_question_message(checkup_id, sent.message_id, field)
+        await store_of(context).remember_question_message(checkup_id, sent.message_id, field)
     except DATABASE_ERRORS:  # the next answer then simply sends a fresh question
         log.warning("could not remember question message %s", sent.message_id)
 
