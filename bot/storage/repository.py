@@ -104,9 +104,13 @@ class Unit:
             for row in rows
         }
 
-    async def save_answer(self, checkup: Checkup, field: str, answer: Answer) -> None:
-        """Store an answer now; an earlier answer to the same question becomes history."""
-        await self.withdraw_answer(checkup, field)
+    async def save_answer(self, checkup: Checkup, field: str, answer: Answer, *, replaces: bool = True) -> None:
+        """Store an answer now; an earlier answer to the same question becomes history.
+
+        ``replaces=False``: the caller read the current answers in this transaction (the
+        user's row is locked) and there is none for ``field``, so there is nothing to mark."""
+        if replaces:
+            await self.withdraw_answer(checkup, field)
         value = list(answer.value) if isinstance(answer.value, tuple) else answer.value
         self.session.add(
             AnswerRow(
