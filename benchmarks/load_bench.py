@@ -310,7 +310,14 @@ async def store_many_users(connection: asyncpg.Connection, count: int, first_id:
 
 
 def rss_mb() -> float:
+    """Peak resident size of this process so far (benchmark and bot together)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+
+
+def current_rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
 
 
 async def timed(label: str, coroutine: Awaitable[Figures], profile: bool) -> Figures:
@@ -323,7 +330,7 @@ async def timed(label: str, coroutine: Awaitable[Figures], profile: bool) -> Fig
     finally:
         profiler.disable()
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(40)
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
         print(f"--- profile of {label} (own time) ---\n{out.getvalue()}")
 
 
@@ -349,11 +356,13 @@ async def main(args: argparse.Namespace) -> int:
                                   steps=[("say", "/start")] * len(SCRIPT))
         await floor_app.shutdown()
         print(floor.line())
+        print(f"resident now {current_rss_mb():.0f} MB")
 
         bot_app = await the_bot(url, telegram)
         users = range(1, args.users + 1)
         bot = await timed("the bot", run_sellers("bot", bot_app, telegram, users, args.in_flight), args.profile)
         print(bot.line())
+        print(f"resident now {current_rss_mb():.0f} MB")
         async with pool.acquire() as connection:
             counts = await row_counts(connection, users)
             processed = await connection.fetchval("SELECT count(*) FROM processed_updates")
@@ -387,7 +396,7 @@ async def main(args: argparse.Namespace) -> int:
             async with pool.acquire() as connection:
                 problems += check_counts(await row_counts(connection, second), args.users)
             peak = rss_mb()
-            print(f"peak resident size with {total} stored users: {peak:.0f} MB")
+            print(f"resident now {current_rss_mb():.0f} MB; peak resident size with {total} stored users: {peak:.0f} MB")
             targets["RSS < 200 MB with 100k users"] = peak < 200
         await bot_app.shutdown()
         await bot_app.bot_data["engine"].dispose()

@@ -2,7 +2,7 @@
 stored or asked twice, every conversation finishable.
 
 Three sellers (English and Chinese) do their check-ups interleaved against the real
-`coach run` process; at 21 seeded-random steps the bot is killed a random few milliseconds
+`coach run` process (on SQLite and on PostgreSQL); at 21 seeded-random steps the bot is killed a random few milliseconds
 after the seller acted (before the update is fetched, while it is handled, between the
 commit and the reply, between the reply and the confirmation...) and started again. Each
 seller then carries on as a person would: if the bot's answer never came, they ask where
@@ -30,7 +30,7 @@ from tests.support.harness import TOKEN
 from tests.test_bot_checkup import CHINESE_ANSWERS, ENGLISH_ANSWERS
 from tests.test_e2e import PROGRESS, BotProcess, _act, _wait_next, settle
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+pytestmark = pytest.mark.e2e
 KILL_POINTS = 21
 SEED = 20261125
 ADVICE = {"en": "Bottleneck: traffic.", "zh-hans": "瓶颈：流量。"}
@@ -57,9 +57,16 @@ def api() -> Iterator[FakeBotApi]:
         yield running
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def kill_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":  # `coach run` migrates an SQLite database itself
+        return f"sqlite+aiosqlite:///{tmp_path / 'kill.db'}"
+    return request.getfixturevalue("upgraded_postgres_url")
+
+
 @pytest.fixture
-def bot(api: FakeBotApi, upgraded_postgres_url: str, tmp_path: Path) -> Iterator[BotProcess]:
-    process = BotProcess(api, upgraded_postgres_url, tmp_path / "bot.log")
+def bot(api: FakeBotApi, kill_database_url: str, tmp_path: Path) -> Iterator[BotProcess]:
+    process = BotProcess(api, kill_database_url, tmp_path / "bot.log")
     process.start()
     yield process
     process.stop()
