@@ -19,11 +19,12 @@ What runs:
   whose one handler only answers, plus one raw asyncpg INSERT and COMMIT per update, fed the
   same number of updates the same way.
 * memory: ``--stored-users`` users with a finished check-up and answers are inserted, then
-  the sellers run again (as new users) and the peak resident size of this process is read.
+  the sellers run again (as new users) while the resident size of this process (bot and
+  benchmark together) is sampled every 50 ms.
 
 Printed: updates/s, p50/p99 latency (service: from the start of handling to the last reply
 sent; and end-to-end: including the wait for an in-flight slot), errors (must be 0), the
-exact row counts (checked), the cost of an update against the floor, peak RSS. It creates a
+exact row counts (checked), the cost of an update against the floor, the resident size. It creates a
 database of its own on the server and drops it at the end.
 """
 
@@ -44,6 +45,7 @@ import sys
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -283,30 +285,53 @@ def check_counts(counts: dict[str, int], users: int) -> list[str]:
     return [f"{k}: {counts[k]} != {v}" for k, v in expected.items() if counts[k] != v]
 
 
-async def store_many_users(connection: asyncpg.Connection, count: int, first_id: int) -> None:
-    """``count`` users, each with a finished check-up, three answers and nothing else."""
-    now = time.time()
-    from datetime import UTC, datetime
+async def store_many_users(connection: asyncpg.Connection, count: int, first_id: int, chunk: int = 10_000) -> None:
+    """``count`` users, each with a finished check-up and three answers, copied in chunks
+    (so the benchmark's own rows do not inflate the resident size measured afterwards)."""
+    stamp = datetime.now(UTC)
+    for start in range(first_id, first_id + count, chunk):
+        ids = range(start, min(start + chunk, first_id + count))
+        await connection.copy_records_to_table(
+            "users", records=((i, "en", False, "UTC", stamp, stamp) for i in ids),
+            columns=["id", "language", "language_chosen", "time_zone", "created_at", "last_seen_at"],
+        )
+        base = await connection.fetchval("SELECT coalesce(max(id), 0) FROM checkups") + 1
+        await connection.copy_records_to_table(
+            "checkups", records=((base + n, i, "finished", "en", stamp, stamp) for n, i in enumerate(ids)),
+            columns=["id", "user_id", "status", "language", "started_at", "finished_at"],
+        )
+        await connection.execute("SELECT setval(pg_get_serial_sequence('checkups', 'id'), $1)", base + len(ids))
+        await connection.copy_records_to_table(
+            "answers",
+            records=(
+                (base + n, i, name, json.dumps(value), "answered", stamp)
+                for n, i in enumerate(ids)
+                for name, value in (("category", "menswear"), ("price_tier", "mid"), ("weekly_orders", 12))
+            ),
+            columns=["checkup_id", "user_id", "field", "value", "status", "created_at"],
+        )
 
-    stamp = datetime.fromtimestamp(now, UTC)
-    users = [(first_id + n, "en", False, "UTC", stamp, stamp) for n in range(count)]
-    await connection.copy_records_to_table(
-        "users", records=users, columns=["id", "language", "language_chosen", "time_zone", "created_at", "last_seen_at"]
-    )
-    base = await connection.fetchval("SELECT coalesce(max(id), 0) FROM checkups") + 1
-    checkups = [(base + n, first_id + n, "finished", "en", stamp, stamp) for n in range(count)]
-    await connection.copy_records_to_table(
-        "checkups", records=checkups, columns=["id", "user_id", "status", "language", "started_at", "finished_at"]
-    )
-    await connection.execute("SELECT setval(pg_get_serial_sequence('checkups', 'id'), $1)", base + count)
-    answers = [
-        (base + n, first_id + n, field_, json.dumps(value), "answered", stamp)
-        for n in range(count)
-        for field_, value in (("category", "menswear"), ("price_tier", "mid"), ("weekly_orders", 12))
-    ]
-    await connection.copy_records_to_table(
-        "answers", records=answers, columns=["checkup_id", "user_id", "field", "value", "status", "created_at"]
-    )
+
+class RssSampler:
+    """The highest resident size seen while a phase runs (sampled every 50 ms)."""
+
+    def __init__(self) -> None:
+        self.peak = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> RssSampler:
+        self._task = asyncio.create_task(self._sample())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        self.peak = max(self.peak, current_rss_mb())
+
+    async def _sample(self) -> None:
+        while True:
+            self.peak = max(self.peak, current_rss_mb())
+            await asyncio.sleep(0.05)
 
 
 def rss_mb() -> float:
@@ -391,13 +416,14 @@ async def main(args: argparse.Namespace) -> int:
                 total = await connection.fetchval("SELECT count(*) FROM users")
             print(f"stored {args.stored_users} more users in {time.perf_counter() - started:.1f} s; users now {total}")
             second = range(30_000_000, 30_000_000 + args.users)
-            again = await run_sellers("again", bot_app, telegram, second, args.in_flight)
+            async with RssSampler() as sampler:
+                again = await run_sellers("again", bot_app, telegram, second, args.in_flight)
             print(again.line())
             async with pool.acquire() as connection:
                 problems += check_counts(await row_counts(connection, second), args.users)
-            peak = rss_mb()
-            print(f"resident now {current_rss_mb():.0f} MB; peak resident size with {total} stored users: {peak:.0f} MB")
-            targets["RSS < 200 MB with 100k users"] = peak < 200
+            print(f"resident size while the bot ran with {total} stored users: peak {sampler.peak:.0f} MB"
+                  f" (process peak so far, benchmark included: {rss_mb():.0f} MB)")
+            targets["RSS < 200 MB with 100k users"] = sampler.peak < 200
         await bot_app.shutdown()
         await bot_app.bot_data["engine"].dispose()
         await pool.close()
