@@ -89,13 +89,12 @@ class ChatHarness:
         if not offline:
             return
         # Offline: the same application, but its bot talks to the fake in-process.
-        self.application.bot_data["_bot"] = Bot(
+        self.application.bot = Bot(
             TOKEN,
             base_url=api.base_url,
             request=InProcessRequest(api),
             get_updates_request=InProcessRequest(api),
         )
-        self.application._bot = self.application.bot_data.pop("_bot")  # noqa: SLF001 - test wiring
 
     async def __aenter__(self) -> ChatHarness:
         await self.application.initialize()
