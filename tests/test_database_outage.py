@@ -105,15 +105,13 @@ async def test_a_seller_is_told_answers_are_safe_and_carries_on_when_the_databas
 async def test_an_outage_during_transactions_in_flight_leaves_each_update_all_or_nothing(outage: Outage) -> None:
     sellers = [outage.harness.seller(5000 + n) for n in range(8)]
     await asyncio.gather(*(start_checkup(s) for s in sellers))
-    rng = random.Random(6)
-
-    async def cut_soon() -> None:
-        await asyncio.sleep(rng.uniform(0.0, 0.03))  # while some of the eight are mid-transaction
-        await outage.proxy.cut()
-
-    results = await asyncio.gather(*(press(s, "CNY") for s in sellers), cut_soon())
+    # Each answer is about eight statements: cut after a seeded number of them, while some
+    # of the eight sellers are mid-transaction (one statement sent, the next not yet).
+    outage.proxy.cut_after(random.Random(6).randint(3, 40))
+    results = await asyncio.gather(*(press(s, "CNY") for s in sellers))
+    assert outage.proxy.is_cut
     told_unavailable = 0
-    for seller, (update_id, replies) in zip(sellers, results[:-1], strict=True):
+    for seller, (update_id, replies) in zip(sellers, results, strict=True):
         fields = [f for f, _ in await outage.answers(seller.id)]
         applied = await outage.handled(update_id)
         # The update id and the answer are committed together or not at all.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 
 class TcpProxy:
@@ -20,6 +21,8 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.connections = 0
+        self._cut_after: int | None = None
+        self._cutting: asyncio.Task[None] | None = None
 
     async def start(self) -> TcpProxy:
         self._server = await asyncio.start_server(self._accept, self.host, self.port)
@@ -28,6 +31,7 @@ class TcpProxy:
 
     async def cut(self) -> None:
         """Reset every connection through the proxy and refuse new ones."""
+        self._cut_after = None
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -35,6 +39,11 @@ class TcpProxy:
         for writer in list(self._writers):
             writer.transport.abort()
         self._writers.clear()
+
+    def cut_after(self, messages: int) -> None:
+        """Cut once ``messages`` more chunks went from the clients to the server: in the
+        middle of whatever the clients are doing then, whatever the machine's speed."""
+        self._cut_after = messages
 
     async def restore(self) -> None:
         if self._server is None:
@@ -59,14 +68,30 @@ class TcpProxy:
         self.connections += 1
         self._writers |= {client_writer, server_writer}
         try:
-            await asyncio.gather(_pipe(client_reader, server_writer), _pipe(server_reader, client_writer))
+            await asyncio.gather(
+                _pipe(client_reader, server_writer, self._client_sent), _pipe(server_reader, client_writer)
+            )
         finally:
             self._writers -= {client_writer, server_writer}
 
+    def _client_sent(self) -> None:
+        if self._cut_after is None:
+            return
+        self._cut_after -= 1
+        if self._cut_after <= 0:
+            self._cut_after = None
+            self._cutting = asyncio.ensure_future(self.cut())
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+
+async def _pipe(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, on_chunk: Callable[[], None] | None = None
+) -> None:
     try:
         while data := await reader.read(65536):
+            if on_chunk is not None:
+                on_chunk()
+                if writer.transport.is_closing():
+                    break
             writer.write(data)
             await writer.drain()
     except (ConnectionError, OSError):
