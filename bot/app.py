@@ -18,9 +18,11 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot import handlers
 from bot.config import Settings
+from bot.retrying_request import RetryingRequest
 from bot.storage.database import create_engine, session_factory
 from bot.storage.repository import Store
 
@@ -112,6 +114,7 @@ def build_application(settings: Settings, store: Store | None = None) -> Applica
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.telegram_api_url.replace("/bot", "/file/bot"))
+        .request(RetryingRequest(HTTPXRequest(connection_pool_size=256)))
         .concurrent_updates(PerUserUpdateProcessor())
         .updater(None)  # updates arrive through bot.main's poller or the webhook server
         .build()

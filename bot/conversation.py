@@ -157,9 +157,15 @@ def question_reply(checkup: Checkup, question: Question, answers: dict[str, Answ
     return Reply(body, rows, question_of=(checkup.id, question.field))
 
 
-async def ask_current(uow: Unit, user: User, checkup: Checkup) -> list[Reply]:
-    """Ask the next unanswered question, or give the advice when none is left."""
-    answers = await uow.answers(checkup.id)
+async def ask_current(
+    uow: Unit, user: User, checkup: Checkup, answers: dict[str, Answer] | None = None
+) -> list[Reply]:
+    """Ask the next unanswered question, or give the advice when none is left.
+
+    ``answers``: the check-up's current answers when the caller has them (just saved in
+    this transaction), to spare reading them back."""
+    if answers is None:
+        answers = await uow.answers(checkup.id)
     question = QUESTIONNAIRE.next_question(answers)
     if question is None:
         return await finish_checkup(uow, user, checkup, answers)
@@ -198,7 +204,7 @@ async def _record(
     answers: dict[str, Answer],
     pressed: int | None = None,
 ) -> list[Reply]:
-    await uow.save_answer(checkup, question.field, answer)
+    await uow.save_answer(checkup, question.field, answer, replaces=question.field in answers)
     answers = {**answers, question.field: answer}
     currency = answers.get("currency", Answer("CNY")).value
     if not isinstance(currency, str):
@@ -206,7 +212,7 @@ async def _record(
     shown = format_answer(question, answer, user.language, currency)
     message_id = _question_message(checkup, question, pressed)
     closing = _answered_question(message_id, question, answers, user.language, shown)
-    return [*closing, *await ask_current(uow, user, checkup)]
+    return [*closing, *await ask_current(uow, user, checkup, answers)]
 
 
 def _answered_question(

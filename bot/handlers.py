@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import conversation as chat
@@ -57,14 +57,26 @@ def unit_of_work(step: Step, *, typing: bool = False) -> Callable[[Update, Conte
                 user = await uow.user(tg_user.id, lang)
                 lang = user.language
                 replies = await step(uow, user, update, context)
-        except DATABASE_ERRORS:
-            log.exception("database unavailable while handling update %s", update.update_id)
+        except DATABASE_ERRORS as exc:
+            # No traceback: its SQL parameters can hold what the seller typed.
+            log.error("database unavailable while handling update %s (%s)", update.update_id, _error_name(exc))
             await _answer_query(update, None)
             await context.bot.send_message(chat_.id, text("db_unavailable", lang))
             return
-        await send_replies(update, context, chat_.id, replies)
+        try:
+            await send_replies(update, context, chat_.id, replies)
+        except NetworkError as exc:
+            # Retried already where that was safe (bot.retrying_request). What is left may
+            # have reached the seller (a timed-out send), so no apology is sent on top: the
+            # step is committed, and the seller's next message carries on from it.
+            log.warning("reply to update %s not confirmed by Telegram (%s)", update.update_id, type(exc).__name__)
 
     return handle
+
+
+def _error_name(exc: BaseException) -> str:
+    original = getattr(exc, "orig", None)
+    return type(original if original is not None else exc).__name__
 
 
 async def send_replies(update: Update, context: Context, chat_id: int, replies: list[Reply]) -> None:
@@ -103,9 +115,7 @@ async def send_replies(update: Update, context: Context, chat_id: int, replies: 
 async def _remember_question(context: Context, question_of: tuple[int, str], sent: Message) -> None:
     checkup_id, field = question_of
     try:
-        async with store_of(context).unit() as uow:
-            assert uow is not None
-            await uow.set_question_message(checkup_id, sent.message_id, field)
+        await store_of(context).remember_question_message(checkup_id, sent.message_id, field)
     except DATABASE_ERRORS:  # the next answer then simply sends a fresh question
         log.warning("could not remember question message %s", sent.message_id)
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 import signal
+from collections.abc import Awaitable
 from datetime import timedelta
 from json import JSONDecodeError
+from typing import TypeVar
 
 from telegram import Update
 from telegram.error import NetworkError, RetryAfter, TimedOut
@@ -16,11 +19,17 @@ from telegram.ext import Application
 from bot.app import build_application, dispose, register_commands
 from bot.checkins.dispatcher import Dispatcher, SendLimiter, telegram_sender
 from bot.config import Settings
+from bot.handlers import DATABASE_ERRORS
 from bot.storage.migrate import schema_is_current, upgrade_database
+from bot.storage.repository import Store
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 POLL_TIMEOUT = 25
+# Telegram redelivers an unconfirmed update for at most 24 hours; keep ids twice as long.
+KEEP_UPDATE_IDS = timedelta(hours=48)
+PRUNE_EVERY = 15 * 60.0
+T = TypeVar("T")
 
 
 class RedactSecrets(logging.Filter):
@@ -73,7 +82,11 @@ async def poll(application: Application, stop: asyncio.Event) -> None:
     await bot.delete_webhook(drop_pending_updates=False)
     while not stop.is_set():
         try:
-            updates = await bot.get_updates(offset=offset, timeout=POLL_TIMEOUT, allowed_updates=Update.ALL_TYPES)
+            updates = await _unless_stopped(
+                stop, bot.get_updates(offset=offset, timeout=POLL_TIMEOUT, allowed_updates=Update.ALL_TYPES)
+            )
+        except _Stopped:
+            break
         except RetryAfter as exc:
             await _sleep(stop, _seconds(exc.retry_after))
             continue
@@ -85,6 +98,42 @@ async def poll(application: Application, stop: asyncio.Event) -> None:
             continue
         await asyncio.gather(*(handle_update(application, u) for u in updates))
         offset = updates[-1].update_id + 1
+
+
+class _Stopped(Exception):
+    """The stop event was set while waiting."""
+
+
+async def _unless_stopped(stop: asyncio.Event, awaitable: Awaitable[T]) -> T:
+    """Await ``awaitable`` unless ``stop`` is set first (then cancel it and raise _Stopped).
+
+    A long poll can wait 25 s for updates; a SIGTERM must not wait for it. Cancelling it is
+    harmless: nothing fetched by it has been handled, so Telegram simply delivers it again."""
+    task = asyncio.ensure_future(awaitable)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        raise _Stopped
+    return task.result()
+
+
+async def prune_processed_updates(store: Store, stop: asyncio.Event, every: float = PRUNE_EVERY) -> None:
+    """Forget handled update ids older than Telegram's redelivery window, on start and then
+    every ``every`` seconds, in bounded batches (short transactions, whatever the backlog)."""
+    while not stop.is_set():
+        try:
+            removed = await store.forget_processed_updates(KEEP_UPDATE_IDS)
+            if removed:
+                log.info("forgot %s processed update ids", removed)
+        except DATABASE_ERRORS as exc:  # the database is down: try again next time
+            log.warning("could not prune processed updates (%s)", type(exc).__name__)
+        await _sleep(stop, every)
 
 
 def _seconds(value: object) -> float:
@@ -146,6 +195,7 @@ async def serve(settings: Settings) -> None:
         # Due check-ins go out from the database, beside the updates coming in.
         dispatcher = Dispatcher(store, telegram_sender(application.bot), limiter=SendLimiter(store))
         checkins = asyncio.create_task(dispatcher.run(stop))
+        pruning = asyncio.create_task(prune_processed_updates(store, stop))
         try:
             if settings.webhook_url:
                 await _serve_webhook(application, settings, stop)
@@ -155,6 +205,7 @@ async def serve(settings: Settings) -> None:
         finally:
             stop.set()
             await checkins
+            await pruning
             await dispose(application)
 
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
@@ -107,6 +110,21 @@ def empty_database_url(database_url: str) -> str:
     """A database with no tables at all (not even alembic_version). Sync: it runs its own loop."""
     _run(_drop_everything(database_url))
     return database_url
+
+
+@pytest.fixture
+def upgraded_postgres_url(postgres_database: str) -> str:
+    """The PostgreSQL database emptied, then migrated by `coach db upgrade` in a process of
+    its own, as an operator does before starting bot processes."""
+    _run(_drop_everything(postgres_database))
+    subprocess.run(
+        [sys.executable, "-m", "bot.cli", "db", "upgrade"],
+        env={**os.environ, "DATABASE_URL": postgres_database},
+        cwd=Path(__file__).resolve().parent.parent,
+        check=True,
+        capture_output=True,
+    )
+    return postgres_database
 
 
 async def _delete_all_rows(engine: AsyncEngine) -> None:

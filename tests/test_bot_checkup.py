@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.storage.models import AdviceReport, AnswerRow, Checkup
-from bot.storage.repository import Unit
+from bot.storage.repository import Store
 from tests.support.harness import ChatHarness, Seller
 
 # The WeChat menswear reseller from the personas, answering as a seller would.
@@ -144,7 +144,7 @@ async def test_a_question_message_not_remembered_is_never_overwritten_by_the_nex
     async def crash(*args: object) -> None:
         raise OSError("the process died here")
 
-    monkeypatch.setattr(Unit, "set_question_message", crash)
+    monkeypatch.setattr(Store, "remember_question_message", crash)
     await seller.says("20")  # answered; the next question goes out, its id is lost
     orders = seller.last()
     assert "orders do you get" in orders.text

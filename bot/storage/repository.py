@@ -81,19 +81,17 @@ class Unit:
 
     # --- users -----------------------------------------------------------------------
     async def user(self, user_id: int, language: str) -> User:
-        """The user's row, created on first contact and locked for this transaction."""
-        await self.session.execute(
-            _insert(self.session, User)
-            .values(id=user_id, language=language, created_at=utcnow(), last_seen_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["id"])
-        )
-        user = (
-            await self.session.execute(
-                select(User).where(User.id == user_id).with_for_update().execution_options(populate_existing=True)
-            )
-        ).scalar_one()
-        user.last_seen_at = utcnow()
-        return user
+        """The user's row, created on first contact and locked for this transaction.
+
+        One statement: the upsert takes the row lock (PostgreSQL locks a row that ON CONFLICT
+        DO UPDATE touches, as FOR UPDATE would; SQLite locks the database for the write) and
+        returns the row, so one user's updates wait for each other across processes."""
+        now = utcnow()
+        upsert = _insert(self.session, User).values(id=user_id, language=language, created_at=now, last_seen_at=now)
+        upsert = upsert.on_conflict_do_update(index_elements=["id"], set_={"last_seen_at": upsert.excluded.last_seen_at})
+        return (
+            await self.session.scalars(upsert.returning(User), execution_options={"populate_existing": True})
+        ).one()
 
     async def existing_user(self, user_id: int) -> User | None:
         return await self.session.get(User, user_id)
@@ -129,14 +127,6 @@ class Unit:
         await self.session.flush()
         return checkup
 
-    async def set_question_message(self, checkup_id: int, message_id: int, field: str) -> None:
-        """Remember the message that asks ``field``, so the answer can edit it."""
-        await self.session.execute(
-            update(Checkup)
-            .where(Checkup.id == checkup_id)
-            .values(question_message_id=message_id, question_field=field)
-        )
-
     async def close_checkup(self, checkup: Checkup, status: CheckupStatus) -> None:
         checkup.status = status.value
         checkup.finished_at = utcnow()
@@ -155,9 +145,13 @@ class Unit:
             for row in rows
         }
 
-    async def save_answer(self, checkup: Checkup, field: str, answer: Answer) -> None:
-        """Store an answer now; an earlier answer to the same question becomes history."""
-        await self.withdraw_answer(checkup, field)
+    async def save_answer(self, checkup: Checkup, field: str, answer: Answer, *, replaces: bool = True) -> None:
+        """Store an answer now; an earlier answer to the same question becomes history.
+
+        ``replaces=False``: the caller read the current answers in this transaction (the
+        user's row is locked) and there is none for ``field``, so there is nothing to mark."""
+        if replaces:
+            await self.withdraw_answer(checkup, field)
         value = list(answer.value) if isinstance(answer.value, tuple) else answer.value
         self.session.add(
             AnswerRow(
@@ -514,6 +508,30 @@ class Store:
     @property
     def engine(self) -> AsyncEngine:
         return self.sessions.kw["bind"]
+
+    async def remember_question_message(self, checkup_id: int, message_id: int, field: str) -> None:
+        """Store which message asks ``field`` (after it was sent). One statement committed on
+        its own: no BEGIN and COMMIT round trips for what is a hint, not an answer."""
+        async with self.engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(
+                update(Checkup)
+                .where(Checkup.id == checkup_id)
+                .values(question_message_id=message_id, question_field=field)
+            )
+
+    async def forget_processed_updates(self, older_than: timedelta, batch: int = 10_000) -> int:
+        """Delete update ids handled more than ``older_than`` ago, ``batch`` rows per
+        transaction; returns how many went. Telegram never redelivers them that late."""
+        cutoff = utcnow() - older_than
+        removed = 0
+        while True:
+            async with self.sessions() as session, session.begin():
+                oldest = select(ProcessedUpdate.update_id).where(ProcessedUpdate.handled_at < cutoff).limit(batch)
+                result = await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.update_id.in_(oldest)))
+            removed += result.rowcount or 0
+            if (result.rowcount or 0) < batch:
+                return removed
 
     @asynccontextmanager
     async def unit(self, update_id: int | None = None) -> AsyncIterator[Unit | None]:

@@ -71,22 +71,30 @@ class ChatHarness:
     """The application wired to an offline Bot API and a real database."""
 
     def __init__(
-        self, api: FakeBotApi, store: Store, admin_ids: frozenset[int] = frozenset()
+        self,
+        api: FakeBotApi,
+        store: Store,
+        admin_ids: frozenset[int] = frozenset(),
+        *,
+        offline: bool = True,
     ) -> None:
+        """``offline=False`` keeps the bot the application builds (HTTP to ``api``, with
+        the production retry policy), for tests of timeouts and transport faults."""
         self.api = api
         settings = Settings(
             telegram_bot_token=TOKEN, telegram_api_url=api.base_url, admin_ids=admin_ids
         )
         self.application: Application = build_application(settings, store=store)
+        self.store = store
+        if not offline:
+            return
         # Offline: the same application, but its bot talks to the fake in-process.
-        self.application.bot_data["_bot"] = Bot(
+        self.application.bot = Bot(
             TOKEN,
             base_url=api.base_url,
             request=InProcessRequest(api),
             get_updates_request=InProcessRequest(api),
         )
-        self.application._bot = self.application.bot_data.pop("_bot")  # noqa: SLF001 - test wiring
-        self.store = store
 
     async def __aenter__(self) -> ChatHarness:
         await self.application.initialize()

@@ -1,0 +1,455 @@
+"""Load: 1,000 sellers each completing a check-up at once, through the bot's real update path,
+against PostgreSQL; compared with the floor, and memory with 100,000 stored users.
+
+    .venv/bin/python benchmarks/load_bench.py [--users 1000] [--in-flight 32]
+        [--stored-users 100000] [--admin-url postgresql://postgres@127.0.0.1:5432/test]
+        [--profile]
+
+What runs:
+
+* the bot: ``build_application`` (handlers, per-user ordering, one transaction per update,
+  the production retry wrapper) fed with Telegram updates by ``bot.main.handle_update``, as
+  the webhook and the poller do. Its Bot API requests are answered in-process by
+  ``LoopbackTelegram``, which replies like Telegram (message ids, the message with its
+  keyboard) without a network, so the figures are the bot's own cost. Each simulated seller
+  sends /checkup and answers every question (buttons and typed numbers), one update at a time
+  as Telegram delivers them; all sellers at once, with at most ``--in-flight`` updates in
+  flight (Telegram's webhook ``max_connections``; the default there is 40).
+* the floor, in the same run on the same database: a bare python-telegram-bot application
+  whose one handler only answers, plus one raw asyncpg INSERT and COMMIT per update, fed the
+  same number of updates the same way.
+* memory: ``--stored-users`` users with a finished check-up and answers are inserted, then
+  the sellers run again (as new users) while the resident size of this process (bot and
+  benchmark together) is sampled every 50 ms.
+
+Printed: updates/s, p50/p99 latency (service: from the start of handling to the last reply
+sent; and end-to-end: including the wait for an in-flight slot), errors (must be 0), the
+exact row counts (checked), the cost of an update against the floor, the resident size. It creates a
+database of its own on the server and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import itertools
+import json
+import os
+import pstats
+import resource
+import secrets
+import statistics
+import sys
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import asyncpg  # noqa: E402
+from sqlalchemy import make_url  # noqa: E402
+from telegram import Update  # noqa: E402
+from telegram.ext import (  # noqa: E402
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ExtBot,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest, RequestData  # noqa: E402
+
+from bot.app import build_application  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.main import handle_update  # noqa: E402
+from bot.retrying_request import RetryingRequest  # noqa: E402
+from bot.storage.database import create_engine, session_factory  # noqa: E402
+from bot.storage.migrate import upgrade_database  # noqa: E402
+from bot.storage.repository import Store  # noqa: E402
+from tests.test_bot_checkup import ENGLISH_ANSWERS  # noqa: E402
+
+TOKEN = "123456:BENCH-token"
+BOT_ID = 123456
+SCRIPT = [("say", "/checkup"), *ENGLISH_ANSWERS]
+FIELDS_PER_CHECKUP = 19
+
+
+# --- Telegram, answered in-process -----------------------------------------------------------
+@dataclass
+class Chat:
+    next_message_id: int = 1
+    keyboard: list[tuple[str, str]] = field(default_factory=list)  # (label, data) of the last one
+    keyboard_message: int = 0
+    received: int = 0
+
+
+class LoopbackTelegram(BaseRequest):
+    """Answers the bot's Bot API requests the way Telegram does, with no network."""
+
+    def __init__(self) -> None:
+        self.chats: dict[int, Chat] = {}
+        self.date = int(time.time())
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    @property
+    def read_timeout(self) -> float:
+        return 5.0
+
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        name = url.rsplit("/", 1)[-1]
+        params = request_data.parameters if request_data else {}
+        result: Any = True
+        if name == "getMe":
+            result = {"id": BOT_ID, "is_bot": True, "first_name": "Bench", "username": "bench_bot",
+                      "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
+        elif name in ("sendMessage", "editMessageText"):
+            result = self._message(name, params)
+        return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    def _message(self, name: str, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        chat = self.chats.setdefault(chat_id, Chat())
+        if name == "sendMessage":
+            message_id = chat.next_message_id
+            chat.next_message_id += 1
+            chat.received += 1
+        else:
+            message_id = int(params["message_id"])
+        markup = params.get("reply_markup")
+        if isinstance(markup, str):
+            markup = json.loads(markup)
+        if markup and markup.get("inline_keyboard"):
+            chat.keyboard = [(b["text"], b["callback_data"]) for row in markup["inline_keyboard"] for b in row]
+            chat.keyboard_message = message_id
+        message: dict[str, Any] = {"message_id": message_id, "date": self.date, "chat": {"id": chat_id, "type": "private"},
+                                   "text": str(params.get("text", ""))}
+        if markup:
+            message["reply_markup"] = markup
+        return message
+
+
+class Seller:
+    """One simulated seller: builds the updates Telegram would send for the script."""
+
+    update_ids = itertools.count(1)
+
+    def __init__(self, user_id: int, telegram: LoopbackTelegram) -> None:
+        self.user = {"id": user_id, "is_bot": False, "first_name": "Seller", "language_code": "en"}
+        self.telegram = telegram
+        self.message_ids = itertools.count(1)
+
+    def update(self, action: str, value: str) -> dict[str, Any]:
+        chat = {"id": self.user["id"], "type": "private", "first_name": "Seller"}
+        update_id = next(Seller.update_ids)
+        if action == "say":
+            message: dict[str, Any] = {"message_id": next(self.message_ids), "date": int(time.time()), "chat": chat,
+                                       "from": self.user, "text": value}
+            if value.startswith("/"):
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(value)}]
+            return {"update_id": update_id, "message": message}
+        state = self.telegram.chats[self.user["id"]]
+        data = next(d for label, d in state.keyboard if value in label)
+        return {
+            "update_id": update_id,
+            "callback_query": {
+                "id": str(update_id), "from": self.user, "chat_instance": str(self.user["id"]), "data": data,
+                "message": {"message_id": state.keyboard_message, "date": int(time.time()), "chat": chat,
+                            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Bench"}, "text": "question"},
+            },
+        }
+
+
+# --- running sellers through an application -------------------------------------------------
+@dataclass
+class Figures:
+    name: str
+    updates: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    service: list[float] = field(default_factory=list)
+    end_to_end: list[float] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (
+            f"{self.name:<6} {self.updates:>6} updates in {self.seconds:6.2f} s = {self.updates / self.seconds:7.0f} updates/s;"
+            f" service p50 {pct(self.service, 50):6.2f} ms p99 {pct(self.service, 99):6.2f} ms;"
+            f" end-to-end p50 {pct(self.end_to_end, 50):6.2f} ms p99 {pct(self.end_to_end, 99):6.2f} ms; errors {self.errors}"
+        )
+
+
+def pct(values: list[float], q: int) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q / 100))] * 1000 if ordered else float("nan")
+
+
+async def run_sellers(
+    name: str, application: Application, telegram: LoopbackTelegram, user_ids: range, in_flight: int,
+    steps: list[tuple[str, str]] = SCRIPT,
+) -> Figures:
+    figures = Figures(name)
+    slots = asyncio.Semaphore(in_flight)
+    errors: list[BaseException] = []
+
+    async def on_error(update: object, context: Any) -> None:
+        errors.append(context.error)
+
+    application.add_error_handler(on_error)
+    original = application.process_update
+
+    async def timed_process_update(update: object) -> None:
+        started = time.perf_counter()
+        await original(update)
+        figures.service.append(time.perf_counter() - started)
+
+    application.process_update = timed_process_update  # type: ignore[method-assign]
+
+    async def converse(user_id: int) -> None:
+        seller = Seller(user_id, telegram)
+        for action, value in steps:
+            async with slots:
+                started = time.perf_counter()
+                update = Update.de_json(seller.update(action, value), application.bot)
+                await handle_update(application, update)
+                figures.end_to_end.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    results = await asyncio.gather(*(converse(u) for u in user_ids), return_exceptions=True)
+    figures.seconds = time.perf_counter() - started
+    application.process_update = original  # type: ignore[method-assign]
+    application.remove_error_handler(on_error)
+    figures.errors = len(errors) + sum(isinstance(r, BaseException) for r in results)
+    for problem in [*errors, *(r for r in results if isinstance(r, BaseException))][:3]:
+        print("  error:", repr(problem))
+    figures.updates = len(figures.end_to_end)
+    return figures
+
+
+def offline_bot(telegram: LoopbackTelegram) -> ExtBot:
+    return ExtBot(TOKEN, request=RetryingRequest(telegram), get_updates_request=telegram)
+
+
+async def the_bot(database_url: str, telegram: LoopbackTelegram) -> Application:
+    engine = create_engine(database_url)
+    settings = Settings(telegram_bot_token=TOKEN, database_url=database_url)
+    application = build_application(settings, store=Store(session_factory(engine)))
+    application.bot_data["engine"] = engine
+    application.bot = offline_bot(telegram)  # the same application, Telegram in-process
+    await application.initialize()
+    return application
+
+
+async def the_floor(pool: asyncpg.Pool, telegram: LoopbackTelegram) -> Application:
+    """A bare application: answer every update, after one raw INSERT and COMMIT."""
+    application = ApplicationBuilder().bot(offline_bot(telegram)).updater(None).concurrent_updates(256).build()
+
+    async def answer(update: Update, context: Any) -> None:
+        async with pool.acquire() as connection, connection.transaction():
+            await connection.execute("INSERT INTO floor_updates (update_id) VALUES ($1)", update.update_id)
+        chat = update.effective_chat
+        assert chat is not None
+        await context.bot.send_message(chat.id, "ok")
+
+    application.add_handler(MessageHandler(filters.ALL, answer))
+    application.add_handler(CallbackQueryHandler(answer))
+    await application.initialize()
+    return application
+
+
+async def row_counts(connection: asyncpg.Connection, user_ids: range) -> dict[str, int]:
+    low, high = user_ids.start, user_ids.stop
+    queries = {
+        "users": "SELECT count(*) FROM users WHERE id >= $1 AND id < $2",
+        "finished checkups": "SELECT count(*) FROM checkups WHERE user_id >= $1 AND user_id < $2 AND status = 'finished'",
+        "current answers": "SELECT count(*) FROM answers WHERE user_id >= $1 AND user_id < $2 AND superseded_at IS NULL",
+        "all answers": "SELECT count(*) FROM answers WHERE user_id >= $1 AND user_id < $2",
+        "advice reports": "SELECT count(*) FROM advice_reports WHERE user_id >= $1 AND user_id < $2",
+    }
+    return {name: await connection.fetchval(sql, low, high) for name, sql in queries.items()}
+
+
+def check_counts(counts: dict[str, int], users: int) -> list[str]:
+    expected = {
+        "users": users, "finished checkups": users, "current answers": users * FIELDS_PER_CHECKUP,
+        "all answers": users * FIELDS_PER_CHECKUP, "advice reports": users,
+    }
+    return [f"{k}: {counts[k]} != {v}" for k, v in expected.items() if counts[k] != v]
+
+
+async def store_many_users(connection: asyncpg.Connection, count: int, first_id: int, chunk: int = 10_000) -> None:
+    """``count`` users, each with a finished check-up and three answers, copied in chunks
+    (so the benchmark's own rows do not inflate the resident size measured afterwards)."""
+    stamp = datetime.now(UTC)
+    for start in range(first_id, first_id + count, chunk):
+        ids = range(start, min(start + chunk, first_id + count))
+        await connection.copy_records_to_table(
+            "users", records=((i, "en", False, "UTC", stamp, stamp) for i in ids),
+            columns=["id", "language", "language_chosen", "time_zone", "created_at", "last_seen_at"],
+        )
+        base = await connection.fetchval("SELECT coalesce(max(id), 0) FROM checkups") + 1
+        await connection.copy_records_to_table(
+            "checkups", records=((base + n, i, "finished", "en", stamp, stamp) for n, i in enumerate(ids)),
+            columns=["id", "user_id", "status", "language", "started_at", "finished_at"],
+        )
+        await connection.execute("SELECT setval(pg_get_serial_sequence('checkups', 'id'), $1)", base + len(ids))
+        await connection.copy_records_to_table(
+            "answers",
+            records=(
+                (base + n, i, name, json.dumps(value), "answered", stamp)
+                for n, i in enumerate(ids)
+                for name, value in (("category", "menswear"), ("price_tier", "mid"), ("weekly_orders", 12))
+            ),
+            columns=["checkup_id", "user_id", "field", "value", "status", "created_at"],
+        )
+
+
+class RssSampler:
+    """The highest resident size seen while a phase runs (sampled every 50 ms)."""
+
+    def __init__(self) -> None:
+        self.peak = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> RssSampler:
+        self._task = asyncio.create_task(self._sample())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        self.peak = max(self.peak, current_rss_mb())
+
+    async def _sample(self) -> None:
+        while True:
+            self.peak = max(self.peak, current_rss_mb())
+            await asyncio.sleep(0.05)
+
+
+def rss_mb() -> float:
+    """Peak resident size of this process so far (benchmark and bot together)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+
+
+def current_rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+async def timed(label: str, coroutine: Awaitable[Figures], profile: bool) -> Figures:
+    if not profile:
+        return await coroutine
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        return await coroutine
+    finally:
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
+        print(f"--- profile of {label} (own time) ---\n{out.getvalue()}")
+
+
+async def main(args: argparse.Namespace) -> int:
+    admin_url = args.admin_url
+    name = f"seller_coach_bench_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(admin_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(admin_url).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
+    raw_url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    problems: list[str] = []
+    try:
+        await asyncio.to_thread(upgrade_database, url)
+        pool = await asyncpg.create_pool(raw_url, min_size=10, max_size=20)
+        async with pool.acquire() as connection:
+            await connection.execute("CREATE TABLE floor_updates (update_id bigint PRIMARY KEY)")
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, PostgreSQL {admin.get_server_version().major};"
+              f" {args.users} sellers x {len(SCRIPT)} updates, at most {args.in_flight} in flight")
+
+        telegram = LoopbackTelegram()
+        floor_app = await the_floor(pool, telegram)
+        floor = await run_sellers("floor", floor_app, telegram, range(10_000_000, 10_000_000 + args.users), args.in_flight,
+                                  steps=[("say", "/start")] * len(SCRIPT))
+        await floor_app.shutdown()
+        print(floor.line())
+        print(f"resident now {current_rss_mb():.0f} MB")
+
+        bot_app = await the_bot(url, telegram)
+        users = range(1, args.users + 1)
+        bot = await timed("the bot", run_sellers("bot", bot_app, telegram, users, args.in_flight), args.profile)
+        print(bot.line())
+        print(f"resident now {current_rss_mb():.0f} MB")
+        async with pool.acquire() as connection:
+            counts = await row_counts(connection, users)
+            processed = await connection.fetchval("SELECT count(*) FROM processed_updates")
+        print(f"rows: {counts}, processed updates {processed}")
+        problems += check_counts(counts, args.users)
+        if processed != bot.updates:
+            problems.append(f"processed updates {processed} != {bot.updates}")
+        unanswered = [c for c, chat in telegram.chats.items() if c < 10_000_000 and chat.received < len(SCRIPT) - 5]
+        if unanswered:
+            problems.append(f"{len(unanswered)} sellers got too few replies")
+
+        ratio = (statistics.mean(bot.service) / statistics.mean(floor.service))
+        throughput_ratio = (floor.updates / floor.seconds) / (bot.updates / bot.seconds)
+        print(f"cost of an update against the floor: {ratio:.2f}x (mean service time), {throughput_ratio:.2f}x (throughput)")
+        targets = {
+            "answer costs <= 2x the floor": ratio <= 2.0,
+            ">= 1,000 answers/s": bot.updates / bot.seconds >= 1000,
+            "service p99 < 20 ms": pct(bot.service, 99) < 20,
+            "errors 0": bot.errors == 0 and floor.errors == 0,
+        }
+
+        if args.stored_users:
+            started = time.perf_counter()
+            async with pool.acquire() as connection:
+                await store_many_users(connection, args.stored_users, 20_000_000)
+                total = await connection.fetchval("SELECT count(*) FROM users")
+            print(f"stored {args.stored_users} more users in {time.perf_counter() - started:.1f} s; users now {total}")
+            second = range(30_000_000, 30_000_000 + args.users)
+            async with RssSampler() as sampler:
+                again = await run_sellers("again", bot_app, telegram, second, args.in_flight)
+            print(again.line())
+            async with pool.acquire() as connection:
+                problems += check_counts(await row_counts(connection, second), args.users)
+            print(f"resident size while the bot ran with {total} stored users: peak {sampler.peak:.0f} MB"
+                  f" (process peak so far, benchmark included: {rss_mb():.0f} MB)")
+            targets["RSS < 200 MB with 100k users"] = sampler.peak < 200
+        await bot_app.shutdown()
+        await bot_app.bot_data["engine"].dispose()
+        await pool.close()
+        for target, met in targets.items():
+            print(f"target {'met   ' if met else 'MISSED'}: {target}")
+        for problem in problems:
+            print("PROBLEM:", problem)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+    return 1 if problems or bot.errors else 0
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--in-flight", type=int, default=32)
+    parser.add_argument("--stored-users", type=int, default=100_000)
+    parser.add_argument("--admin-url", default=os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--profile", action="store_true", help="cProfile the bot's run")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    arguments = parse_args()
+    sys.exit(asyncio.run(main(arguments)))
+
+
+
