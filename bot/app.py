@@ -133,6 +133,7 @@ def add_handlers(application: Application) -> None:
         "delete": handlers.delete,
         "privacy": handlers.privacy,
         "help": handlers.help_,
+        "stats": handlers.stats,  # operators only, and not in the command menu (COMMANDS)
     }
     for name, callback in command_handlers.items():
         application.add_handler(CommandHandler(name, callback, filters=private & filters.UpdateType.MESSAGE))

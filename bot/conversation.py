@@ -21,7 +21,7 @@ from advice.whatif import parse_whatif, to_benchmark, with_lever
 from bot.callbacks import Callback
 from bot.replies import Button, Reply, text
 from bot.storage.models import AdviceReport, Checkup, CheckupStatus, User
-from bot.storage.repository import Unit
+from bot.storage.repository import Stats, Unit
 
 _escape = partial(escape, quote=False)
 QUESTIONNAIRE = load_questionnaire()
@@ -364,6 +364,24 @@ async def whatif(uow: Unit, user: User, args: str | None = None, lever: str | No
                 projected=f.money(after.monthly_sales),
                 change=f.signed_pct(change),
                 bottleneck=f.lever(after.bottleneck),
+            )
+        )
+    ]
+
+
+# --- the operator ------------------------------------------------------------------------
+def stats_reply(stats: Stats, lang: str) -> list[Reply]:
+    ui = _ui(lang)
+    top = ui.lever(stats.top_bottleneck) if stats.top_bottleneck else text("stats_none", lang)
+    return [
+        Reply(
+            text(
+                "stats",
+                lang,
+                users=ui.num(stats.users),
+                checkups_done=ui.num(stats.checkups_done),
+                active_checkins=ui.num(stats.active_checkins),
+                bottleneck=top,
             )
         )
     ]

@@ -168,6 +168,13 @@ async def _delete(uow: Unit, user: User, update: Update, context: Context) -> li
     return chat.delete_prompt(user.language)
 
 
+async def _stats(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
+    """Figures for the operators in ADMIN_IDS; to anyone else the command does not exist."""
+    if user.id not in context.application.bot_data["settings"].admin_ids:
+        return await _unknown_command(uow, user, update, context)
+    return chat.stats_reply(await uow.stats(), user.language)
+
+
 async def _unknown_command(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
     active = await uow.active_checkup(user.id)
     if active is not None:
@@ -275,6 +282,7 @@ why = unit_of_work(_why, typing=True)
 whatif = unit_of_work(_whatif, typing=True)
 export = unit_of_work(_export, typing=True)
 delete = unit_of_work(_delete)
+stats = unit_of_work(_stats)
 unknown_command = unit_of_work(_unknown_command)
 text_message = unit_of_work(_text)
 other_message = unit_of_work(_not_text)

@@ -31,6 +31,17 @@ from bot.storage.models import (
     utcnow,
 )
 
+
+@dataclass(frozen=True)
+class Stats:
+    """Figures for the operator (/stats): counts only, nothing about any one user."""
+
+    users: int
+    checkups_done: int
+    active_checkins: int
+    top_bottleneck: str | None  # the commonest bottleneck in each user's latest advice
+
+
 # Tables holding a user's data, children first (the order a manual delete must follow).
 USER_TABLES: tuple[type[Base], ...] = (AnswerRow, AdviceReport, Checkup, UserSettings, User)
 
@@ -172,6 +183,30 @@ class Unit:
             self.session.add(found)
             await self.session.flush()
         return found
+
+    # --- the operator ----------------------------------------------------------------
+    async def stats(self) -> Stats:
+        async def scalar(query: Any) -> Any:
+            return (await self.session.execute(query)).scalar()
+
+        latest = select(func.max(AdviceReport.id)).group_by(AdviceReport.user_id)
+        top = (
+            select(AdviceReport.bottleneck)
+            .where(AdviceReport.id.in_(latest))
+            .group_by(AdviceReport.bottleneck)
+            .order_by(func.count().desc(), AdviceReport.bottleneck)
+            .limit(1)
+        )
+        return Stats(
+            users=await scalar(select(func.count()).select_from(User)),
+            checkups_done=await scalar(
+                select(func.count()).select_from(Checkup).where(Checkup.status == CheckupStatus.FINISHED.value)
+            ),
+            active_checkins=await scalar(
+                select(func.count()).select_from(UserSettings).where(UserSettings.checkin_cadence != "off")
+            ),
+            top_bottleneck=await scalar(top),
+        )
 
     # --- the user's rights: export and delete ----------------------------------------
     async def export(self, user_id: int) -> dict[str, Any]:
