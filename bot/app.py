@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import BotCommand, Update
@@ -21,6 +21,7 @@ from telegram.ext import (
 
 from bot import handlers
 from bot.config import Settings
+from bot.flood import FloodGate, Verdict
 from bot.storage.database import create_engine, session_factory
 from bot.storage.repository import Store
 
@@ -58,17 +59,34 @@ COMMAND_DESCRIPTIONS = {
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
-    """Different users concurrently; one user's updates one at a time, in arrival order."""
+    """Different users concurrently; one user's updates one at a time, in arrival order.
 
-    def __init__(self, max_concurrent_updates: int = 256) -> None:
+    A user over the flood limit has the update dropped on arrival (see bot.flood), before
+    it waits for its turn; ``on_flood`` tells them, once, to slow down.
+    """
+
+    def __init__(
+        self,
+        max_concurrent_updates: int = 256,
+        flood_gate: FloodGate | None = None,
+        on_flood: Callable[[Update], Awaitable[None]] | None = None,
+    ) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._holders: dict[int, int] = {}
+        self.flood_gate = flood_gate if flood_gate is not None else FloodGate(burst=0)
+        self.on_flood = on_flood
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _user_key(update)
         if key is None:
             await coroutine
+            return
+        verdict = self.flood_gate.admit(key)
+        if verdict is not Verdict.PASS:
+            coroutine.close()  # type: ignore[attr-defined]  # never started: nothing stored
+            if verdict is Verdict.WARN and self.on_flood is not None and isinstance(update, Update):
+                await self.on_flood(update)
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._holders[key] = self._holders.get(key, 0) + 1
@@ -105,7 +123,11 @@ def build_application(settings: Settings, store: Store | None = None) -> Applica
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.telegram_api_url.replace("/bot", "/file/bot"))
-        .concurrent_updates(PerUserUpdateProcessor())
+        .concurrent_updates(
+            PerUserUpdateProcessor(
+                flood_gate=FloodGate(settings.flood_burst, settings.flood_rate), on_flood=handlers.slow_down
+            )
+        )
         .updater(None)  # updates arrive through bot.main's poller or the webhook server
         .build()
     )

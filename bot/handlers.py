@@ -259,6 +259,20 @@ async def group_notice(update: Update, context: Context) -> None:
         pass
 
 
+async def slow_down(update: Update) -> None:
+    """The one notice a flooding user gets. It reads nothing from the database: the update
+    was dropped before reaching it, so the language comes from Telegram."""
+    chat_ = update.effective_chat
+    if chat_ is None or chat_.type != ChatType.PRIVATE:
+        return  # in groups and channels a flood is simply ignored
+    lang = language_for(update.effective_user.language_code if update.effective_user else None)
+    try:
+        await _answer_query(update, text("slow_down", lang))
+        await update.get_bot().send_message(chat_.id, text("slow_down", lang))
+    except TelegramError:
+        log.info("could not send the slow-down notice")
+
+
 async def on_error(update: object, context: Context) -> None:
     """Log the error and tell the user, without ever showing a traceback."""
     log.error("error while handling an update", exc_info=context.error)
