@@ -20,29 +20,48 @@ from bot.storage.migrate import schema_is_current, upgrade_database
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 POLL_TIMEOUT = 25
+# httpx logs every request URL, and Bot API URLs carry the token; the others log SQL
+# parameters and message texts at DEBUG, which a root level of DEBUG would let through.
+LIBRARY_LOG_LEVELS = {
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "aiosqlite": logging.INFO,
+    "telegram": logging.INFO,
+    "sqlalchemy": logging.WARNING,
+}
 
 
 class RedactSecrets(logging.Filter):
-    """Removes the bot token and database password from every log line."""
+    """Removes the bot token and database password from every log line, tracebacks included."""
 
     def __init__(self, *secrets: str | None) -> None:
         super().__init__()
         self.secrets = [s for s in secrets if s]
+        self._formatter = logging.Formatter()
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if any(s in message for s in self.secrets):
-            for secret in self.secrets:
-                message = message.replace(secret, "[redacted]")
-            record.msg, record.args = message, None
+            record.msg, record.args = self.redact(message), None
+        # Formatters print exc_text when it is set: the traceback is redacted once, here.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
         return True
 
 
 def configure_logging(settings: Settings) -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    # httpx logs every request URL, and Bot API URLs carry the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    for name, level in LIBRARY_LOG_LEVELS.items():
+        logging.getLogger(name).setLevel(level)
     redact = RedactSecrets(settings.telegram_bot_token, _password(settings.database_url), settings.webhook_secret)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)

@@ -12,7 +12,12 @@ from sqlalchemy.ext.asyncio import (
 
 
 def create_engine(database_url: str, **options: object) -> AsyncEngine:
-    """An engine for ``database_url`` with the settings each database needs."""
+    """An engine for ``database_url`` with the settings each database needs.
+
+    SQL parameters are kept out of error messages: they hold what sellers typed, and
+    database errors are logged.
+    """
+    options.setdefault("hide_parameters", True)
     if database_url.startswith("sqlite"):
         # SQLite has one writer at a time: one pooled connection serialises this process's
         # transactions instead of failing them with "database is locked".
