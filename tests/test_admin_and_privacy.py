@@ -8,6 +8,7 @@ import json
 import pytest
 from sqlalchemy import func, select, text
 
+from advice.questionnaire import MAX_TEXT_LENGTH, Answer, load_questionnaire
 from bot.app import register_commands
 from bot.storage.models import Base
 from bot.storage.repository import Store
@@ -155,3 +156,36 @@ async def test_delete_through_the_bot_removes_every_row_of_the_user_only(harness
     assert "deleted" in done.text
     assert await rows_per_table(harness.store, one.id) == dict.fromkeys(USER_TABLES, 0)
     assert await rows_per_table(harness.store, two.id) == others
+
+
+# --- no unbounded text is stored ---------------------------------------------------------
+async def test_a_shop_name_longer_than_its_limit_is_refused_and_nothing_stored(harness: ChatHarness) -> None:
+    seller = harness.seller()
+    await seller.says("/checkup")
+    await answer_all(seller, ENGLISH_ANSWERS[:-1])
+    before = await rows_per_table(harness.store, seller.id)
+    for typed in ("x" * 65, "店" * 4096, "🔥" * 65, "a\u200b" * 64 + "b" * 2):
+        [reply] = await seller.says(typed)
+        assert "Up to 64 characters" in reply.text, reply.text
+    assert await rows_per_table(harness.store, seller.id) == before
+    await seller.says("\u200b" + "y" * 64 + "\u200b ")  # invisible marks and spaces do not count
+    async with harness.store.sessions() as session:
+        stored = (await session.execute(text("SELECT value FROM answers WHERE field = 'shop_name'"))).scalar_one()
+    assert json.loads(stored) == "y" * 64
+
+
+async def test_the_repository_refuses_an_overlong_text_whatever_the_caller(chat_store: Store) -> None:
+    async with chat_store.unit() as uow:
+        assert uow is not None
+        checkup = await uow.start_checkup(await uow.user(1, "en"))
+        await uow.save_answer(checkup, "shop_name", Answer("z" * MAX_TEXT_LENGTH))
+        with pytest.raises(ValueError, match="longer than"):
+            await uow.save_answer(checkup, "shop_name", Answer("z" * (MAX_TEXT_LENGTH + 1)))
+        with pytest.raises(ValueError, match="longer than"):
+            await uow.save_answer(checkup, "channels", Answer(("feed", "z" * 10_000)))
+        assert (await uow.answers(checkup.id))["shop_name"] == Answer("z" * MAX_TEXT_LENGTH)
+
+
+def test_every_text_question_has_a_bounded_length() -> None:
+    texts = [q for q in load_questionnaire().questions if q.type == "text"]
+    assert texts and all(q.max_length and q.max_length <= MAX_TEXT_LENGTH for q in texts)

@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from advice.questionnaire import Answer
+from advice.questionnaire import MAX_TEXT_LENGTH, Answer
 from bot.storage.models import (
     AdviceReport,
     AnswerRow,
@@ -127,8 +127,12 @@ class Unit:
 
     async def save_answer(self, checkup: Checkup, field: str, answer: Answer) -> None:
         """Store an answer now; an earlier answer to the same question becomes history."""
-        await self.withdraw_answer(checkup, field)
         value = list(answer.value) if isinstance(answer.value, tuple) else answer.value
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(t, str) and len(t) > MAX_TEXT_LENGTH for t in texts):
+            # The questionnaire bounds typed text; this is the last line, never the check.
+            raise ValueError(f"answer to {field} longer than {MAX_TEXT_LENGTH} characters")
+        await self.withdraw_answer(checkup, field)
         self.session.add(
             AnswerRow(
                 checkup_id=checkup.id,
