@@ -12,7 +12,7 @@ import itertools
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,7 @@ from bot.conversation import QUESTION_INDEX, QUESTIONNAIRE
 from bot.replies import text as bot_text
 from bot.storage.models import AnswerRow, Checkup
 from bot.storage.repository import Store
-from tests.support.fake_bot_api import BotMessage
+from tests.support.fake_bot_api import BotMessage, FakeBotApi
 from tests.support.harness import ChatHarness, Seller
 from tests.test_bot_checkup import ENGLISH_ANSWERS, answer_all
 
@@ -45,7 +45,7 @@ SPECIAL_TEXTS = [
     "1e309", "-1e309", "-0", "NaN", "nan", "inf", "9999999999999", "", " ", "\n\t",
     "\u200b", "\u200b5\u200b", "\u202e05\u202c", "\u200f\u05e9\u05dc\u05d5\u05dd 7", "٣٠", "1٫5",
     "9" * 4096, "é" * 4096, "🔥" * 2048, "<b>x</b>", "{{7*7}}", "</code>", "&amp;", "0x1F",
-    "1_000", "1,2,3", "don't know", "?", "不知道", "100-", "-5", "5%%", "1.2万万",
+    "1_000", "1,2,3", "\x00", "shop\x00name", "\ufffe", "\U0010ffff", "don't know", "?", "不知道", "100-", "-5", "5%%", "1.2万万",
 ]  # fmt: skip
 NUMBERISH = st.builds(
     "{}{}{}".format,
@@ -114,11 +114,23 @@ class ErrorSpy(logging.Handler):
         self.errors.clear()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_store(request: pytest.FixtureRequest) -> Store:
+    """SQLite or PostgreSQL (JSON, text and locks differ)."""
+    return request.getfixturevalue("chat_store" if request.param == "sqlite" else "postgres_store")
+
+
 @pytest.fixture
-def spy(harness: ChatHarness) -> Iterator[ErrorSpy]:
+async def chat(any_store: Store, fake_api: FakeBotApi) -> AsyncIterator[ChatHarness]:
+    async with ChatHarness(fake_api, any_store) as running:
+        yield running
+
+
+@pytest.fixture
+def spy(chat: ChatHarness) -> Iterator[ErrorSpy]:
     found = ErrorSpy()
     logging.getLogger().addHandler(found)
-    harness.application.add_error_handler(found.on_error)
+    chat.application.add_error_handler(found.on_error)
     yield found
     logging.getLogger().removeHandler(found)
 
@@ -293,8 +305,9 @@ STATES = ["idle", "choice", "multi", "number", "text", "advice", "delete"]
 @SETTINGS
 @given(inputs=st.lists(INPUTS, min_size=1, max_size=4))
 async def test_any_input_in_any_state_is_answered_or_ignored_and_stores_only_valid_answers(
-    harness: ChatHarness, spy: ErrorSpy, state: str, inputs: list[Input]
+    chat: ChatHarness, spy: ErrorSpy, state: str, inputs: list[Input]
 ) -> None:
+    harness = chat
     seller, foreign = await reach(harness, state)
     spy.clear()
     for item in inputs:
