@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 import signal
 from datetime import timedelta
@@ -20,6 +21,8 @@ from bot.storage.migrate import schema_is_current, upgrade_database
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 POLL_TIMEOUT = 25
+# Telegram's updates are a few kilobytes (4,096 characters of text at most, plus entities).
+MAX_UPDATE_BYTES = 1 << 20
 # httpx logs every request URL, and Bot API URLs carry the token; the others log SQL
 # parameters and message texts at DEBUG, which a root level of DEBUG would let through.
 LIBRARY_LOG_LEVELS = {
@@ -136,8 +139,14 @@ def webhook_app(application: Application, secret: str):  # -> starlette.applicat
             return PlainTextResponse("missing secret token", status_code=401)
         if not hmac.compare_digest(given, expected):
             return PlainTextResponse("wrong secret token", status_code=403)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_UPDATE_BYTES:
+                log.warning("oversized update refused (over %s bytes)", MAX_UPDATE_BYTES)
+                return PlainTextResponse("update too large", status_code=400)
         try:
-            data = await request.json()
+            data = json.loads(body)
         except (JSONDecodeError, UnicodeDecodeError) as exc:
             log.warning("malformed update refused: %s", type(exc).__name__)
             return PlainTextResponse("malformed update", status_code=400)

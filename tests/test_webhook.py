@@ -78,6 +78,7 @@ MALFORMED: dict[str, bytes] = {
     "update_id a bool": b'{"update_id": true}',
     "message without date": b'{"update_id": 8, "message": {"message_id": 1, "text": "hi"}}',
     "chat a string": b'{"update_id": 9, "message": {"message_id": 1, "date": 0, "chat": "x", "text": "hi"}}',
+    "oversized": b'{"update_id": 14, "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "text": "' + b"hi" * 600_000 + b'"}}',
     "callback without chat_instance": b'{"update_id": 10, "callback_query": {"id": "1", "from": {"id": 1, "is_bot": false, "first_name": "A"}}}',
 }
 
