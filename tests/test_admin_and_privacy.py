@@ -189,3 +189,20 @@ async def test_the_repository_refuses_an_overlong_text_whatever_the_caller(chat_
 def test_every_text_question_has_a_bounded_length() -> None:
     texts = [q for q in load_questionnaire().questions if q.type == "text"]
     assert texts and all(q.max_length and q.max_length <= MAX_TEXT_LENGTH for q in texts)
+
+
+# --- no message the user did not ask for -------------------------------------------------
+async def test_blocking_or_unblocking_the_bot_gets_no_message_and_stores_nothing(harness: ChatHarness) -> None:
+    seller = harness.seller()
+    await seller.says("/checkup")
+    before = await rows_per_table(harness.store, seller.id)
+    sent = len(harness.api.calls("sendMessage"))
+    member = {"user": {"id": 123456, "is_bot": True, "first_name": "Seller Coach Test"}, "until_date": 0}
+    for old, new in (("member", "kicked"), ("kicked", "member")):
+        update = {"my_chat_member": {
+            "chat": seller.user.chat_dict(), "from": seller.user.to_dict(), "date": 0,
+            "old_chat_member": member | {"status": old}, "new_chat_member": member | {"status": new},
+        }}  # fmt: skip
+        assert await seller.sends(update) == []
+    assert len(harness.api.calls("sendMessage")) == sent
+    assert await rows_per_table(harness.store, seller.id) == before
