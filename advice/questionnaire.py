@@ -22,6 +22,7 @@ from advice.numbers import format_number, parse_number
 from advice.profile import NUMBER_FIELDS, Profile
 
 QUESTION_TYPES = ("choice", "multi", "number", "text")
+MAX_TEXT_LENGTH = 256  # no typed answer is stored longer than this (characters)
 # Names a ``dont_know`` estimate may use, on top of the answers given so far.
 ESTIMATE_NAMES = ("benchmark_reach", "benchmark_conversion", "benchmark_repeat_rate")
 
@@ -194,7 +195,7 @@ class Questionnaire:
         if question.type == "number":
             return self._parse_number(question, cleaned, hint)
         if question.type == "text":
-            limit = question.max_length or 64
+            limit = question.max_length or MAX_TEXT_LENGTH
             if len(cleaned) > limit:
                 return Rejection("too_long", hint, {"limit": limit})
             return Answer(cleaned)
@@ -314,6 +315,10 @@ def _parse_question(raw: Mapping[str, Any], answer_names: list[str]) -> Question
     )
     if raw["type"] in ("choice", "multi") and not options:
         raise ValueError(f"{where}: a {raw['type']} question needs options")
+    if raw["type"] == "text" and not (
+        isinstance(raw.get("max_length"), int) and 0 < raw["max_length"] <= MAX_TEXT_LENGTH
+    ):
+        raise ValueError(f"{where}: a text question needs a max_length of 1 to {MAX_TEXT_LENGTH}")
     if raw["type"] == "number" and name not in NUMBER_FIELDS:
         raise ValueError(f"{where}: a number question must fill a number field")
     ask_if = compile_expression(raw["ask_if"], answer_names) if "ask_if" in raw else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import BotCommand, Update
@@ -22,6 +22,7 @@ from telegram.request import HTTPXRequest
 
 from bot import handlers
 from bot.config import Settings
+from bot.flood import FloodGate, Verdict
 from bot.retrying_request import RetryingRequest
 from bot.storage.database import create_engine, session_factory
 from bot.storage.repository import Store
@@ -67,17 +68,34 @@ COMMAND_DESCRIPTIONS = {
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
-    """Different users concurrently; one user's updates one at a time, in arrival order."""
+    """Different users concurrently; one user's updates one at a time, in arrival order.
 
-    def __init__(self, max_concurrent_updates: int = 256) -> None:
+    A user over the flood limit has the update dropped on arrival (see bot.flood), before
+    it waits for its turn; ``on_flood`` tells them, once, to slow down.
+    """
+
+    def __init__(
+        self,
+        max_concurrent_updates: int = 256,
+        flood_gate: FloodGate | None = None,
+        on_flood: Callable[[Update], Awaitable[None]] | None = None,
+    ) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._holders: dict[int, int] = {}
+        self.flood_gate = flood_gate if flood_gate is not None else FloodGate(burst=0)
+        self.on_flood = on_flood
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _user_key(update)
         if key is None:
             await coroutine
+            return
+        verdict = self.flood_gate.admit(key)
+        if verdict is not Verdict.PASS:
+            coroutine.close()  # type: ignore[attr-defined]  # never started: nothing stored
+            if verdict is Verdict.WARN and self.on_flood is not None and isinstance(update, Update):
+                await self.on_flood(update)
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._holders[key] = self._holders.get(key, 0) + 1
@@ -115,7 +133,11 @@ def build_application(settings: Settings, store: Store | None = None) -> Applica
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.telegram_api_url.replace("/bot", "/file/bot"))
         .request(RetryingRequest(HTTPXRequest(connection_pool_size=256)))
-        .concurrent_updates(PerUserUpdateProcessor())
+        .concurrent_updates(
+            PerUserUpdateProcessor(
+                flood_gate=FloodGate(settings.flood_burst, settings.flood_rate), on_flood=handlers.slow_down
+            )
+        )
         .updater(None)  # updates arrive through bot.main's poller or the webhook server
         .build()
     )
@@ -145,6 +167,7 @@ def add_handlers(application: Application) -> None:
         "delete": handlers.delete,
         "privacy": handlers.privacy,
         "help": handlers.help_,
+        "stats": handlers.stats,  # operators only, and not in the command menu (COMMANDS)
     }
     for name, callback in command_handlers.items():
         application.add_handler(CommandHandler(name, callback, filters=private & filters.UpdateType.MESSAGE))

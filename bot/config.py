@@ -29,6 +29,9 @@ class Settings:
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8080
     admin_ids: frozenset[int] = frozenset()
+    # Flood control per user: this many updates at once, then this many a second (0: off).
+    flood_burst: int = 40
+    flood_rate: float = 4.0
 
     @classmethod
     def from_env(
@@ -53,6 +56,15 @@ class Settings:
             raise ConfigError("WEBHOOK_SECRET must be set when WEBHOOK_URL is set")
         if secret and not all(c.isalnum() or c in "_-" for c in secret) or (secret and len(secret) > 256):
             raise ConfigError("WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and - (1-256 characters)")
+        burst, rate = get("FLOOD_BURST") or "40", get("FLOOD_RATE") or "4"
+        if not burst.isdigit():
+            raise ConfigError(f"FLOOD_BURST must be a whole number (0 turns flood control off), got {burst!r}")
+        try:
+            flood_rate = float(rate)
+        except ValueError:
+            flood_rate = -1.0
+        if not 0 < flood_rate < 1e6:
+            raise ConfigError(f"FLOOD_RATE must be a positive number of updates a second, got {rate!r}")
         return cls(
             telegram_bot_token=get("TELEGRAM_BOT_TOKEN"),
             telegram_api_url=get("TELEGRAM_API_URL") or DEFAULT_API_URL,
@@ -62,6 +74,8 @@ class Settings:
             webhook_listen=get("WEBHOOK_LISTEN") or "127.0.0.1",
             webhook_port=int(port),
             admin_ids=parse_admin_ids(get("ADMIN_IDS") or ""),
+            flood_burst=int(burst),
+            flood_rate=flood_rate,
         )
 
 

@@ -35,7 +35,7 @@ from bot.charts import progress_chart
 from bot.checkins import chat as checkin_chat
 from bot.replies import Button, Reply, text
 from bot.storage.models import AdviceReport, Checkup, CheckupStatus, User
-from bot.storage.repository import Unit
+from bot.storage.repository import Stats, Unit
 
 _escape = partial(escape, quote=False)
 QUESTIONNAIRE = load_questionnaire()
@@ -414,6 +414,24 @@ def _zone(name: str | None) -> ZoneInfo:
         return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):  # a zone this system does not know
         return ZoneInfo("UTC")
+
+
+# --- the operator ------------------------------------------------------------------------
+def stats_reply(stats: Stats, lang: str) -> list[Reply]:
+    ui = _ui(lang)
+    top = ui.lever(stats.top_bottleneck) if stats.top_bottleneck else text("stats_none", lang)
+    return [
+        Reply(
+            text(
+                "stats",
+                lang,
+                users=ui.num(stats.users),
+                checkups_done=ui.num(stats.checkups_done),
+                active_checkins=ui.num(stats.active_checkins),
+                bottleneck=top,
+            )
+        )
+    ]
 
 
 # --- the user's data ---------------------------------------------------------------------

@@ -202,6 +202,13 @@ async def _checkin(uow: Unit, user: User, update: Update, context: Context) -> l
     return await checkins.settings_menu(uow, user)
 
 
+async def _stats(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
+    """Figures for the operators in ADMIN_IDS; to anyone else the command does not exist."""
+    if user.id not in context.application.bot_data["settings"].admin_ids:
+        return await _unknown_command(uow, user, update, context)
+    return chat.stats_reply(await uow.stats(), user.language)
+
+
 async def _unknown_command(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
     active = await uow.active_checkup(user.id)
     if active is not None:
@@ -316,6 +323,20 @@ async def group_notice(update: Update, context: Context) -> None:
         pass
 
 
+async def slow_down(update: Update) -> None:
+    """The one notice a flooding user gets. It reads nothing from the database: the update
+    was dropped before reaching it, so the language comes from Telegram."""
+    chat_ = update.effective_chat
+    if chat_ is None or chat_.type != ChatType.PRIVATE:
+        return  # in groups and channels a flood is simply ignored
+    lang = language_for(update.effective_user.language_code if update.effective_user else None)
+    try:
+        await _answer_query(update, text("slow_down", lang))
+        await update.get_bot().send_message(chat_.id, text("slow_down", lang))
+    except TelegramError:
+        log.info("could not send the slow-down notice")
+
+
 async def on_error(update: object, context: Context) -> None:
     """Log the error and tell the user, without ever showing a traceback."""
     log.error("error while handling an update", exc_info=context.error)
@@ -341,6 +362,7 @@ progress = unit_of_work(_progress, typing=True)
 export = unit_of_work(_export, typing=True)
 delete = unit_of_work(_delete)
 checkin = unit_of_work(_checkin)
+stats = unit_of_work(_stats)
 unknown_command = unit_of_work(_unknown_command)
 text_message = unit_of_work(_text)
 other_message = unit_of_work(_not_text)

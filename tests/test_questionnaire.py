@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from advice.data import LANGUAGES, load_benchmarks
+from advice.data import DATA_DIR, LANGUAGES, load_benchmarks
 from advice.profile import (
     BOOL_FIELDS,
     CHOICE_FIELDS,
@@ -447,3 +447,13 @@ def test_any_text_gives_an_answer_or_a_rejection(text: str, question: Question, 
         while (more := Q.next_question(answers)) is not None:  # a question the answer opened
             answers[more.field] = Answer(None, AnswerStatus.SKIPPED)
         assert getattr(Q.to_profile(answers), question.field) == result.value
+
+
+def test_a_text_question_without_a_length_limit_is_refused(tmp_path) -> None:
+    source = (DATA_DIR / "questionnaire.toml").read_text(encoding="utf-8")
+    assert "max_length = 64\n" in source
+    for replacement in ("", "max_length = 100000\n", "max_length = 0\n", 'max_length = "64"\n'):
+        path = tmp_path / "questionnaire.toml"
+        path.write_text(source.replace("max_length = 64\n", replacement), encoding="utf-8")
+        with pytest.raises(ValueError, match="max_length"):
+            load_questionnaire(path)

@@ -18,7 +18,12 @@ def create_engine(database_url: str, *, sqlite_busy_ms: int = 30_000, **options:
     """An engine for ``database_url`` with the settings each database needs.
 
     ``sqlite_busy_ms``: how long a SQLite statement waits for another process's write lock
-    before it fails (the seller is then told the bot is briefly unavailable)."""
+    before it fails (the seller is then told the bot is briefly unavailable).
+
+    SQL parameters are kept out of error messages: they hold what sellers typed, and
+    database errors are logged.
+    """
+    options.setdefault("hide_parameters", True)
     if database_url.startswith("sqlite"):
         # SQLite has one writer at a time: one pooled connection serialises this process's
         # transactions instead of failing them with "database is locked".

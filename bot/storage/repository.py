@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from advice.questionnaire import Answer
+from advice.questionnaire import MAX_TEXT_LENGTH, Answer
 from advice.schedule import Rule, following_due
 from bot.storage.models import (
     AdviceReport,
@@ -35,6 +35,17 @@ from bot.storage.models import (
     UserSettings,
     utcnow,
 )
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Figures for the operator (/stats): counts only, nothing about any one user."""
+
+    users: int
+    checkups_done: int
+    active_checkins: int
+    top_bottleneck: str | None  # the commonest bottleneck in each user's latest advice
+
 
 # Tables holding a user's data, children first (the order a manual delete must follow).
 USER_TABLES: tuple[type[Base], ...] = (
@@ -150,9 +161,13 @@ class Unit:
 
         ``replaces=False``: the caller read the current answers in this transaction (the
         user's row is locked) and there is none for ``field``, so there is nothing to mark."""
+        value = list(answer.value) if isinstance(answer.value, tuple) else answer.value
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(t, str) and len(t) > MAX_TEXT_LENGTH for t in texts):
+            # The questionnaire bounds typed text; this is the last line, never the check.
+            raise ValueError(f"answer to {field} longer than {MAX_TEXT_LENGTH} characters")
         if replaces:
             await self.withdraw_answer(checkup, field)
-        value = list(answer.value) if isinstance(answer.value, tuple) else answer.value
         self.session.add(
             AnswerRow(
                 checkup_id=checkup.id,
@@ -444,6 +459,32 @@ class Unit:
             update(SendSlot)
             .where(SendSlot.name == name)
             .values(next_free=larger(SendSlot.next_free, until))
+        )
+
+    # --- the operator ----------------------------------------------------------------
+    async def stats(self) -> Stats:
+        async def scalar(query: Any) -> Any:
+            return (await self.session.execute(query)).scalar()
+
+        latest = select(func.max(AdviceReport.id)).group_by(AdviceReport.user_id)
+        top = (
+            select(AdviceReport.bottleneck)
+            .where(AdviceReport.id.in_(latest))
+            .group_by(AdviceReport.bottleneck)
+            .order_by(func.count().desc(), AdviceReport.bottleneck)
+            .limit(1)
+        )
+        return Stats(
+            users=await scalar(select(func.count()).select_from(User)),
+            checkups_done=await scalar(
+                select(func.count()).select_from(Checkup).where(Checkup.status == CheckupStatus.FINISHED.value)
+            ),
+            active_checkins=await scalar(
+                select(func.count())
+                .select_from(UserSettings)
+                .where(UserSettings.checkin_cadence != "off", UserSettings.checkin_paused.is_(False))
+            ),
+            top_bottleneck=await scalar(top),
         )
 
     # --- the user's rights: export and delete ----------------------------------------
