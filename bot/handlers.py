@@ -59,7 +59,7 @@ def unit_of_work(step: Step, *, typing: bool = False) -> Callable[[Update, Conte
                 replies = await step(uow, user, update, context)
         except DATABASE_ERRORS as exc:
             # No traceback: its SQL parameters can hold what the seller typed.
-            log.error("database unavailable while handling update %s (%s)", update.update_id, _error_name(exc))
+            log.error("database unavailable while handling update %s (%s)", update.update_id, _describe_error(exc))
             await _answer_query(update, None)
             await context.bot.send_message(chat_.id, text("db_unavailable", lang))
             return
@@ -74,9 +74,14 @@ def unit_of_work(step: Step, *, typing: bool = False) -> Callable[[Update, Conte
     return handle
 
 
-def _error_name(exc: BaseException) -> str:
-    original = getattr(exc, "orig", None)
-    return type(original if original is not None else exc).__name__
+def _describe_error(exc: BaseException) -> str:
+    """The driver's error class and the first line of its message, for the log.
+
+    Never the SQL parameters (what the seller typed): the engine hides them from the
+    statement, and the driver's own first line names the failure, not the values."""
+    original = getattr(exc, "orig", None) or exc
+    first_line = (str(original).strip().splitlines() or [""])[0][:200]
+    return f"{type(original).__name__}: {first_line}" if first_line else type(original).__name__
 
 
 async def send_replies(update: Update, context: Context, chat_id: int, replies: list[Reply]) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 
 from advice.questionnaire import MAX_TEXT_LENGTH, Answer, load_questionnaire
 from bot.app import register_commands
-from bot.storage.models import Base
+from bot.storage.models import Base, CheckinRound, utcnow
 from bot.storage.repository import Store
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.harness import ChatHarness, Seller
@@ -128,10 +128,12 @@ async def two_sellers_with_data(harness: ChatHarness) -> tuple[Seller, Seller]:
         await seller.presses("Food")  # a second check-up in progress
     async with harness.store.unit() as uow:
         assert uow is not None
-        await uow.settings(1)
-        await uow.settings(2)
+        for seller in (one, two):
+            await uow.settings(seller.id)
+            uow.session.add(CheckinRound(user_id=seller.id, due_at=utcnow(), status="sent"))
     for seller in (one, two):
-        assert all(await rows_per_table(harness.store, seller.id)), "every table holds rows of both"
+        rows = await rows_per_table(harness.store, seller.id)
+        assert all(rows.values()), f"every table holds rows of both: {rows}"
     return one, two
 
 

@@ -4,10 +4,14 @@ database); Unit.reports on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from bot.storage.models import AdviceReport
 from bot.storage.repository import Store
+from tests.support.fake_bot_api import FakeBotApi
 from tests.support.harness import ChatHarness, Seller
 from tests.test_bot_checkup import CHINESE_ANSWERS, ENGLISH_ANSWERS, answer_all
 from tests.test_charts import png_size
@@ -17,6 +21,14 @@ from tests.test_storage import make_report
 LATER_ANSWERS = list(ENGLISH_ANSWERS)
 assert LATER_ANSWERS[6] == ("say", "about 10") and LATER_ANSWERS[8] == ("say", "2")
 LATER_ANSWERS[6], LATER_ANSWERS[8] = ("say", "40"), ("say", "5")
+
+
+@pytest.fixture
+async def harness(fake_api: FakeBotApi, chat_store: Store) -> AsyncIterator[ChatHarness]:
+    """Two whole check-ups in a second or two: faster than any seller types, so flood
+    control (tested on its own in tests/test_flood.py) is off here."""
+    async with ChatHarness(fake_api, chat_store, flood_burst=0) as running:
+        yield running
 
 
 async def checkup(seller: Seller, answers: list[tuple[str, str]]) -> None:

@@ -77,12 +77,17 @@ class ChatHarness:
         admin_ids: frozenset[int] = frozenset(),
         *,
         offline: bool = True,
+        flood_burst: int = Settings.flood_burst,
     ) -> None:
         """``offline=False`` keeps the bot the application builds (HTTP to ``api``, with
-        the production retry policy), for tests of timeouts and transport faults."""
+        the production retry policy), for tests of timeouts and transport faults.
+        ``flood_burst=0`` turns flood control off, for scripts faster than any seller."""
         self.api = api
         settings = Settings(
-            telegram_bot_token=TOKEN, telegram_api_url=api.base_url, admin_ids=admin_ids
+            telegram_bot_token=TOKEN,
+            telegram_api_url=api.base_url,
+            admin_ids=admin_ids,
+            flood_burst=flood_burst,
         )
         self.application: Application = build_application(settings, store=store)
         self.store = store
