@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Executable
@@ -91,6 +91,25 @@ def _upsert_user(insert: Any) -> Executable:
     )
     upsert = upsert.on_conflict_do_update(index_elements=["id"], set_={"last_seen_at": upsert.excluded.last_seen_at})
     return upsert.returning(User).execution_options(populate_existing=True)
+
+
+def _record_update_and_lock_user(insert: Any) -> Executable:
+    """PostgreSQL: the update id recorded and the user's row upserted (so locked) in one
+    statement; no row comes back when the update was handled before."""
+    recorded = _record_update(insert).returning(ProcessedUpdate.__table__.c.update_id).cte("recorded")
+    c = User.__table__.c
+    first_contact = select(
+        bindparam("user", type_=c.id.type),
+        bindparam("lang", type_=c.language.type),
+        bindparam("now", type_=c.created_at.type),
+        bindparam("now", type_=c.last_seen_at.type),
+        literal(c.language_chosen.default.arg, c.language_chosen.type),  # the model's defaults
+        literal(c.time_zone.default.arg, c.time_zone.type),
+    ).select_from(recorded)
+    columns = [c.id, c.language, c.created_at, c.last_seen_at, c.language_chosen, c.time_zone]
+    upsert = insert(User.__table__).from_select(columns, first_contact)
+    upsert = upsert.on_conflict_do_update(index_elements=[c.id], set_={c.last_seen_at: upsert.excluded.last_seen_at})
+    return select(User).from_statement(upsert.returning(*c)).execution_options(populate_existing=True)
 
 
 def _active_checkup(insert: Any) -> Executable:
@@ -594,17 +613,39 @@ class Store:
                 return removed
 
     @asynccontextmanager
+    async def update_unit(self, update_id: int, user_id: int, language: str) -> AsyncIterator[tuple[Unit, User] | None]:
+        """:meth:`unit` for a Telegram update, with the sender's row from :meth:`Unit.user`
+        (created on first contact, locked); None when the update was handled before.
+
+        On PostgreSQL both take one statement (one round trip less per update)."""
+        async with self.sessions() as session, session.begin():
+            unit = Unit(session)
+            dialect = _dialect(session)
+            if dialect == "postgresql":
+                both = _statement(dialect, "record_update_and_lock_user", _record_update_and_lock_user)
+                user = (await session.scalars(both, {"update": update_id, "user": user_id, "lang": language, "now": utcnow()})).one_or_none()
+                yield None if user is None else (unit, user)
+                return
+            if not await _record(session, update_id):
+                yield None
+                return
+            yield unit, await unit.user(user_id, language)
+
+    @asynccontextmanager
     async def unit(self, update_id: int | None = None) -> AsyncIterator[Unit | None]:
         """A transaction for one update; yields None when ``update_id`` was handled before.
 
         Commits when the block ends, rolls back if it raises.
         """
         async with self.sessions() as session, session.begin():
-            if update_id is not None:
-                record = _statement(_dialect(session), "record_update", _record_update)
-                connection = await session.connection()
-                result = await connection.execute(record, {"update": update_id, "now": utcnow()})
-                if result.rowcount == 0:
-                    yield None
-                    return
+            if update_id is not None and not await _record(session, update_id):
+                yield None
+                return
             yield Unit(session)
+
+
+async def _record(session: AsyncSession, update_id: int) -> bool:
+    """Record that ``update_id`` is handled in this transaction; False if it was before."""
+    record = _statement(_dialect(session), "record_update", _record_update)
+    result = await (await session.connection()).execute(record, {"update": update_id, "now": utcnow()})
+    return result.rowcount != 0
