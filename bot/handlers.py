@@ -332,7 +332,7 @@ start = unit_of_work(_start)
 help_ = unit_of_work(_help)
 privacy = unit_of_work(_privacy)
 language = unit_of_work(_language)
-checkup = unit_of_work(_checkup, typing=True)
+checkup = unit_of_work(_checkup)  # asks one question at once: no "typing" needed
 cancel = unit_of_work(_cancel)
 advice = unit_of_work(_advice, typing=True)
 why = unit_of_work(_why, typing=True)
