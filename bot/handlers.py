@@ -49,12 +49,12 @@ def unit_of_work(step: Step, *, typing: bool = False) -> Callable[[Update, Conte
             await _typing(context, chat_.id)
         lang = language_for(tg_user.language_code)
         try:
-            async with store_of(context).unit(update.update_id) as uow:
-                if uow is None:  # delivered before and already handled
+            async with store_of(context).update_unit(update.update_id, tg_user.id, lang) as handled:
+                if handled is None:  # delivered before and already handled
                     log.info("update %s already handled", update.update_id)
                     await _answer_query(update, None)
                     return
-                user = await uow.user(tg_user.id, lang)
+                uow, user = handled
                 lang = user.language
                 replies = await step(uow, user, update, context)
         except DATABASE_ERRORS as exc:
@@ -358,7 +358,7 @@ start = unit_of_work(_start)
 help_ = unit_of_work(_help)
 privacy = unit_of_work(_privacy)
 language = unit_of_work(_language)
-checkup = unit_of_work(_checkup, typing=True)
+checkup = unit_of_work(_checkup)  # asks one question at once: no "typing" needed
 cancel = unit_of_work(_cancel)
 advice = unit_of_work(_advice, typing=True)
 why = unit_of_work(_why, typing=True)

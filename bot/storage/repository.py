@@ -8,15 +8,16 @@ every answer before the bot replies.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.sql import Executable
 
 from advice.questionnaire import MAX_TEXT_LENGTH, Answer
 from advice.schedule import Rule, following_due
@@ -64,6 +65,108 @@ def _insert(session: AsyncSession, model: type[Base]) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
+# --- the statements of every update, built once -------------------------------------------
+# Building a statement (argument coercion, its cache key) costs more CPU than running it, so
+# the ones each update runs are built once per dialect, with bound parameters, and reused.
+# Rows the update only reads or appends go through the session's connection as Core
+# statements (no ORM identity map or unit of work for them), in the same transaction.
+_STATEMENTS: dict[tuple[str, str], Executable] = {}
+_ANSWERS = AnswerRow.__table__
+_CHECKUPS = Checkup.__table__
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind else "sqlite"
+
+
+def _statement(dialect: str, name: str, build: Callable[[Any], Executable]) -> Executable:
+    """The statement ``name`` for ``dialect``, built by ``build(insert)`` the first time."""
+    key = (dialect, name)
+    found = _STATEMENTS.get(key)
+    if found is None:
+        found = _STATEMENTS[key] = build(postgresql.insert if dialect == "postgresql" else sqlite.insert)
+    return found
+
+
+def _record_update(insert: Any) -> Executable:
+    return (
+        insert(ProcessedUpdate.__table__)
+        .values(update_id=bindparam("update"), handled_at=bindparam("now"))
+        .on_conflict_do_nothing(index_elements=["update_id"])
+    )
+
+
+def _upsert_user(insert: Any) -> Executable:
+    upsert = insert(User).values(
+        id=bindparam("user"), language=bindparam("lang"), created_at=bindparam("now"), last_seen_at=bindparam("now")
+    )
+    upsert = upsert.on_conflict_do_update(index_elements=["id"], set_={"last_seen_at": upsert.excluded.last_seen_at})
+    return upsert.returning(User).execution_options(populate_existing=True)
+
+
+def _record_update_and_lock_user(insert: Any) -> Executable:
+    """PostgreSQL: the update id recorded and the user's row upserted (so locked) in one
+    statement; no row comes back when the update was handled before."""
+    recorded = _record_update(insert).returning(ProcessedUpdate.__table__.c.update_id).cte("recorded")
+    c = User.__table__.c
+    first_contact = select(
+        bindparam("user", type_=c.id.type),
+        bindparam("lang", type_=c.language.type),
+        bindparam("now", type_=c.created_at.type),
+        bindparam("now", type_=c.last_seen_at.type),
+        literal(c.language_chosen.default.arg, c.language_chosen.type),  # the model's defaults
+        literal(c.time_zone.default.arg, c.time_zone.type),
+    ).select_from(recorded)
+    columns = [c.id, c.language, c.created_at, c.last_seen_at, c.language_chosen, c.time_zone]
+    upsert = insert(User.__table__).from_select(columns, first_contact)
+    upsert = upsert.on_conflict_do_update(index_elements=[c.id], set_={c.last_seen_at: upsert.excluded.last_seen_at})
+    return select(User).from_statement(upsert.returning(*c)).execution_options(populate_existing=True)
+
+
+def _active_checkup(insert: Any) -> Executable:
+    return (
+        select(Checkup)
+        .where(
+            Checkup.user_id == bindparam("user"),
+            Checkup.status == CheckupStatus.IN_PROGRESS.value,
+            Checkup.kind == bindparam("wanted_kind"),
+        )
+        .order_by(Checkup.id.desc())
+        .limit(1)
+    )
+
+
+def _current_answers(insert: Any) -> Executable:
+    c = _ANSWERS.c
+    return (
+        select(c.field, c.value, c.status, c.low, c.high)
+        .where(c.checkup_id == bindparam("of_checkup"), c.superseded_at.is_(None))
+        .order_by(c.id)
+    )
+
+
+def _insert_answer(insert: Any) -> Executable:
+    return _ANSWERS.insert()
+
+
+def _withdraw_answer(insert: Any) -> Executable:
+    c = _ANSWERS.c
+    return (
+        _ANSWERS.update()
+        .where(c.checkup_id == bindparam("of_checkup"), c.field == bindparam("of_field"), c.superseded_at.is_(None))
+        .values(superseded_at=bindparam("now"))
+    )
+
+
+def _remember_question(insert: Any) -> Executable:
+    c = _CHECKUPS.c
+    return (
+        _CHECKUPS.update()
+        .where(c.id == bindparam("of_checkup"))
+        .values(question_message_id=bindparam("message"), question_field=bindparam("asked"))
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     """A check-in claimed for sending: its round and what the message needs."""
@@ -97,12 +200,8 @@ class Unit:
         One statement: the upsert takes the row lock (PostgreSQL locks a row that ON CONFLICT
         DO UPDATE touches, as FOR UPDATE would; SQLite locks the database for the write) and
         returns the row, so one user's updates wait for each other across processes."""
-        now = utcnow()
-        upsert = _insert(self.session, User).values(id=user_id, language=language, created_at=now, last_seen_at=now)
-        upsert = upsert.on_conflict_do_update(index_elements=["id"], set_={"last_seen_at": upsert.excluded.last_seen_at})
-        return (
-            await self.session.scalars(upsert.returning(User), execution_options={"populate_existing": True})
-        ).one()
+        upsert = _statement(_dialect(self.session), "upsert_user", _upsert_user)
+        return (await self.session.scalars(upsert, {"user": user_id, "lang": language, "now": utcnow()})).one()
 
     async def existing_user(self, user_id: int) -> User | None:
         return await self.session.get(User, user_id)
@@ -112,18 +211,8 @@ class Unit:
         self, user_id: int, kind: CheckupKind = CheckupKind.CHECKUP
     ) -> Checkup | None:
         """The check-up (or check-in, by ``kind``) in progress."""
-        return (
-            await self.session.execute(
-                select(Checkup)
-                .where(
-                    Checkup.user_id == user_id,
-                    Checkup.status == CheckupStatus.IN_PROGRESS.value,
-                    Checkup.kind == kind.value,
-                )
-                .order_by(Checkup.id.desc())
-                .limit(1)
-            )
-        ).scalar_one_or_none()
+        query = _statement(_dialect(self.session), "active_checkup", _active_checkup)
+        return (await self.session.execute(query, {"user": user_id, "wanted_kind": kind.value})).scalar_one_or_none()
 
     async def checkup(self, checkup_id: int, user_id: int) -> Checkup | None:
         """A check-up of this user (None for another user's id: buttons can be forged)."""
@@ -144,17 +233,19 @@ class Unit:
 
     async def answers(self, checkup_id: int) -> dict[str, Answer]:
         """The current answers of a check-up (superseded ones are history)."""
-        rows = (
-            await self.session.execute(
-                select(AnswerRow)
-                .where(AnswerRow.checkup_id == checkup_id, AnswerRow.superseded_at.is_(None))
-                .order_by(AnswerRow.id)
-            )
-        ).scalars()
+        query = _statement(_dialect(self.session), "current_answers", _current_answers)
+        rows = await (await self._connection()).execute(query, {"of_checkup": checkup_id})
         return {
-            row.field: Answer.from_dict({"value": row.value, "status": row.status, "low": row.low, "high": row.high})
-            for row in rows
+            field: Answer.from_dict({"value": value, "status": status, "low": low, "high": high})
+            for field, value, status, low, high in rows
         }
+
+    async def _connection(self) -> AsyncConnection:
+        """The transaction's connection, for Core statements; what the ORM holds pending
+        is flushed first, as the session would before a query of its own."""
+        if self.session.new or self.session.dirty or self.session.deleted:
+            await self.session.flush()
+        return await self.session.connection()
 
     async def save_answer(self, checkup: Checkup, field: str, answer: Answer, *, replaces: bool = True) -> None:
         """Store an answer now; an earlier answer to the same question becomes history.
@@ -168,31 +259,22 @@ class Unit:
             raise ValueError(f"answer to {field} longer than {MAX_TEXT_LENGTH} characters")
         if replaces:
             await self.withdraw_answer(checkup, field)
-        self.session.add(
-            AnswerRow(
-                checkup_id=checkup.id,
-                user_id=checkup.user_id,
-                field=field,
-                value=value,
-                status=answer.status.value,
-                low=answer.low,
-                high=answer.high,
-                created_at=utcnow(),
-            )
-        )
-        await self.session.flush()
+        row = {
+            "checkup_id": checkup.id,
+            "user_id": checkup.user_id,
+            "field": field,
+            "value": value,
+            "status": answer.status.value,
+            "low": answer.low,
+            "high": answer.high,
+            "created_at": utcnow(),
+        }
+        await (await self._connection()).execute(_statement(_dialect(self.session), "insert_answer", _insert_answer), row)
 
     async def withdraw_answer(self, checkup: Checkup, field: str) -> None:
         """Mark the current answer as superseded (Back), keeping it as history."""
-        await self.session.execute(
-            update(AnswerRow)
-            .where(
-                AnswerRow.checkup_id == checkup.id,
-                AnswerRow.field == field,
-                AnswerRow.superseded_at.is_(None),
-            )
-            .values(superseded_at=utcnow())
-        )
+        withdraw = _statement(_dialect(self.session), "withdraw_answer", _withdraw_answer)
+        await (await self._connection()).execute(withdraw, {"of_checkup": checkup.id, "of_field": field, "now": utcnow()})
 
     # --- advice ----------------------------------------------------------------------
     async def save_report(self, report: AdviceReport) -> AdviceReport:
@@ -555,11 +637,8 @@ class Store:
         its own: no BEGIN and COMMIT round trips for what is a hint, not an answer."""
         async with self.engine.connect() as connection:
             autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await autocommit.execute(
-                update(Checkup)
-                .where(Checkup.id == checkup_id)
-                .values(question_message_id=message_id, question_field=field)
-            )
+            remember = _statement(connection.dialect.name, "remember_question", _remember_question)
+            await autocommit.execute(remember, {"of_checkup": checkup_id, "message": message_id, "asked": field})
 
     async def forget_processed_updates(self, older_than: timedelta, batch: int = 10_000) -> int:
         """Delete update ids handled more than ``older_than`` ago, ``batch`` rows per
@@ -575,19 +654,39 @@ class Store:
                 return removed
 
     @asynccontextmanager
+    async def update_unit(self, update_id: int, user_id: int, language: str) -> AsyncIterator[tuple[Unit, User] | None]:
+        """:meth:`unit` for a Telegram update, with the sender's row from :meth:`Unit.user`
+        (created on first contact, locked); None when the update was handled before.
+
+        On PostgreSQL both take one statement (one round trip less per update)."""
+        async with self.sessions() as session, session.begin():
+            unit = Unit(session)
+            dialect = _dialect(session)
+            if dialect == "postgresql":
+                both = _statement(dialect, "record_update_and_lock_user", _record_update_and_lock_user)
+                user = (await session.scalars(both, {"update": update_id, "user": user_id, "lang": language, "now": utcnow()})).one_or_none()
+                yield None if user is None else (unit, user)
+                return
+            if not await _record(session, update_id):
+                yield None
+                return
+            yield unit, await unit.user(user_id, language)
+
+    @asynccontextmanager
     async def unit(self, update_id: int | None = None) -> AsyncIterator[Unit | None]:
         """A transaction for one update; yields None when ``update_id`` was handled before.
 
         Commits when the block ends, rolls back if it raises.
         """
         async with self.sessions() as session, session.begin():
-            if update_id is not None:
-                result = await session.execute(
-                    _insert(session, ProcessedUpdate)
-                    .values(update_id=update_id, handled_at=utcnow())
-                    .on_conflict_do_nothing(index_elements=["update_id"])
-                )
-                if result.rowcount == 0:
-                    yield None
-                    return
+            if update_id is not None and not await _record(session, update_id):
+                yield None
+                return
             yield Unit(session)
+
+
+async def _record(session: AsyncSession, update_id: int) -> bool:
+    """Record that ``update_id`` is handled in this transaction; False if it was before."""
+    record = _statement(_dialect(session), "record_update", _record_update)
+    result = await (await session.connection()).execute(record, {"update": update_id, "now": utcnow()})
+    return result.rowcount != 0
