@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 pytest_plugins = ["tests.db_fixtures"]
 
 import asyncio  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -23,9 +24,10 @@ from tests.support.harness import TOKEN, ChatHarness  # noqa: E402
 
 
 @pytest.fixture
-def fake_api():
-    with FakeBotApi(token=TOKEN) as api:
-        yield api
+def api() -> Iterator[FakeBotApi]:
+    """The local server that speaks the Bot API over HTTP, fresh for each test."""
+    with FakeBotApi(token=TOKEN) as running:
+        yield running
 
 
 @pytest.fixture
@@ -38,6 +40,6 @@ async def chat_store(tmp_path):
 
 
 @pytest.fixture
-async def harness(fake_api, chat_store):
-    async with ChatHarness(fake_api, chat_store) as running:
+async def harness(api, chat_store):
+    async with ChatHarness(api, chat_store) as running:
         yield running

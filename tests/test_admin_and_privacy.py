@@ -27,8 +27,8 @@ async def finish_checkup(seller: Seller, shop_name: str = "Lao Wang Menswear") -
 
 # --- /stats ----------------------------------------------------------------------------
 @pytest.fixture
-async def admin_harness(fake_api: FakeBotApi, chat_store: Store):
-    async with ChatHarness(fake_api, chat_store, admin_ids=frozenset({ADMIN})) as running:
+async def admin_harness(api: FakeBotApi, chat_store: Store):
+    async with ChatHarness(api, chat_store, admin_ids=frozenset({ADMIN})) as running:
         yield running
 
 

@@ -126,8 +126,8 @@ def any_store(request: pytest.FixtureRequest) -> Store:
 
 
 @pytest.fixture
-async def chat(any_store: Store, fake_api: FakeBotApi) -> AsyncIterator[ChatHarness]:
-    async with ChatHarness(fake_api, any_store) as running:
+async def chat(any_store: Store, api: FakeBotApi) -> AsyncIterator[ChatHarness]:
+    async with ChatHarness(api, any_store) as running:
         yield running
 
 

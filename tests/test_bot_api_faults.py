@@ -23,10 +23,10 @@ READ_TIMEOUT = 0.5
 
 
 @pytest.fixture
-async def online(fake_api: FakeBotApi, chat_store: Store) -> AsyncIterator[ChatHarness]:
+async def online(api: FakeBotApi, chat_store: Store) -> AsyncIterator[ChatHarness]:
     """The application with its production request class over HTTP; short timeouts and
     backoff so the test is quick (the policy is the same)."""
-    harness = ChatHarness(fake_api, chat_store, offline=False)
+    harness = ChatHarness(api, chat_store, offline=False)
     retrying = harness.application.bot.request
     assert isinstance(retrying, RetryingRequest)
     retrying.inner = HTTPXRequest(connection_pool_size=8, read_timeout=READ_TIMEOUT)

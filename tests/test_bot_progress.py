@@ -24,10 +24,10 @@ LATER_ANSWERS[6], LATER_ANSWERS[8] = ("say", "40"), ("say", "5")
 
 
 @pytest.fixture
-async def harness(fake_api: FakeBotApi, chat_store: Store) -> AsyncIterator[ChatHarness]:
+async def harness(api: FakeBotApi, chat_store: Store) -> AsyncIterator[ChatHarness]:
     """Two whole check-ups in a second or two: faster than any seller types, so flood
     control (tested on its own in tests/test_flood.py) is off here."""
-    async with ChatHarness(fake_api, chat_store, flood_burst=0) as running:
+    async with ChatHarness(api, chat_store, flood_burst=0) as running:
         yield running
 
 

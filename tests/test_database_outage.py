@@ -53,13 +53,13 @@ class Outage:
 
 
 @pytest.fixture
-async def outage(fake_api: FakeBotApi, postgres_database: str) -> AsyncIterator[Outage]:
+async def outage(api: FakeBotApi, postgres_database: str) -> AsyncIterator[Outage]:
     direct = await migrated_engine(postgres_database)
     url = make_url(postgres_database)
     proxy = await TcpProxy(url.host or "127.0.0.1", url.port or 5432).start()
     through_proxy = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     engine = create_engine(through_proxy, pool_size=4, max_overflow=4)
-    async with ChatHarness(fake_api, Store(session_factory(engine))) as harness:
+    async with ChatHarness(api, Store(session_factory(engine))) as harness:
         yield Outage(harness, proxy, direct)
     await engine.dispose()
     await proxy.stop()
@@ -145,14 +145,14 @@ async def test_a_database_restart_while_the_bot_is_idle_goes_unnoticed(outage: O
 
 
 async def test_sqlite_locked_by_another_process_tells_the_seller_and_carries_on(
-    fake_api: FakeBotApi, tmp_path
+    api: FakeBotApi, tmp_path
 ) -> None:
     """SQLite: another process holds the write lock longer than the bot waits for it."""
     path = tmp_path / "locked.db"
     await asyncio.to_thread(upgrade_database, f"sqlite+aiosqlite:///{path}")
     engine = create_engine(f"sqlite+aiosqlite:///{path}", sqlite_busy_ms=200)
     try:
-        async with ChatHarness(fake_api, Store(session_factory(engine))) as harness:
+        async with ChatHarness(api, Store(session_factory(engine))) as harness:
             seller = harness.seller(4003)
             await start_checkup(seller)
             other = sqlite3.connect(path, isolation_level=None)

@@ -74,11 +74,6 @@ class BotProcess:
                 self.process.kill()
 
 
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    with FakeBotApi(token=TOKEN) as running:
-        yield running
-
 
 @pytest.fixture
 def bot(api: FakeBotApi, empty_database_url: str, tmp_path: Path) -> Iterator[BotProcess]:

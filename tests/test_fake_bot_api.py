@@ -69,11 +69,6 @@ YES_NO = InlineKeyboardMarkup(
 )
 
 
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    with FakeBotApi(TOKEN) as fake:
-        yield fake
-
 
 @pytest.fixture
 def user(api: FakeBotApi) -> FakeUser:

@@ -24,13 +24,13 @@ SECRET = "webhook-secret-1"
 
 
 @pytest.fixture
-async def two_instances(fake_api: FakeBotApi, postgres_database: str) -> AsyncIterator[list[ChatHarness]]:
+async def two_instances(api: FakeBotApi, postgres_database: str) -> AsyncIterator[list[ChatHarness]]:
     """Two applications, each with its own engine (its own connection pool), on one
     PostgreSQL database: two bot processes as far as the database can tell."""
     first_engine = await migrated_engine(postgres_database)
     second_engine = create_engine(postgres_database)
     engines = (first_engine, second_engine)
-    instances = [ChatHarness(fake_api, Store(session_factory(engine))) for engine in engines]
+    instances = [ChatHarness(api, Store(session_factory(engine))) for engine in engines]
     for instance in instances:
         await instance.__aenter__()
     yield instances

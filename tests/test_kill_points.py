@@ -51,11 +51,6 @@ class Conversation:
         return cls(user, language, [("say", "/checkup"), *SCRIPTS[language]])
 
 
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    with FakeBotApi(token=TOKEN) as running:
-        yield running
-
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def kill_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:

@@ -91,11 +91,6 @@ class WebhookBots:
                 process.kill()
 
 
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    with FakeBotApi(token=TOKEN) as running:
-        yield running
-
 
 @pytest.fixture
 def bots(api: FakeBotApi, upgraded_postgres_url: str, tmp_path: Path) -> Iterator[WebhookBots]:
