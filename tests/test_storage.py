@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import AsyncExitStack
 
 import pytest
 from sqlalchemy import select, text
@@ -35,9 +36,14 @@ def make_report(user_id: int, checkup_id: int | None) -> AdviceReport:
 
 async def seed(store: Store, user_id: int, update_id: int | None = None) -> int:
     """A user with settings, a finished check-up (one answer changed once) and a report."""
-    async with store.unit(update_id) as unit:
-        assert unit is not None
-        user = await unit.user(user_id, "en")
+    async with AsyncExitStack() as stack:
+        if update_id is None:
+            unit = await stack.enter_async_context(store.unit())
+            user = await unit.user(user_id, "en")
+        else:
+            handled = await stack.enter_async_context(store.update_unit(update_id, user_id, "en"))
+            assert handled is not None
+            unit, user = handled
         await unit.settings(user_id)
         checkup = await unit.start_checkup(user)
         await unit.save_answer(checkup, "monthly_orders", Answer(40))
@@ -76,8 +82,9 @@ async def test_a_user_is_created_once(store: Store, engine: AsyncEngine) -> None
 async def test_an_answer_is_committed_when_the_unit_ends_and_survives_a_restart(
     store: Store, engine: AsyncEngine, database_url: str
 ) -> None:
-    async with store.unit(1) as unit:
-        user = await unit.user(ANNA, "en")
+    async with store.update_unit(1, ANNA, "en") as handled:
+        assert handled is not None
+        unit, user = handled
         checkup = await unit.start_checkup(user)
         await unit.save_answer(checkup, "monthly_orders", Answer(None, AnswerStatus.DONT_KNOW))
         await unit.save_answer(checkup, "average_order", Answer(30, low=20.0, high=40.0))
@@ -86,7 +93,7 @@ async def test_an_answer_is_committed_when_the_unit_ends_and_survives_a_restart(
 
     restarted = create_engine(database_url)  # ...and starts again
     try:
-        async with Store(session_factory(restarted)).unit(2) as unit:
+        async with Store(session_factory(restarted)).unit() as unit:
             assert (await unit.active_checkup(ANNA)).id == checkup.id
             assert await unit.answers(checkup.id) == {
                 "monthly_orders": Answer(None, AnswerStatus.DONT_KNOW),
@@ -162,12 +169,14 @@ async def test_the_database_refuses_two_current_answers_to_one_question(store: S
 
 # --- one transaction per update ----------------------------------------------------------
 async def test_an_update_handled_twice_is_applied_once(store: Store, engine: AsyncEngine) -> None:
-    async with store.unit(500) as unit:
-        await unit.start_checkup(await unit.user(ANNA, "en"))
-    async with store.unit(500) as unit:
-        assert unit is None  # redelivered: the handler does nothing
-    async with store.unit(501) as unit:
-        assert unit is not None
+    async with store.update_unit(500, ANNA, "en") as handled:
+        assert handled is not None
+        unit, user = handled
+        await unit.start_checkup(user)
+    async with store.update_unit(500, ANNA, "en") as handled:
+        assert handled is None  # redelivered: the handler does nothing
+    async with store.update_unit(501, ANNA, "en") as handled:
+        assert handled is not None
     assert await count(engine, "SELECT count(*) FROM checkups") == 1
     assert await count(engine, "SELECT count(*) FROM processed_updates") == 2
 
@@ -176,16 +185,19 @@ async def test_a_unit_that_fails_leaves_nothing_behind_so_a_retry_succeeds(
     store: Store, engine: AsyncEngine
 ) -> None:
     with pytest.raises(RuntimeError, match="Telegram is down"):
-        async with store.unit(600) as unit:
-            checkup = await unit.start_checkup(await unit.user(ANNA, "en"))
+        async with store.update_unit(600, ANNA, "en") as handled:
+            assert handled is not None
+            unit, user = handled
+            checkup = await unit.start_checkup(user)
             await unit.save_answer(checkup, "monthly_orders", Answer(40))
             raise RuntimeError("Telegram is down")
     for table in ("processed_updates", "users", "checkups", "answers"):
         assert await count(engine, f"SELECT count(*) FROM {table}") == 0, table
 
-    async with store.unit(600) as unit:  # the redelivered update
-        assert unit is not None
-        checkup = await unit.start_checkup(await unit.user(ANNA, "en"))
+    async with store.update_unit(600, ANNA, "en") as handled:  # the redelivered update
+        assert handled is not None
+        unit, user = handled
+        checkup = await unit.start_checkup(user)
         await unit.save_answer(checkup, "monthly_orders", Answer(40))
     assert await count(engine, "SELECT count(*) FROM answers") == 1
 
@@ -290,8 +302,10 @@ async def test_units_for_one_user_wait_for_each_other(postgres_store: Store) -> 
             return (await session.execute(text(query))).scalar_one()
 
     async def first() -> None:
-        async with store.unit(1) as unit:
-            await unit.start_checkup(await unit.user(ANNA, "en"))
+        async with store.update_unit(1, ANNA, "en") as handled:
+            assert handled is not None
+            unit, user = handled
+            await unit.start_checkup(user)
             locked.set()
             await asyncio.sleep(0.3)
             waiting["on a lock"] = await lock_waits()
@@ -300,17 +314,18 @@ async def test_units_for_one_user_wait_for_each_other(postgres_store: Store) -> 
 
     async def second() -> None:
         await locked.wait()
-        async with store.unit(2) as unit:
-            times["second asks"] = loop.time()
-            await unit.user(ANNA, "en")
+        times["second asks"] = loop.time()
+        async with store.update_unit(2, ANNA, "en") as handled:
+            assert handled is not None
+            unit, _ = handled
             times["second has the lock"] = loop.time()
             # It waited for the commit, so it sees the check-up the first unit started.
             assert await unit.active_checkup(ANNA) is not None
 
     async def someone_else() -> None:
         await locked.wait()
-        async with store.unit(3) as unit:
-            await unit.user(BORIS, "en")
+        async with store.update_unit(3, BORIS, "en") as handled:
+            assert handled is not None
         times["someone else done"] = loop.time()
 
     await asyncio.gather(first(), second(), someone_else())
@@ -327,10 +342,11 @@ async def test_the_same_update_delivered_concurrently_is_applied_once(
     applied: list[int] = []
 
     async def handle(worker: int) -> None:
-        async with store.unit(777) as unit:
-            if unit is None:
+        async with store.update_unit(777, ANNA, "en") as handled:
+            if handled is None:
                 return
-            await unit.start_checkup(await unit.user(ANNA, "en"))
+            unit, user = handled
+            await unit.start_checkup(user)
             await asyncio.sleep(0.2)  # keep the transaction open while the others arrive
             applied.append(worker)
 

@@ -92,7 +92,6 @@ class SendLimiter:
         """
         for _ in range(MAX_LATE_SLOTS):
             async with self._reserving, self.store.unit() as uow:
-                assert uow is not None
                 start = await uow.reserve_send_slots(SLOT, 1, self.step, self.clock())
             delay = start - self.clock()
             if delay > 0:
@@ -104,7 +103,6 @@ class SendLimiter:
     async def hold(self, seconds: float) -> None:
         """Telegram said 429: no process sends again for ``seconds``."""
         async with self.store.unit() as uow:
-            assert uow is not None
             await uow.hold_sending(SLOT, self.clock() + seconds)
 
 
@@ -143,18 +141,15 @@ class Dispatcher:
         if self._last_recovery is None or now - self._last_recovery >= RECOVERY_EVERY:
             self._last_recovery = now
             async with self.store.unit() as uow:
-                assert uow is not None
                 given_up = await uow.give_up_stale_sends(now, self.stale_after)
             if given_up:
                 log.warning("%d check-ins left sending by a stopped process: not resent", given_up)
         async with self.store.unit() as uow:
-            assert uow is not None
             claims = await uow.claim_due_checkins(now, self.batch)
         if not claims:
             return 0
         outcomes = await asyncio.gather(*(self._deliver(claim) for claim in claims))
         async with self.store.unit() as uow:
-            assert uow is not None
             await uow.record_sends(list(outcomes), self.now())
         return len(claims)
 

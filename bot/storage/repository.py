@@ -673,15 +673,13 @@ class Store:
             yield unit, await unit.user(user_id, language)
 
     @asynccontextmanager
-    async def unit(self, update_id: int | None = None) -> AsyncIterator[Unit | None]:
-        """A transaction for one update; yields None when ``update_id`` was handled before.
+    async def unit(self) -> AsyncIterator[Unit]:
+        """A transaction for work that is not a Telegram update (the dispatcher, the
+        question-message id, tests); updates use :meth:`update_unit`.
 
         Commits when the block ends, rolls back if it raises.
         """
         async with self.sessions() as session, session.begin():
-            if update_id is not None and not await _record(session, update_id):
-                yield None
-                return
             yield Unit(session)
 
 
