@@ -21,6 +21,7 @@ from bot.app import build_application, dispose, register_commands
 from bot.checkins.dispatcher import Dispatcher, SendLimiter, telegram_sender
 from bot.config import Settings
 from bot.handlers import DATABASE_ERRORS
+from bot.retrying_request import retry_after_seconds
 from bot.storage.migrate import schema_is_current, upgrade_database
 from bot.storage.repository import Store
 
@@ -110,7 +111,7 @@ async def poll(application: Application, stop: asyncio.Event) -> None:
         except _Stopped:
             break
         except RetryAfter as exc:
-            await _sleep(stop, _seconds(exc.retry_after))
+            await _sleep(stop, retry_after_seconds(exc))
             continue
         except (TimedOut, NetworkError) as exc:
             log.warning("getUpdates failed (%s); retrying", type(exc).__name__)
@@ -157,9 +158,6 @@ async def prune_processed_updates(store: Store, stop: asyncio.Event, every: floa
             log.warning("could not prune processed updates (%s)", type(exc).__name__)
         await _sleep(stop, every)
 
-
-def _seconds(value: object) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)  # type: ignore[arg-type]
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:

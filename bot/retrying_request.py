@@ -25,10 +25,11 @@ import asyncio
 import json
 import logging
 import random
+from datetime import timedelta
 from typing import Any
 
 import httpx
-from telegram.error import NetworkError, TimedOut
+from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 log = logging.getLogger(__name__)
@@ -139,3 +140,9 @@ class RetryingRequest(BaseRequest):
 def _describe(exc: Exception) -> str:
     cause = exc.__cause__
     return type(cause).__name__ if cause is not None else type(exc).__name__
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """How long Telegram asked to wait (python-telegram-bot gives seconds or a timedelta)."""
+    value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

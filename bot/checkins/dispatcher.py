@@ -31,6 +31,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.checkins.chat import checkin_message
 from bot.replies import Reply
+from bot.retrying_request import retry_after_seconds
 from bot.storage.models import RoundStatus, utcnow
 from bot.storage.repository import Claim, SendOutcome, Store
 
@@ -161,7 +162,7 @@ class Dispatcher:
             try:
                 message_id = await self.send(claim.user_id, reply)
             except RetryAfter as exc:
-                seconds = _seconds(exc.retry_after)
+                seconds = retry_after_seconds(exc)
                 log.info("Telegram asked to wait %.1fs; waiting", seconds)
                 if self.limiter is not None:
                     await self.limiter.hold(seconds)
@@ -181,6 +182,3 @@ class Dispatcher:
         log.warning("check-in %s still rate limited after %d tries", claim.round_id, MAX_RETRIES)
         return SendOutcome(claim.round_id, claim.user_id, RoundStatus.FAILED)
 
-
-def _seconds(value: object) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)  # type: ignore[arg-type]
