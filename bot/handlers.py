@@ -10,13 +10,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from functools import wraps
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Bot, InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import ContextTypes
+from telegram.request import RequestData
+from telegram.request._requestparameter import RequestParameter  # RequestData's items; pinned <23
 
 from bot import conversation as chat
 from bot.callbacks import Callback, parse_callback
@@ -89,16 +92,17 @@ async def send_replies(update: Update, context: Context, chat_id: int, replies: 
     toast = next((r.toast for r in replies if r.toast), None)
     await _answer_query(update, toast)
     for reply in replies:
-        markup = _markup(reply)
         if reply.edit_message_id is not None:
             try:
-                await context.bot.edit_message_text(
-                    reply.html, chat_id, reply.edit_message_id, parse_mode=ParseMode.HTML, reply_markup=markup
+                await bot_api(
+                    context.bot, "editMessageText", chat_id=chat_id, message_id=reply.edit_message_id,
+                    text=reply.html, parse_mode=ParseMode.HTML, reply_markup=_keyboard(reply),
                 )
             except BadRequest as exc:  # gone or unchanged: the next message carries on
                 log.info("edit skipped: %s", exc.message)
             continue
         if reply.photo is not None:
+            markup = InlineKeyboardMarkup.de_json(_keyboard(reply), context.bot) if reply.buttons else None
             await context.bot.send_photo(
                 chat_id,
                 reply.photo,
@@ -112,32 +116,46 @@ async def send_replies(update: Update, context: Context, chat_id: int, replies: 
             name, payload = reply.document
             await context.bot.send_document(chat_id, payload, filename=name, caption=reply.html, parse_mode=ParseMode.HTML)
             continue
-        sent = await context.bot.send_message(chat_id, reply.html, parse_mode=ParseMode.HTML, reply_markup=markup)
+        sent = await bot_api(
+            context.bot, "sendMessage", chat_id=chat_id, text=reply.html, parse_mode=ParseMode.HTML,
+            reply_markup=_keyboard(reply),
+        )
         if reply.question_of is not None:
-            await _remember_question(context, reply.question_of, sent)
+            await _remember_question(context, reply.question_of, sent["message_id"])
 
 
-async def _remember_question(context: Context, question_of: tuple[int, str], sent: Message) -> None:
+async def bot_api(bot: Bot, method: str, **parameters: Any) -> Any:
+    """Call a Bot API method with JSON parameters and return its result as JSON.
+
+    Replies go through the bot's own request object (so the retries of
+    bot.retrying_request and Telegram's errors as exceptions stay) but build no telegram
+    objects from the result: the bot needs only a message id, and building a full Message
+    costs more than the rest of sending it."""
+    data = RequestData([RequestParameter(name, value, None) for name, value in parameters.items() if value is not None])
+    return await bot.request.post(f"{bot.base_url}/{method}", request_data=data)
+
+
+async def _remember_question(context: Context, question_of: tuple[int, str], message_id: int) -> None:
     checkup_id, field = question_of
     try:
-        await store_of(context).remember_question_message(checkup_id, sent.message_id, field)
+        await store_of(context).remember_question_message(checkup_id, message_id, field)
     except DATABASE_ERRORS:  # the next answer then simply sends a fresh question
-        log.warning("could not remember question message %s", sent.message_id)
+        log.warning("could not remember question message %s", message_id)
 
 
-def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
+def _keyboard(reply: Reply) -> dict[str, Any] | None:
+    """The reply's buttons as Telegram's inline keyboard markup (JSON)."""
     if not reply.buttons:
         return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in reply.buttons]
-    )
+    return {"inline_keyboard": [[{"text": b.label, "callback_data": b.data} for b in row] for row in reply.buttons]}
 
 
 async def _answer_query(update: Update, toast: str | None) -> None:
-    if update.callback_query is None:
+    query = update.callback_query
+    if query is None:
         return
     try:
-        await update.callback_query.answer(toast)
+        await bot_api(update.get_bot(), "answerCallbackQuery", callback_query_id=query.id, text=toast)
     except BadRequest:  # too old to answer: nothing to do
         pass
 
