@@ -176,6 +176,7 @@ class Figures:
     updates: int = 0
     errors: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # this process's CPU time (bot and benchmark driver together)
     service: list[float] = field(default_factory=list)
     end_to_end: list[float] = field(default_factory=list)
 
@@ -183,8 +184,13 @@ class Figures:
         return (
             f"{self.name:<6} {self.updates:>6} updates in {self.seconds:6.2f} s = {self.updates / self.seconds:7.0f} updates/s;"
             f" service p50 {pct(self.service, 50):6.2f} ms p99 {pct(self.service, 99):6.2f} ms;"
-            f" end-to-end p50 {pct(self.end_to_end, 50):6.2f} ms p99 {pct(self.end_to_end, 99):6.2f} ms; errors {self.errors}"
+            f" end-to-end p50 {pct(self.end_to_end, 50):6.2f} ms p99 {pct(self.end_to_end, 99):6.2f} ms; errors {self.errors};"
+            f" CPU {self.cpu_per_update * 1e6:5.0f} µs/update"
         )
+
+    @property
+    def cpu_per_update(self) -> float:
+        return self.cpu_seconds / self.updates if self.updates else float("nan")
 
 
 def pct(values: list[float], q: int) -> float:
@@ -222,9 +228,10 @@ async def run_sellers(
                 await handle_update(application, update)
                 figures.end_to_end.append(time.perf_counter() - started)
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     results = await asyncio.gather(*(converse(u) for u in user_ids), return_exceptions=True)
     figures.seconds = time.perf_counter() - started
+    figures.cpu_seconds = time.process_time() - cpu_started
     application.process_update = original  # type: ignore[method-assign]
     application.remove_error_handler(on_error)
     figures.errors = len(errors) + sum(isinstance(r, BaseException) for r in results)
@@ -401,7 +408,9 @@ async def main(args: argparse.Namespace) -> int:
 
         ratio = (statistics.mean(bot.service) / statistics.mean(floor.service))
         throughput_ratio = (floor.updates / floor.seconds) / (bot.updates / bot.seconds)
-        print(f"cost of an update against the floor: {ratio:.2f}x (mean service time), {throughput_ratio:.2f}x (throughput)")
+        cpu_ratio = bot.cpu_per_update / floor.cpu_per_update
+        print(f"cost of an update against the floor: {ratio:.2f}x (mean service time), {throughput_ratio:.2f}x (throughput),"
+              f" {cpu_ratio:.2f}x (CPU per update)")
         targets = {
             "answer costs <= 2x the floor": ratio <= 2.0,
             ">= 1,000 answers/s": bot.updates / bot.seconds >= 1000,

@@ -15,7 +15,6 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 from telegram.request import HTTPXRequest
@@ -153,6 +152,8 @@ def build_application(settings: Settings, store: Store | None = None) -> Applica
 
 def add_handlers(application: Application) -> None:
     private = filters.ChatType.PRIVATE
+    # Button presses first: most updates during a check-up are, and no other handler takes one.
+    application.add_handler(CallbackQueryHandler(handlers.button))
     command_handlers = {
         "start": handlers.start,
         "checkup": handlers.checkup,
@@ -175,15 +176,10 @@ def add_handlers(application: Application) -> None:
     application.add_handler(MessageHandler(private & filters.COMMAND & filters.UpdateType.MESSAGE, handlers.unknown_command))
     application.add_handler(MessageHandler(private & filters.TEXT & filters.UpdateType.MESSAGE, handlers.text_message))
     application.add_handler(MessageHandler(private & filters.UpdateType.MESSAGE, handlers.other_message))
-    application.add_handler(CallbackQueryHandler(handlers.button))
     application.add_handler(MessageHandler(~private & filters.COMMAND & filters.UpdateType.MESSAGE, handlers.group_notice))
-    # Anything else (channel posts, member updates, unknown update types): deliberately silent.
-    application.add_handler(TypeHandler(object, _ignore), group=1)
+    # Anything else (channel posts, member updates, unknown update types) matches no handler
+    # and is deliberately left unanswered.
     application.add_error_handler(handlers.on_error)
-
-
-async def _ignore(update: object, context: object) -> None:
-    return None
 
 
 async def register_commands(application: Application) -> None:

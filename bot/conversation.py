@@ -76,9 +76,8 @@ def language_menu(lang: str) -> list[Reply]:
     return [Reply(text("language_prompt", lang), [[Button("English", "lang:en"), Button("中文", "lang:zh")]])]
 
 
-def set_language(user: User, lang: str) -> list[Reply]:
-    user.language = lang
-    user.language_chosen = True
+async def set_language(uow: Unit, user: User, lang: str) -> list[Reply]:
+    await uow.set_language(user, lang)
     return [Reply(text("language_set", lang))]
 
 

@@ -305,7 +305,7 @@ async def _button(uow: Unit, user: User, update: Update, context: Context) -> li
     if cb.kind == "wi":
         return await chat.whatif(uow, user, lever=cb.args[0])
     if cb.kind == "lang":
-        return chat.set_language(user, cb.args[0])
+        return await chat.set_language(uow, user, cb.args[0])
     if cb.kind in CHECKIN_BUTTONS:
         pressed = query.message.message_id if query and query.message else None
         return await _checkin_button(uow, user, cb, pressed)

@@ -71,7 +71,7 @@ async def count(engine: AsyncEngine, sql: str, **params: object) -> int:
 async def test_a_user_is_created_once(store: Store, engine: AsyncEngine) -> None:
     async with store.unit() as unit:
         first = await unit.user(ANNA, "zh")
-        first.language_chosen = True
+        await unit.set_language(first, "zh")
     async with store.unit() as unit:
         again = await unit.user(ANNA, "en")  # the language of first contact stays
         assert (again.id, again.language, again.language_chosen) == (ANNA, "zh", True)

@@ -203,7 +203,7 @@ async def choose_zone(uow: Unit, user: User, choice: str) -> list[Reply]:
         index = int(choice)
         if index >= len(CHECKIN.zone_buttons):
             return [Reply(text("unknown_button", user.language))]
-        user.time_zone = CHECKIN.zone_buttons[index]
+        await uow.set_time_zone(user, CHECKIN.zone_buttons[index])
     return await _confirm(uow, user)
 
 
@@ -218,7 +218,7 @@ async def typed_zone(uow: Unit, user: User, typed: str) -> list[Reply]:
     zone = parse_zone(typed, CHECKIN.zone_aliases)
     if zone is None or resolve_zone(zone) is None:
         return [Reply(text("checkin_zone_unknown", user.language))]
-    user.time_zone = zone
+    await uow.set_time_zone(user, zone)
     return await _confirm(uow, user)
 
 

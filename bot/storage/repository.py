@@ -8,15 +8,16 @@ every answer before the bot replies.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, delete, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import Executable
 
 from advice.questionnaire import MAX_TEXT_LENGTH, Answer
@@ -73,6 +74,8 @@ def _insert(session: AsyncSession, model: type[Base]) -> Any:
 _STATEMENTS: dict[tuple[str, str], Executable] = {}
 _ANSWERS = AnswerRow.__table__
 _CHECKUPS = Checkup.__table__
+_USERS = User.__table__
+M = TypeVar("M", bound=Base)
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -97,11 +100,11 @@ def _record_update(insert: Any) -> Executable:
 
 
 def _upsert_user(insert: Any) -> Executable:
-    upsert = insert(User).values(
+    upsert = insert(_USERS).values(
         id=bindparam("user"), language=bindparam("lang"), created_at=bindparam("now"), last_seen_at=bindparam("now")
     )
     upsert = upsert.on_conflict_do_update(index_elements=["id"], set_={"last_seen_at": upsert.excluded.last_seen_at})
-    return upsert.returning(User).execution_options(populate_existing=True)
+    return upsert.returning(*_USERS.c)
 
 
 def _record_update_and_lock_user(insert: Any) -> Executable:
@@ -120,20 +123,52 @@ def _record_update_and_lock_user(insert: Any) -> Executable:
     columns = [c.id, c.language, c.created_at, c.last_seen_at, c.language_chosen, c.time_zone]
     upsert = insert(User.__table__).from_select(columns, first_contact)
     upsert = upsert.on_conflict_do_update(index_elements=[c.id], set_={c.last_seen_at: upsert.excluded.last_seen_at})
-    return select(User).from_statement(upsert.returning(*c)).execution_options(populate_existing=True)
+    return upsert.returning(*c)
+
+
+def _with_answers(which: Any) -> Executable:
+    """The check-up chosen by ``which`` and its current answers, one row per answer (one
+    row with no answer for a check-up without any): the check-up and its answers in one
+    round trip, as every answer needs both."""
+    c, a = _CHECKUPS.c, _ANSWERS.c
+    current = (a.checkup_id == c.id) & a.superseded_at.is_(None)
+    answer_columns = [a.field.label("a_field"), a.value.label("a_value"), a.status.label("a_status"), a.low.label("a_low"), a.high.label("a_high")]
+    return select(*c, *answer_columns).select_from(_CHECKUPS.outerjoin(_ANSWERS, current)).where(which).order_by(a.id)
 
 
 def _active_checkup(insert: Any) -> Executable:
-    return (
-        select(Checkup)
-        .where(
-            Checkup.user_id == bindparam("user"),
-            Checkup.status == CheckupStatus.IN_PROGRESS.value,
-            Checkup.kind == bindparam("wanted_kind"),
-        )
-        .order_by(Checkup.id.desc())
+    c = _CHECKUPS.c
+    latest = (
+        select(c.id)
+        .where(c.user_id == bindparam("user"), c.status == CheckupStatus.IN_PROGRESS.value, c.kind == bindparam("wanted_kind"))
+        .order_by(c.id.desc())
         .limit(1)
+        .scalar_subquery()
     )
+    return _with_answers(c.id == latest)
+
+
+def _checkup_by_id(insert: Any) -> Executable:
+    c = _CHECKUPS.c
+    return _with_answers((c.id == bindparam("of_checkup")) & (c.user_id == bindparam("user")))
+
+
+def _close_checkup(insert: Any) -> Executable:
+    c = _CHECKUPS.c
+    return _CHECKUPS.update().where(c.id == bindparam("of_checkup")).values(status=bindparam("to"), finished_at=bindparam("now"))
+
+
+def _set_user_columns(insert: Any) -> Executable:
+    c = _USERS.c
+    return _USERS.update().where(c.id == bindparam("of_user"))
+
+
+def _unloaded(model: type[M], values: Mapping[str, Any]) -> M:
+    """An instance of ``model`` holding ``row`` (read with a Core statement), outside the
+    session: the ORM's loading costs several times the statement itself. It is a snapshot:
+    changes are written by the Unit method that makes them (close_checkup, set_language,
+    set_time_zone), not by a flush."""
+    return model(**values)
 
 
 def _current_answers(insert: Any) -> Executable:
@@ -192,6 +227,9 @@ class Unit:
     """The work of one update, inside one transaction."""
 
     session: AsyncSession
+    # Current answers read with their check-up in this transaction (the user's row is
+    # locked, so only this unit changes them); dropped when this unit writes an answer.
+    _answers: dict[int, dict[str, Answer]] = field(default_factory=dict, repr=False)
 
     # --- users -----------------------------------------------------------------------
     async def user(self, user_id: int, language: str) -> User:
@@ -201,7 +239,20 @@ class Unit:
         DO UPDATE touches, as FOR UPDATE would; SQLite locks the database for the write) and
         returns the row, so one user's updates wait for each other across processes."""
         upsert = _statement(_dialect(self.session), "upsert_user", _upsert_user)
-        return (await self.session.scalars(upsert, {"user": user_id, "lang": language, "now": utcnow()})).one()
+        row = (await self._run(upsert, {"user": user_id, "lang": language, "now": utcnow()})).one()
+        return _unloaded(User, row._mapping)
+
+    async def set_language(self, user: User, language: str) -> None:
+        """The language the seller chose (from now on, also for check-ins)."""
+        await self._set(user, language=language, language_chosen=True)
+
+    async def set_time_zone(self, user: User, zone: str) -> None:
+        await self._set(user, time_zone=zone)
+
+    async def _set(self, user: User, **values: Any) -> None:
+        await self._run(_statement(_dialect(self.session), "set_user_columns", _set_user_columns), {"of_user": user.id, **values})
+        for key, value in values.items():
+            set_committed_value(user, key, value)
 
     async def existing_user(self, user_id: int) -> User | None:
         return await self.session.get(User, user_id)
@@ -212,12 +263,26 @@ class Unit:
     ) -> Checkup | None:
         """The check-up (or check-in, by ``kind``) in progress."""
         query = _statement(_dialect(self.session), "active_checkup", _active_checkup)
-        return (await self.session.execute(query, {"user": user_id, "wanted_kind": kind.value})).scalar_one_or_none()
+        return self._checkup_from(await self._run(query, {"user": user_id, "wanted_kind": kind.value}))
 
     async def checkup(self, checkup_id: int, user_id: int) -> Checkup | None:
         """A check-up of this user (None for another user's id: buttons can be forged)."""
-        found = await self.session.get(Checkup, checkup_id)
-        return found if found is not None and found.user_id == user_id else None
+        query = _statement(_dialect(self.session), "checkup_by_id", _checkup_by_id)
+        return self._checkup_from(await self._run(query, {"of_checkup": checkup_id, "user": user_id}))
+
+    def _checkup_from(self, result: Any) -> Checkup | None:
+        """The check-up of a :func:`_with_answers` result; its answers are kept for
+        :meth:`answers` until this unit writes one."""
+        rows = result.all()
+        if not rows:
+            return None
+        checkup = _unloaded(Checkup, {column.key: rows[0]._mapping[column] for column in _CHECKUPS.c})
+        self._answers[checkup.id] = {
+            r.a_field: Answer.from_dict({"value": r.a_value, "status": r.a_status, "low": r.a_low, "high": r.a_high})
+            for r in rows
+            if r.a_field is not None
+        }
+        return checkup
 
     async def start_checkup(self, user: User, kind: CheckupKind = CheckupKind.CHECKUP) -> Checkup:
         checkup = Checkup(
@@ -228,17 +293,27 @@ class Unit:
         return checkup
 
     async def close_checkup(self, checkup: Checkup, status: CheckupStatus) -> None:
-        checkup.status = status.value
-        checkup.finished_at = utcnow()
+        now = utcnow()
+        close = _statement(_dialect(self.session), "close_checkup", _close_checkup)
+        await self._run(close, {"of_checkup": checkup.id, "to": status.value, "now": now})
+        set_committed_value(checkup, "status", status.value)
+        set_committed_value(checkup, "finished_at", now)
 
     async def answers(self, checkup_id: int) -> dict[str, Answer]:
         """The current answers of a check-up (superseded ones are history)."""
+        known = self._answers.get(checkup_id)
+        if known is not None:
+            return dict(known)
         query = _statement(_dialect(self.session), "current_answers", _current_answers)
         rows = await (await self._connection()).execute(query, {"of_checkup": checkup_id})
         return {
             field: Answer.from_dict({"value": value, "status": status, "low": low, "high": high})
             for field, value, status, low, high in rows
         }
+
+    async def _run(self, statement: Executable, parameters: dict[str, Any]) -> Any:
+        """Run a Core statement on the transaction's connection."""
+        return await (await self._connection()).execute(statement, parameters)
 
     async def _connection(self) -> AsyncConnection:
         """The transaction's connection, for Core statements; what the ORM holds pending
@@ -257,6 +332,7 @@ class Unit:
         if any(isinstance(t, str) and len(t) > MAX_TEXT_LENGTH for t in texts):
             # The questionnaire bounds typed text; this is the last line, never the check.
             raise ValueError(f"answer to {field} longer than {MAX_TEXT_LENGTH} characters")
+        self._answers.pop(checkup.id, None)
         if replaces:
             await self.withdraw_answer(checkup, field)
         row = {
@@ -273,6 +349,7 @@ class Unit:
 
     async def withdraw_answer(self, checkup: Checkup, field: str) -> None:
         """Mark the current answer as superseded (Back), keeping it as history."""
+        self._answers.pop(checkup.id, None)
         withdraw = _statement(_dialect(self.session), "withdraw_answer", _withdraw_answer)
         await (await self._connection()).execute(withdraw, {"of_checkup": checkup.id, "of_field": field, "now": utcnow()})
 
@@ -664,8 +741,8 @@ class Store:
             dialect = _dialect(session)
             if dialect == "postgresql":
                 both = _statement(dialect, "record_update_and_lock_user", _record_update_and_lock_user)
-                user = (await session.scalars(both, {"update": update_id, "user": user_id, "lang": language, "now": utcnow()})).one_or_none()
-                yield None if user is None else (unit, user)
+                row = (await unit._run(both, {"update": update_id, "user": user_id, "lang": language, "now": utcnow()})).one_or_none()
+                yield None if row is None else (unit, _unloaded(User, row._mapping))
                 return
             if not await _record(session, update_id):
                 yield None
