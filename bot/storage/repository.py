@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, delete, func, literal, select, update
+from sqlalchemy import bindparam, delete, func, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
@@ -191,6 +191,22 @@ def _withdraw_answer(insert: Any) -> Executable:
         .where(c.checkup_id == bindparam("of_checkup"), c.field == bindparam("of_field"), c.superseded_at.is_(None))
         .values(superseded_at=bindparam("now"))
     )
+
+
+def _forget_updates(insert: Any) -> Executable:
+    """Delete up to ``batch`` update ids handled before ``cutoff``.
+
+    PostgreSQL deletes the rows it found by their physical address: matching them back by
+    id made it hash-join the whole table for every batch (270 ms a batch against 5 ms with
+    two million ids stored)."""
+    if insert is postgresql.insert:
+        return text(
+            "DELETE FROM processed_updates WHERE ctid = ANY(ARRAY("
+            "SELECT ctid FROM processed_updates WHERE handled_at < :cutoff LIMIT :batch))"
+        ).bindparams(bindparam("cutoff", type_=ProcessedUpdate.__table__.c.handled_at.type))
+    handled = ProcessedUpdate.__table__.c
+    oldest = select(handled.update_id).where(handled.handled_at < bindparam("cutoff")).limit(bindparam("batch"))
+    return delete(ProcessedUpdate.__table__).where(handled.update_id.in_(oldest))
 
 
 def _remember_question(insert: Any) -> Executable:
@@ -724,8 +740,8 @@ class Store:
         removed = 0
         while True:
             async with self.sessions() as session, session.begin():
-                oldest = select(ProcessedUpdate.update_id).where(ProcessedUpdate.handled_at < cutoff).limit(batch)
-                result = await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.update_id.in_(oldest)))
+                forget = _statement(_dialect(session), "forget_updates", _forget_updates)
+                result = await session.execute(forget, {"cutoff": cutoff, "batch": batch})
             removed += result.rowcount or 0
             if (result.rowcount or 0) < batch:
                 return removed
