@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, insert, select
 from telegram import Bot
 
+from bot.checkins.chat import CHECKIN
 from bot.checkins.dispatcher import Dispatcher, SendLimiter, telegram_sender
 from bot.replies import Reply
 from bot.storage.database import create_engine, session_factory
@@ -48,6 +49,11 @@ class Clock:
 async def settings_of(store: Store, user_id: int) -> UserSettings:
     async with store.sessions() as session:
         return await session.get(UserSettings, user_id)
+
+
+async def time_zone_of(store: Store, user_id: int) -> str:
+    async with store.sessions() as session:
+        return (await session.get(User, user_id)).time_zone
 
 
 async def rounds_of(store: Store, user_id: int) -> list[CheckinRound]:
@@ -365,10 +371,22 @@ async def test_typed_zone_is_validated_and_the_command_menu_lists_checkin(harnes
     assert "don't know that time zone" in (await seller.says("Atlantis"))[-1].text
     replies = await seller.says("Berlin")
     assert "Every day at 20:00 (Europe/Berlin)" in replies[-1].text
+    assert await time_zone_of(harness.store, seller.id) == "Europe/Berlin"
     from bot.app import COMMANDS
 
     assert "checkin" in COMMANDS
     assert "/checkin" in (await seller.says("/help"))[-1].text
+
+
+async def test_a_time_zone_chosen_by_button_is_stored(harness: ChatHarness) -> None:
+    seller = harness.seller(1006, "en")
+    await finish_first_checkup(seller)
+    await seller.says("/checkin")
+    await seller.presses("Every day")
+    await seller.presses("20:00")
+    await seller.presses_data("csz:1")
+    assert await time_zone_of(harness.store, seller.id) == CHECKIN.zone_buttons[1]
+    assert f"({CHECKIN.zone_buttons[1]})" in seller.last().text
 
 
 async def test_a_button_pressed_before_the_send_is_recorded_keeps_its_status(store: Store) -> None:

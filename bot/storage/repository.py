@@ -4,6 +4,11 @@ Every Telegram update is handled in one :class:`Unit`: a single transaction that
 the update id (so a redelivered update is applied once), locks the user's row (so one
 user's updates are applied one at a time, even across processes on PostgreSQL) and commits
 every answer before the bot replies.
+
+The users and check-ups a Unit hands out are snapshots read with Core statements (the ORM's
+loading cost several times the statement, on every update): they are changed through the
+Unit's methods (``close_checkup``, ``set_language``, ``set_time_zone``), which write the
+change and update the snapshot, never by assigning to them.
 """
 
 from __future__ import annotations
