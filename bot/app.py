@@ -13,6 +13,7 @@ from telegram.ext import (
     ApplicationBuilder,
     BaseUpdateProcessor,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     MessageHandler,
     filters,
@@ -177,7 +178,8 @@ def add_handlers(application: Application) -> None:
     application.add_handler(MessageHandler(private & filters.TEXT & filters.UpdateType.MESSAGE, handlers.text_message))
     application.add_handler(MessageHandler(private & filters.UpdateType.MESSAGE, handlers.other_message))
     application.add_handler(MessageHandler(~private & filters.COMMAND & filters.UpdateType.MESSAGE, handlers.group_notice))
-    # Anything else (channel posts, member updates, unknown update types) matches no handler
+    application.add_handler(ChatMemberHandler(handlers.bot_blocked_or_unblocked, ChatMemberHandler.MY_CHAT_MEMBER))
+    # Anything else (channel posts, other member updates, unknown update types) matches no handler
     # and is deliberately left unanswered.
     application.add_error_handler(handlers.on_error)
 

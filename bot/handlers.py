@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from telegram import Bot, InlineKeyboardMarkup, Update
-from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.constants import ChatAction, ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 from telegram.request import RequestData
@@ -344,6 +344,24 @@ async def group_notice(update: Update, context: Context) -> None:
         await message.reply_text(text("group_chat", lang))
     except (BadRequest, Forbidden):
         pass
+
+
+async def bot_blocked_or_unblocked(update: Update, context: Context) -> None:
+    """A seller blocked the bot (Telegram says so at once): check-ins stop now, instead of
+    at the next send's Forbidden. Unblocking changes nothing: check-ins come back only when
+    the seller sets them up again. Nothing is stored for someone who never used the bot."""
+    member = update.my_chat_member
+    if member is None or member.chat.type != ChatType.PRIVATE:
+        return
+    if member.new_chat_member.status != ChatMemberStatus.BANNED:
+        return
+    try:
+        async with store_of(context).unit() as uow:
+            await uow.switch_off_checkins([member.from_user.id], utcnow())
+    except DATABASE_ERRORS as exc:  # the next check-in's Forbidden switches them off then
+        log.warning("could not switch off check-ins of a blocking user (%s)", _describe_error(exc))
+        return
+    log.info("user %s blocked the bot: check-ins off, data kept", member.from_user.id)
 
 
 async def slow_down(update: Update) -> None:

@@ -403,6 +403,46 @@ async def test_a_button_pressed_before_the_send_is_recorded_keeps_its_status(sto
     assert round_.status == RoundStatus.STARTED and round_.message_id == 77
 
 
+def bot_membership(seller: Seller, old: str, new: str) -> dict[str, object]:
+    """The my_chat_member update Telegram sends when a seller blocks (``kicked``) or
+    unblocks (``member``) the bot."""
+    bot_user = {"id": int(TOKEN.split(":")[0]), "is_bot": True, "first_name": "Coach"}
+    return {
+        "my_chat_member": {
+            "chat": seller.user.chat_dict(),
+            "from": seller.user.to_dict(),
+            "date": int(time.time()),
+            "old_chat_member": {"user": bot_user, "status": old, "until_date": 0},
+            "new_chat_member": {"user": bot_user, "status": new, "until_date": 0},
+        }
+    }
+
+
+async def test_blocking_the_bot_stops_check_ins_at_once_and_unblocking_does_not_resume_them(harness: ChatHarness) -> None:
+    seller = harness.seller(1007, "en")
+    await finish_first_checkup(seller)
+    await accept_weekly_wednesday_9_in_utc_plus_8(seller)
+    harness.api.block(seller.id)
+    assert await seller.sends(bot_membership(seller, "member", "kicked")) == []
+    settings = await settings_of(harness.store, seller.id)
+    assert settings.checkin_cadence == "off" and settings.checkin_next_due_at is None
+    async with harness.store.sessions() as session:
+        reports = (await session.execute(select(func.count()).select_from(AdviceReport))).scalar_one()
+    assert reports == 1  # the data stays until the seller deletes it
+
+    harness.api.unblock(seller.id)
+    assert await seller.sends(bot_membership(seller, "kicked", "member")) == []
+    assert (await settings_of(harness.store, seller.id)).checkin_cadence == "off"  # only the seller turns them on
+    assert await dispatcher_for(harness, Clock(datetime.now(UTC) + timedelta(days=30))).pass_once() == 0
+
+
+async def test_someone_who_never_used_the_bot_blocking_it_leaves_nothing_stored(harness: ChatHarness) -> None:
+    stranger = harness.seller(1008, "en")
+    assert await stranger.sends(bot_membership(stranger, "member", "kicked")) == []
+    async with harness.store.sessions() as session:
+        assert await session.get(User, stranger.id) is None
+
+
 # --- the real `coach run` process ---------------------------------------------------------
 async def _seed_due_user(url: str, user_id: int) -> None:
     engine = create_engine(url)

@@ -589,11 +589,16 @@ class Unit:
             )
         blocked = [o.user_id for o in outcomes if o.status is RoundStatus.BLOCKED]
         if blocked:
-            await self.session.execute(
-                update(UserSettings)
-                .where(UserSettings.user_id.in_(blocked))
-                .values(checkin_cadence="off", checkin_next_due_at=None, updated_at=now)
-            )
+            await self.switch_off_checkins(blocked, now)
+
+    async def switch_off_checkins(self, user_ids: list[int], now: datetime) -> None:
+        """No more check-ins for these users (they blocked the bot); their data stays, and
+        only the seller can switch check-ins on again (/checkin)."""
+        await self.session.execute(
+            update(UserSettings)
+            .where(UserSettings.user_id.in_(user_ids))
+            .values(checkin_cadence="off", checkin_next_due_at=None, updated_at=now)
+        )
 
     async def give_up_stale_sends(self, now: datetime, older_than: timedelta) -> int:
         """Rounds left ``sending`` by a process that died: Telegram cannot say whether the
