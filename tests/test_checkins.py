@@ -362,12 +362,16 @@ async def test_a_seller_who_blocked_the_bot_has_check_ins_switched_off_and_keeps
     assert await dispatcher.pass_once() == 0
 
 
-async def test_typed_zone_is_validated_and_the_command_menu_lists_checkin(harness: ChatHarness) -> None:
-    seller = harness.seller(1005, "en")
+async def asked_for_the_zone_of_daily_check_ins_at_20(seller: Seller) -> None:
     await finish_first_checkup(seller)
     await seller.says("/checkin")
     await seller.presses("Every day")
     await seller.presses("20:00")
+
+
+async def test_typed_zone_is_validated_and_the_command_menu_lists_checkin(harness: ChatHarness) -> None:
+    seller = harness.seller(1005, "en")
+    await asked_for_the_zone_of_daily_check_ins_at_20(seller)
     assert "don't know that time zone" in (await seller.says("Atlantis"))[-1].text
     replies = await seller.says("Berlin")
     assert "Every day at 20:00 (Europe/Berlin)" in replies[-1].text
@@ -380,10 +384,7 @@ async def test_typed_zone_is_validated_and_the_command_menu_lists_checkin(harnes
 
 async def test_a_time_zone_chosen_by_button_is_stored(harness: ChatHarness) -> None:
     seller = harness.seller(1006, "en")
-    await finish_first_checkup(seller)
-    await seller.says("/checkin")
-    await seller.presses("Every day")
-    await seller.presses("20:00")
+    await asked_for_the_zone_of_daily_check_ins_at_20(seller)
     await seller.presses_data("csz:1")
     assert await time_zone_of(harness.store, seller.id) == CHECKIN.zone_buttons[1]
     assert f"({CHECKIN.zone_buttons[1]})" in seller.last().text
