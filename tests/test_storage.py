@@ -9,7 +9,7 @@ from contextlib import AsyncExitStack
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from advice.questionnaire import Answer, AnswerStatus
@@ -359,3 +359,28 @@ async def test_the_same_update_delivered_concurrently_is_applied_once(
         }  # fmt: skip
         processed = await unit.session.execute(text("SELECT count(*) FROM processed_updates"))
         assert processed.scalar_one() == 1
+
+
+@pytest.mark.postgres
+async def test_a_connection_lost_inside_an_update_is_a_database_error_and_the_next_update_works(
+    postgres_store: Store,
+) -> None:
+    """An update's statements run on asyncpg itself: its errors must reach the bot as the
+    database errors it tells sellers about, and the pool must not hand out the dead link."""
+    store = postgres_store
+    with pytest.raises(DBAPIError):
+        async with store.update_unit(1, ANNA, "en") as handled:
+            assert handled is not None
+            unit, user = handled
+            checkup = await unit.start_checkup(user)
+            pid = await unit.driver.fetchval("SELECT pg_backend_pid()")
+            async with store.engine.connect() as other:
+                await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            await unit.save_answer(checkup, "category", Answer("menswear"))
+    async with store.update_unit(2, ANNA, "en") as handled:
+        assert handled is not None
+        unit, user = handled
+        assert await unit.active_checkup(user.id) is None  # update 1 left nothing behind
+    async with store.engine.connect() as connection:
+        handled_ids = (await connection.execute(text("SELECT update_id FROM processed_updates"))).scalars().all()
+    assert handled_ids == [2]
