@@ -39,7 +39,6 @@ import json
 import os
 import pstats
 import resource
-import secrets
 import statistics
 import sys
 import time
@@ -52,7 +51,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import asyncpg  # noqa: E402
-from sqlalchemy import make_url  # noqa: E402
 from telegram import Update  # noqa: E402
 from telegram.ext import (  # noqa: E402
     Application,
@@ -64,12 +62,12 @@ from telegram.ext import (  # noqa: E402
 )
 from telegram.request import BaseRequest, RequestData  # noqa: E402
 
+from benchmarks.fresh_database import fresh_database  # noqa: E402
 from bot.app import build_application  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.main import handle_update  # noqa: E402
 from bot.retrying_request import RetryingRequest  # noqa: E402
 from bot.storage.database import create_engine, session_factory  # noqa: E402
-from bot.storage.migrate import upgrade_database  # noqa: E402
 from bot.storage.repository import Store  # noqa: E402
 from tests.test_bot_checkup import ENGLISH_ANSWERS  # noqa: E402
 
@@ -367,19 +365,13 @@ async def timed(label: str, coroutine: Awaitable[Figures], profile: bool) -> Fig
 
 
 async def main(args: argparse.Namespace) -> int:
-    admin_url = args.admin_url
-    name = f"seller_coach_bench_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(admin_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(admin_url).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
-    raw_url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     problems: list[str] = []
-    try:
-        await asyncio.to_thread(upgrade_database, url)
+    async with fresh_database(args.admin_url, "seller_coach_bench") as database:
+        url, raw_url = database.url, database.raw_url
         pool = await asyncpg.create_pool(raw_url, min_size=10, max_size=20)
         async with pool.acquire() as connection:
             await connection.execute("CREATE TABLE floor_updates (update_id bigint PRIMARY KEY)")
-        print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, PostgreSQL {admin.get_server_version().major};"
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, PostgreSQL {database.server_version};"
               f" {args.users} sellers x {len(SCRIPT)} updates, at most {args.in_flight} in flight")
 
         telegram = LoopbackTelegram()
@@ -432,7 +424,7 @@ async def main(args: argparse.Namespace) -> int:
                 problems += check_counts(await row_counts(connection, second), args.users)
             print(f"resident size while the bot ran with {total} stored users: peak {sampler.peak:.0f} MB"
                   f" (process peak so far, benchmark included: {rss_mb():.0f} MB)")
-            targets["RSS < 200 MB with 100k users"] = sampler.peak < 200
+            targets[f"RSS < 200 MB with {total:,} users stored"] = sampler.peak < 200
         await bot_app.shutdown()
         await bot_app.bot_data["engine"].dispose()
         await pool.close()
@@ -440,9 +432,6 @@ async def main(args: argparse.Namespace) -> int:
             print(f"target {'met   ' if met else 'MISSED'}: {target}")
         for problem in problems:
             print("PROBLEM:", problem)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
     return 1 if problems or bot.errors else 0
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import sys
 import time
 from datetime import timedelta
@@ -25,23 +24,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import asyncpg  # noqa: E402
-from sqlalchemy import make_url  # noqa: E402
 
+from benchmarks.fresh_database import fresh_database  # noqa: E402
 from bot.main import KEEP_UPDATE_IDS  # noqa: E402
 from bot.storage.database import create_engine, session_factory  # noqa: E402
-from bot.storage.migrate import upgrade_database  # noqa: E402
 from bot.storage.repository import Store  # noqa: E402
 
 
 async def main(args: argparse.Namespace) -> int:
-    name = f"seller_coach_prune_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(args.admin_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(args.admin_url).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
-    raw_url = make_url(args.admin_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        await asyncio.to_thread(upgrade_database, url)
-        connection = await asyncpg.connect(raw_url)
+    async with fresh_database(args.admin_url, "seller_coach_prune") as database:
+        connection = await asyncpg.connect(database.raw_url)
         step = 72 * 3600 / args.ids
         await connection.execute(
             "INSERT INTO processed_updates SELECT g, now() - interval '72 hours' + g * make_interval(secs => $2)"
@@ -49,7 +41,7 @@ async def main(args: argparse.Namespace) -> int:
             args.ids, step,
         )
         await connection.execute("ANALYZE processed_updates")
-        engine = create_engine(url)
+        engine = create_engine(database.url)
         store = Store(session_factory(engine))
         # What must be gone: ids older than 48 h when the run started (by the database's clock).
         first_cutoff = await connection.fetchval("SELECT now() - $1::interval", KEEP_UPDATE_IDS)
@@ -65,9 +57,6 @@ async def main(args: argparse.Namespace) -> int:
         await engine.dispose()
         await connection.close()
         return 0 if too_old == 0 and removed + left == args.ids else 1
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -30,10 +29,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import asyncpg  # noqa: E402
-from sqlalchemy import bindparam, make_url, select  # noqa: E402
+from sqlalchemy import bindparam, select  # noqa: E402
 
+from benchmarks.fresh_database import fresh_database  # noqa: E402
 from bot.storage.database import create_engine, session_factory  # noqa: E402
-from bot.storage.migrate import upgrade_database  # noqa: E402
 from bot.storage.models import AnswerRow  # noqa: E402
 
 SQL = "SELECT field, value FROM answers WHERE checkup_id = $1 LIMIT 1"
@@ -50,14 +49,8 @@ async def cpu_per_call(count: int, call: Callable[[], Awaitable[object]]) -> flo
 
 
 async def main(args: argparse.Namespace) -> int:
-    name = f"seller_coach_statements_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(args.admin_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(args.admin_url).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
-    raw_url = make_url(args.admin_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        await asyncio.to_thread(upgrade_database, url)
-        engine = create_engine(url)
+    async with fresh_database(args.admin_url, "seller_coach_statements") as database:
+        engine = create_engine(database.url)
         sessions = session_factory(engine)
         answers = AnswerRow.__table__
         statement = select(answers.c.field, answers.c.value).where(answers.c.checkup_id == bindparam("c")).limit(1)
@@ -79,7 +72,7 @@ async def main(args: argparse.Namespace) -> int:
             async with sessions() as session, session.begin():
                 await session.execute(statement, {"c": 1})
 
-        pool = await asyncpg.create_pool(raw_url, min_size=1, max_size=2)
+        pool = await asyncpg.create_pool(database.raw_url, min_size=1, max_size=2)
 
         async def in_asyncpg() -> None:
             async with pool.acquire() as connection, connection.transaction():
@@ -92,9 +85,6 @@ async def main(args: argparse.Namespace) -> int:
         await pool.close()
         await engine.dispose()
         return 0
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -224,6 +224,15 @@ async def accept_weekly_wednesday_9_in_utc_plus_8(seller: Seller) -> None:
     assert "Every week, Wed at 09:00 (UTC+08:00)" in replies[-1].text
 
 
+async def in_a_check_in(harness: ChatHarness, seller: Seller) -> None:
+    """The seller has check-ins set up, the first one came and they started it."""
+    await finish_first_checkup(seller)
+    await accept_weekly_wednesday_9_in_utc_plus_8(seller)
+    due = (await settings_of(harness.store, seller.id)).checkin_next_due_at.replace(tzinfo=UTC)
+    assert await dispatcher_for(harness, Clock(due)).pass_once() == 1
+    await seller.presses("Start the check-in")
+
+
 def dispatcher_for(harness: ChatHarness, clock: Clock) -> Dispatcher:
     return Dispatcher(harness.store, telegram_sender(harness.application.bot), now=clock, sleep=_no_wait)
 
@@ -506,11 +515,7 @@ async def test_a_check_in_in_chinese(harness: ChatHarness) -> None:
 
 async def test_cancel_stops_a_check_in_in_progress(harness: ChatHarness) -> None:
     seller = harness.seller(1007, "en")
-    await finish_first_checkup(seller)
-    await accept_weekly_wednesday_9_in_utc_plus_8(seller)
-    due = (await settings_of(harness.store, seller.id)).checkin_next_due_at.replace(tzinfo=UTC)
-    assert await dispatcher_for(harness, Clock(due)).pass_once() == 1
-    await seller.presses("Start the check-in")
+    await in_a_check_in(harness, seller)
     await seller.says("12")
     assert "Check-in stopped" in (await seller.says("/cancel"))[-1].text
     assert "/checkup" in (await seller.says("15"))[-1].text  # no longer read as an answer
@@ -529,10 +534,7 @@ async def test_a_due_time_that_already_has_a_round_is_not_sent_again(store: Stor
 
 async def test_an_unanswered_zone_prompt_does_not_swallow_later_messages(harness: ChatHarness) -> None:
     seller = harness.seller(1008, "en")
-    await finish_first_checkup(seller)
-    await seller.says("/checkin")
-    await seller.presses("Every day")
-    await seller.presses("20:00")
+    await asked_for_the_zone_of_daily_check_ins_at_20(seller)
     async with harness.store.sessions() as session, session.begin():
         settings = await session.get(UserSettings, seller.id)
         settings.updated_at = datetime.now(UTC) - timedelta(hours=1)
@@ -541,11 +543,7 @@ async def test_an_unanswered_zone_prompt_does_not_swallow_later_messages(harness
 
 async def test_a_forged_same_as_last_time_button_is_refused(harness: ChatHarness) -> None:
     seller = harness.seller(1009, "en")
-    await finish_first_checkup(seller)
-    await accept_weekly_wednesday_9_in_utc_plus_8(seller)
-    due = (await settings_of(harness.store, seller.id)).checkin_next_due_at.replace(tzinfo=UTC)
-    assert await dispatcher_for(harness, Clock(due)).pass_once() == 1
-    await seller.presses("Start the check-in")
+    await in_a_check_in(harness, seller)
     checkup_id = seller.last().buttons[0][0][1].split(":")[1]
     replies = await seller.presses_data(f"cia:{checkup_id}:9")
     assert "Check-in 1/4" in replies[-1].text and "wrong" not in replies[-1].text.lower()
