@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import sys
 import time
 from collections import Counter
@@ -31,15 +30,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import asyncpg  # noqa: E402
-from sqlalchemy import insert, make_url  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
 from telegram import Bot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
+from benchmarks.fresh_database import fresh_database  # noqa: E402
 from bot.checkins.dispatcher import Dispatcher, SendLimiter, telegram_sender  # noqa: E402
 from bot.replies import Reply  # noqa: E402
 from bot.storage.database import create_engine, session_factory  # noqa: E402
-from bot.storage.migrate import upgrade_database  # noqa: E402
 from bot.storage.models import User, UserSettings  # noqa: E402
 from bot.storage.repository import Store  # noqa: E402
 from tests.support.fake_bot_api import FakeBotApi  # noqa: E402
@@ -47,14 +45,6 @@ from tests.support.fake_bot_api import FakeBotApi  # noqa: E402
 ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TOKEN = "123456:BENCH-token"
 DUE = datetime(2026, 5, 4, 9, tzinfo=UTC)
-
-
-async def admin(sql: str) -> None:
-    connection = await asyncpg.connect(ADMIN_URL, timeout=5)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
 
 
 async def seed(store: Store, first_id: int, count: int) -> None:
@@ -144,16 +134,10 @@ async def main() -> None:
     parser.add_argument("--skip-rate", action="store_true", help="only the throughput part")
     args = parser.parse_args()
 
-    name = f"seller_coach_bench_{secrets.token_hex(4)}"
-    await admin(f'CREATE DATABASE "{name}"')
-    url = make_url(ADMIN_URL).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
-    try:
-        await asyncio.to_thread(upgrade_database, url)
-        await throughput(url, args.count, args.dispatchers)
+    async with fresh_database(ADMIN_URL, "seller_coach_bench") as database:
+        await throughput(database.url, args.count, args.dispatchers)
         if not args.skip_rate:
-            await rate(url, args.seconds, args.rate, args.dispatchers)
-    finally:
-        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await rate(database.url, args.seconds, args.rate, args.dispatchers)
 
 
 if __name__ == "__main__":
