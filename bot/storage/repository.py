@@ -171,7 +171,7 @@ def _set_user_columns(insert: Any) -> Executable:
 
 
 def _unloaded(model: type[M], values: Mapping[str, Any]) -> M:
-    """An instance of ``model`` holding ``row`` (read with a Core statement), outside the
+    """An instance of ``model`` holding ``values`` (a row read with a Core statement), outside the
     session: the ORM's loading costs several times the statement itself. It is a snapshot:
     changes are written by the Unit method that makes them (close_checkup, set_language,
     set_time_zone), not by a flush."""
@@ -204,8 +204,8 @@ def _forget_updates(insert: Any) -> Executable:
     """Delete up to ``batch`` update ids handled before ``cutoff``.
 
     PostgreSQL deletes the rows it found by their physical address: matching them back by
-    id made it hash-join the whole table for every batch (270 ms a batch against 5 ms with
-    two million ids stored)."""
+    id made it hash-join the whole table for every batch (208 ms a batch against 9-12 ms
+    with two million ids stored; benchmarks/prune_bench.py)."""
     if insert is postgresql.insert:
         return text(
             "DELETE FROM processed_updates WHERE ctid = ANY(ARRAY("
