@@ -360,7 +360,7 @@ async def timed(label: str, coroutine: Awaitable[Figures], profile: bool) -> Fig
     finally:
         profiler.disable()
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
+        pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("PROFILE_SORT", "tottime")).print_stats(int(os.environ.get("PROFILE_LINES", "30")))
         print(f"--- profile of {label} (own time) ---\n{out.getvalue()}")
 
 
