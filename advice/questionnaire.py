@@ -23,6 +23,8 @@ from advice.profile import NUMBER_FIELDS, Profile
 
 QUESTION_TYPES = ("choice", "multi", "number", "text")
 MAX_TEXT_LENGTH = 256  # no typed answer is stored longer than this (characters)
+APPLICABLE_CACHE_SIZE = 4096  # sets of condition answers whose applicable questions are kept
+_ABSENT = object()  # a question not answered, told apart from an answer of None
 # Names a ``dont_know`` estimate may use, on top of the answers given so far.
 ESTIMATE_NAMES = ("benchmark_reach", "benchmark_conversion", "benchmark_repeat_rate")
 
@@ -118,11 +120,28 @@ class Questionnaire:
         self.questions = tuple(questions)
         self.sections = sections
         self.by_field = {q.field: q for q in self.questions}
+        # The answers any question's condition reads: which questions apply depends on
+        # these alone, so the result is kept by their values (asking one question works it
+        # out several times: next question, progress, Back).
+        self._conditions = tuple(sorted({n for q in self.questions if q.ask_if for n in q.ask_if.names}))
+        self._applicable: dict[tuple[Any, ...], tuple[Question, ...]] = {}
 
     def applicable(self, answers: Mapping[str, Answer]) -> list[Question]:
         """The questions that apply, given the answers so far (in order)."""
+        key = tuple((answers[n].value if n in answers else _ABSENT) for n in self._conditions)
+        try:
+            found = self._applicable.get(key)
+        except TypeError:  # a value that cannot be a key (none of the loaded answers)
+            return list(self._work_out_applicable(answers))
+        if found is None:
+            if len(self._applicable) >= APPLICABLE_CACHE_SIZE:
+                self._applicable.clear()
+            found = self._applicable[key] = self._work_out_applicable(answers)
+        return list(found)
+
+    def _work_out_applicable(self, answers: Mapping[str, Answer]) -> tuple[Question, ...]:
         known = {name: a.value for name, a in answers.items()}
-        return [q for q in self.questions if q.ask_if is None or q.ask_if(known)]
+        return tuple(q for q in self.questions if q.ask_if is None or q.ask_if(known))
 
     def next_question(self, answers: Mapping[str, Answer]) -> Question | None:
         """The first applicable question not yet answered; None when the check-up is done."""
@@ -133,8 +152,9 @@ class Questionnaire:
 
     def previous(self, answers: Mapping[str, Answer], current: str | None) -> Question | None:
         """The applicable question asked before ``current`` (or the last one when done)."""
-        asked = [q for q in self.applicable(answers) if q.field in answers]
-        fields = [q.field for q in self.applicable(answers)]
+        applicable = self.applicable(answers)
+        asked = [q for q in applicable if q.field in answers]
+        fields = [q.field for q in applicable]
         if current is not None and current in fields:
             position = fields.index(current)
             asked = [q for q in asked if fields.index(q.field) < position]

@@ -144,6 +144,26 @@ def test_questions_whose_condition_does_not_hold_are_skipped() -> None:
     assert "unsold_stock_weeks" in asked(seller(supply_tier="first_hand", recruits_agents=True))
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    channels=st.none() | st.lists(st.sampled_from(LIST_FIELDS["channels"]), unique=True).map(tuple),
+    supply_tier=st.none() | st.sampled_from(CHOICE_FIELDS["supply_tier"]),
+    recruits_agents=st.none() | st.booleans(),
+    answered=st.lists(st.sampled_from([q.field for q in QUESTIONS if q.type == "number"]), unique=True),
+)
+def test_which_questions_apply_is_the_same_remembered_or_worked_out_afresh(
+    channels: tuple[str, ...] | None, supply_tier: str | None, recruits_agents: bool | None, answered: list[str]
+) -> None:
+    # Q remembers the answer sets it saw before (every earlier example); a new questionnaire
+    # works each one out for the first time.
+    answers = {field: Answer(1) for field in answered}
+    given_ = {"channels": channels, "supply_tier": supply_tier, "recruits_agents": recruits_agents}
+    answers.update({field: Answer(value) for field, value in given_.items() if value is not None})
+    afresh = Questionnaire(list(QUESTIONS), Q.sections)
+    assert [q.field for q in Q.applicable(answers)] == [q.field for q in afresh.applicable(answers)]
+    assert Q.next_question(answers) is afresh.next_question(answers)
+
+
 def test_next_question_is_the_first_unanswered_one_and_none_when_done(
     questionnaire: Questionnaire,
 ) -> None:
