@@ -23,7 +23,8 @@ import asyncpg
 from sqlalchemy import bindparam, delete, func, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import configure_mappers
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import Executable
 
@@ -67,9 +68,8 @@ USER_TABLES: tuple[type[Base], ...] = (
 )
 
 
-def _insert(session: AsyncSession, model: type[Base]) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING for the session's database."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
+def _insert(dialect: str, model: type[Base]) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING for ``dialect``."""
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
@@ -174,8 +174,16 @@ def _unloaded(model: type[M], values: Mapping[str, Any]) -> M:
     """An instance of ``model`` holding ``values`` (a row read with a Core statement), outside the
     session: the ORM's loading costs several times the statement itself. It is a snapshot:
     changes are written by the Unit method that makes them (close_checkup, set_language,
-    set_time_zone), not by a flush."""
-    return model(**values)
+    set_time_zone), not by a flush.
+
+    The values go straight into the instance's dict, as the ORM's own loading puts them
+    (committed, no change history): ten times cheaper than the constructor, which records
+    each keyword as a change."""
+    if model.__mapper__.configured is False:  # the constructor would have configured it
+        configure_mappers()
+    instance = model.__mapper__.class_manager.new_instance()
+    instance.__dict__.update(values)
+    return instance
 
 
 def _current_answers(insert: Any) -> Executable:
@@ -249,12 +257,37 @@ class SendOutcome:
 class Unit:
     """The work of one update, inside one transaction."""
 
-    session: AsyncSession
-    # PostgreSQL, for an update: the asyncpg connection whose transaction this unit is.
+    # The ORM session; None until first needed on PostgreSQL (see :meth:`orm`).
+    session: AsyncSession | None
+    # PostgreSQL, for an update: the asyncpg connection whose transaction this unit is, and
+    # the engine's connection it belongs to (the session is opened on it when needed).
     driver: asyncpg.Connection | None = None
+    connection: AsyncConnection | None = field(default=None, repr=False)
     # Current answers read with their check-up in this transaction (the user's row is
     # locked, so only this unit changes them); dropped when this unit writes an answer.
     _answers: dict[int, dict[str, Answer]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        bound = self.session.bind if self.session is not None else self.connection
+        self.dialect = bound.dialect.name if bound is not None else "sqlite"
+
+    async def orm(self) -> AsyncSession:
+        """The ORM session, for the rarer work (settings, reports, check-ins, the operator).
+
+        On PostgreSQL an update's unit opens it only when first asked: most updates (an
+        answer) need none, and opening one costs more than a statement. It runs in
+        autocommit mode on the unit's connection, so its statements join the driver's
+        transaction."""
+        if self.session is None:
+            assert self.connection is not None, "a unit has a session or a connection"
+            joined = await self.connection.execution_options(isolation_level="AUTOCOMMIT")
+            self.session = AsyncSession(bind=joined, expire_on_commit=False)
+        return self.session
+
+    async def flush(self) -> None:
+        """Write what the ORM holds pending (before a Core statement reads, and at the end)."""
+        if self.session is not None and (self.session.new or self.session.dirty or self.session.deleted):
+            await self.session.flush()
 
     # --- users -----------------------------------------------------------------------
     async def user(self, user_id: int, language: str) -> User:
@@ -263,7 +296,7 @@ class Unit:
         One statement: the upsert takes the row lock (PostgreSQL locks a row that ON CONFLICT
         DO UPDATE touches, as FOR UPDATE would; SQLite locks the database for the write) and
         returns the row, so one user's updates wait for each other across processes."""
-        upsert = _statement(_dialect(self.session), "upsert_user", _upsert_user)
+        upsert = _statement(self.dialect, "upsert_user", _upsert_user)
         (row,) = await self._run(upsert, {"user": user_id, "lang": language, "now": utcnow()})
         return _unloaded(User, row)
 
@@ -275,24 +308,24 @@ class Unit:
         await self._set(user, time_zone=zone)
 
     async def _set(self, user: User, **values: Any) -> None:
-        await self._run(_statement(_dialect(self.session), "set_user_columns", _set_user_columns), {"of_user": user.id, **values})
+        await self._run(_statement(self.dialect, "set_user_columns", _set_user_columns), {"of_user": user.id, **values})
         for key, value in values.items():
             set_committed_value(user, key, value)
 
     async def existing_user(self, user_id: int) -> User | None:
-        return await self.session.get(User, user_id)
+        return await (await self.orm()).get(User, user_id)
 
     # --- check-ups -------------------------------------------------------------------
     async def active_checkup(
         self, user_id: int, kind: CheckupKind = CheckupKind.CHECKUP
     ) -> Checkup | None:
         """The check-up (or check-in, by ``kind``) in progress."""
-        query = _statement(_dialect(self.session), "active_checkup", _active_checkup)
+        query = _statement(self.dialect, "active_checkup", _active_checkup)
         return self._checkup_from(await self._run(query, {"user": user_id, "wanted_kind": kind.value}))
 
     async def checkup(self, checkup_id: int, user_id: int) -> Checkup | None:
         """A check-up of this user (None for another user's id: buttons can be forged)."""
-        query = _statement(_dialect(self.session), "checkup_by_id", _checkup_by_id)
+        query = _statement(self.dialect, "checkup_by_id", _checkup_by_id)
         return self._checkup_from(await self._run(query, {"of_checkup": checkup_id, "user": user_id}))
 
     def _checkup_from(self, rows: list[Mapping[str, Any]]) -> Checkup | None:
@@ -312,13 +345,14 @@ class Unit:
         checkup = Checkup(
             user_id=user.id, language=user.language, started_at=utcnow(), kind=kind.value
         )
-        self.session.add(checkup)
-        await self.session.flush()
+        session = await self.orm()
+        session.add(checkup)
+        await session.flush()
         return checkup
 
     async def close_checkup(self, checkup: Checkup, status: CheckupStatus) -> None:
         now = utcnow()
-        close = _statement(_dialect(self.session), "close_checkup", _close_checkup)
+        close = _statement(self.dialect, "close_checkup", _close_checkup)
         await self._run(close, {"of_checkup": checkup.id, "to": status.value, "now": now})
         set_committed_value(checkup, "status", status.value)
         set_committed_value(checkup, "finished_at", now)
@@ -328,7 +362,7 @@ class Unit:
         known = self._answers.get(checkup_id)
         if known is not None:
             return dict(known)
-        query = _statement(_dialect(self.session), "current_answers", _current_answers)
+        query = _statement(self.dialect, "current_answers", _current_answers)
         return {
             r["field"]: Answer.from_dict({"value": r["value"], "status": r["status"], "low": r["low"], "high": r["high"]})
             for r in await self._run(query, {"of_checkup": checkup_id})
@@ -337,11 +371,10 @@ class Unit:
     async def _run(self, statement: Executable, parameters: dict[str, Any]) -> list[Mapping[str, Any]]:
         """Run a Core statement in this unit's transaction; the rows it returns, by column
         name. On PostgreSQL an update's unit runs them on the driver (see Store.update_unit)."""
-        if self.session.new or self.session.dirty or self.session.deleted:
-            await self.session.flush()  # what the ORM holds pending, as before a query of its own
+        await self.flush()  # what the ORM holds pending, as before a query of its own
         if self.driver is not None:
             return await _run_on_driver(self.driver, statement, parameters)
-        result = await (await self.session.connection()).execute(statement, parameters)
+        result = await (await (await self.orm()).connection()).execute(statement, parameters)
         return [row._mapping for row in result] if result.returns_rows else []
 
     async def save_answer(self, checkup: Checkup, field: str, answer: Answer, *, replaces: bool = True) -> None:
@@ -367,23 +400,24 @@ class Unit:
             "high": answer.high,
             "created_at": utcnow(),
         }
-        await self._run(_statement(_dialect(self.session), "insert_answer", _insert_answer), row)
+        await self._run(_statement(self.dialect, "insert_answer", _insert_answer), row)
 
     async def withdraw_answer(self, checkup: Checkup, field: str) -> None:
         """Mark the current answer as superseded (Back), keeping it as history."""
         self._answers.pop(checkup.id, None)
-        withdraw = _statement(_dialect(self.session), "withdraw_answer", _withdraw_answer)
+        withdraw = _statement(self.dialect, "withdraw_answer", _withdraw_answer)
         await self._run(withdraw, {"of_checkup": checkup.id, "of_field": field, "now": utcnow()})
 
     # --- advice ----------------------------------------------------------------------
     async def save_report(self, report: AdviceReport) -> AdviceReport:
-        self.session.add(report)
-        await self.session.flush()
+        session = await self.orm()
+        session.add(report)
+        await session.flush()
         return report
 
     async def latest_report(self, user_id: int) -> AdviceReport | None:
         return (
-            await self.session.execute(
+            await (await self.orm()).execute(
                 select(AdviceReport)
                 .where(AdviceReport.user_id == user_id)
                 .order_by(AdviceReport.id.desc())
@@ -395,7 +429,7 @@ class Unit:
         """Every report of the user, oldest first: the data points of their progress."""
         return list(
             (
-                await self.session.execute(
+                await (await self.orm()).execute(
                     select(AdviceReport)
                     .where(AdviceReport.user_id == user_id)
                     .order_by(AdviceReport.created_at, AdviceReport.id)
@@ -404,21 +438,22 @@ class Unit:
         )
 
     async def report(self, report_id: int, user_id: int) -> AdviceReport | None:
-        found = await self.session.get(AdviceReport, report_id)
+        found = await (await self.orm()).get(AdviceReport, report_id)
         return found if found is not None and found.user_id == user_id else None
 
     # --- settings --------------------------------------------------------------------
     async def settings(self, user_id: int) -> UserSettings:
-        found = await self.session.get(UserSettings, user_id)
+        session = await self.orm()
+        found = await session.get(UserSettings, user_id)
         if found is None:
             found = UserSettings(user_id=user_id)
-            self.session.add(found)
-            await self.session.flush()
+            session.add(found)
+            await session.flush()
         return found
 
     async def count_finished(self, user_id: int, kind: CheckupKind) -> int:
         return (
-            await self.session.execute(
+            await (await self.orm()).execute(
                 select(func.count())
                 .select_from(Checkup)
                 .where(
@@ -432,12 +467,12 @@ class Unit:
     # --- check-in rounds (the seller's side) ----------------------------------------
     async def checkin_round(self, round_id: int, user_id: int) -> CheckinRound | None:
         """A round of this user (None for another user's id: buttons can be forged)."""
-        found = await self.session.get(CheckinRound, round_id)
+        found = await (await self.orm()).get(CheckinRound, round_id)
         return found if found is not None and found.user_id == user_id else None
 
     async def round_of_checkup(self, checkup_id: int) -> CheckinRound | None:
         return (
-            await self.session.execute(
+            await (await self.orm()).execute(
                 select(CheckinRound).where(CheckinRound.checkup_id == checkup_id)
             )
         ).scalar_one_or_none()
@@ -445,7 +480,7 @@ class Unit:
     async def checkin_answers_before(self, user_id: int, checkup_id: int) -> dict[str, Answer]:
         """The answers of the user's last finished check-in before ``checkup_id``."""
         previous = (
-            await self.session.execute(
+            await (await self.orm()).execute(
                 select(Checkup.id)
                 .where(
                     Checkup.user_id == user_id,
@@ -469,7 +504,7 @@ class Unit:
         due check-in becomes exactly one round whichever process claims it.
         """
         due = (
-            await self.session.execute(
+            await (await self.orm()).execute(
                 select(
                     UserSettings.user_id,
                     UserSettings.checkin_cadence,
@@ -501,7 +536,7 @@ class Unit:
         # A round still merely "sent" when the next one falls due was ignored.
         ignored = set(
             (
-                await self.session.execute(
+                await (await self.orm()).execute(
                     update(CheckinRound)
                     .where(
                         CheckinRound.user_id.in_(user_ids),
@@ -523,8 +558,8 @@ class Unit:
         ]
         inserted = dict(
             (
-                await self.session.execute(
-                    _insert(self.session, CheckinRound)
+                await (await self.orm()).execute(
+                    _insert(self.dialect, CheckinRound)
                     .on_conflict_do_nothing(index_elements=["user_id", "due_at"])
                     .returning(CheckinRound.user_id, CheckinRound.id),
                     rounds,
@@ -565,7 +600,7 @@ class Unit:
                         ask_cadence,
                     )
                 )
-        await self.session.execute(update(UserSettings), schedule_updates)
+        await (await self.orm()).execute(update(UserSettings), schedule_updates)
         return claims
 
     async def record_sends(self, outcomes: list[SendOutcome], now: datetime) -> None:
@@ -580,10 +615,10 @@ class Unit:
             if o.status is RoundStatus.SENT
         ]
         if sent:
-            await self.session.execute(update(CheckinRound), sent)
+            await (await self.orm()).execute(update(CheckinRound), sent)
         for status in {o.status for o in outcomes}:
             ids = [o.round_id for o in outcomes if o.status is status]
-            await self.session.execute(
+            await (await self.orm()).execute(
                 update(CheckinRound)
                 .where(CheckinRound.id.in_(ids), CheckinRound.status == RoundStatus.SENDING.value)
                 .values(status=status.value)
@@ -595,7 +630,7 @@ class Unit:
     async def switch_off_checkins(self, user_ids: list[int], now: datetime) -> None:
         """No more check-ins for these users (they blocked the bot); their data stays, and
         only the seller can switch check-ins on again (/checkin)."""
-        await self.session.execute(
+        await (await self.orm()).execute(
             update(UserSettings)
             .where(UserSettings.user_id.in_(user_ids))
             .values(checkin_cadence="off", checkin_next_due_at=None, updated_at=now)
@@ -604,7 +639,7 @@ class Unit:
     async def give_up_stale_sends(self, now: datetime, older_than: timedelta) -> int:
         """Rounds left ``sending`` by a process that died: Telegram cannot say whether the
         message arrived, so they are marked unknown and never sent again (at most once)."""
-        result = await self.session.execute(
+        result = await (await self.orm()).execute(
             update(CheckinRound)
             .where(
                 CheckinRound.status == RoundStatus.SENDING.value,
@@ -617,11 +652,10 @@ class Unit:
     async def reserve_send_slots(self, name: str, count: int, step: float, now: float) -> float:
         """Reserve ``count`` consecutive send slots ``step`` seconds apart, shared by every
         process; returns when the first one starts (seconds since the epoch)."""
-        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
-        larger = func.greatest if dialect == "postgresql" else func.max
+        larger = func.greatest if self.dialect == "postgresql" else func.max
         for _ in range(2):
             end = (
-                await self.session.execute(
+                await (await self.orm()).execute(
                     update(SendSlot)
                     .where(SendSlot.name == name)
                     .values(next_free=larger(SendSlot.next_free, now) + step * count)
@@ -630,8 +664,8 @@ class Unit:
             ).scalar_one_or_none()
             if end is not None:
                 return end - step * count
-            await self.session.execute(
-                _insert(self.session, SendSlot)
+            await (await self.orm()).execute(
+                _insert(self.dialect, SendSlot)
                 .values(name=name, next_free=0.0)
                 .on_conflict_do_nothing(index_elements=["name"])
             )
@@ -639,9 +673,8 @@ class Unit:
 
     async def hold_sending(self, name: str, until: float) -> None:
         """Nobody sends before ``until`` (after Telegram answered 429)."""
-        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
-        larger = func.greatest if dialect == "postgresql" else func.max
-        await self.session.execute(
+        larger = func.greatest if self.dialect == "postgresql" else func.max
+        await (await self.orm()).execute(
             update(SendSlot)
             .where(SendSlot.name == name)
             .values(next_free=larger(SendSlot.next_free, until))
@@ -650,7 +683,7 @@ class Unit:
     # --- the operator ----------------------------------------------------------------
     async def stats(self) -> Stats:
         async def scalar(query: Any) -> Any:
-            return (await self.session.execute(query)).scalar()
+            return (await (await self.orm()).execute(query)).scalar()
 
         latest = select(func.max(AdviceReport.id)).group_by(AdviceReport.user_id)
         top = (
@@ -676,7 +709,7 @@ class Unit:
     # --- the user's rights: export and delete ----------------------------------------
     async def export(self, user_id: int) -> dict[str, Any]:
         """Everything stored about one user, as JSON-ready data."""
-        user = await self.session.get(User, user_id)
+        user = await (await self.orm()).get(User, user_id)
         if user is None:
             return {"user": None}
         data: dict[str, Any] = {"user": _row(user)}
@@ -689,7 +722,7 @@ class Unit:
         )
         for model, key in tables:
             rows = (
-                await self.session.execute(select(model).where(model.user_id == user_id).order_by(*model.__table__.primary_key.columns))  # type: ignore[attr-defined]
+                await (await self.orm()).execute(select(model).where(model.user_id == user_id).order_by(*model.__table__.primary_key.columns))  # type: ignore[attr-defined]
             ).scalars()
             data[key] = [_row(r) for r in rows]
         return data
@@ -699,7 +732,7 @@ class Unit:
         counts: dict[str, int] = {}
         for model in USER_TABLES:
             column = model.id if model is User else model.user_id  # type: ignore[attr-defined]
-            result = await self.session.execute(delete(model).where(column == user_id))
+            result = await (await self.orm()).execute(delete(model).where(column == user_id))
             counts[model.__tablename__] = result.rowcount or 0
         return counts
 
@@ -708,7 +741,7 @@ class Unit:
         for model in USER_TABLES:
             column = model.id if model is User else model.user_id  # type: ignore[attr-defined]
             counts[model.__tablename__] = (
-                await self.session.execute(select(func.count()).select_from(model).where(column == user_id))
+                await (await self.orm()).execute(select(func.count()).select_from(model).where(column == user_id))
             ).scalar_one()
         return counts
 
@@ -740,13 +773,14 @@ class Store:
         """Store which message asks ``field`` (after it was sent). One statement committed on
         its own: no BEGIN and COMMIT round trips for what is a hint, not an answer."""
         async with self.engine.connect() as connection:
-            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
             remember = _statement(connection.dialect.name, "remember_question", _remember_question)
             parameters = {"of_checkup": checkup_id, "message": message_id, "asked": field}
             if connection.dialect.name == "postgresql":
+                # Straight to asyncpg, outside any transaction: it commits the one statement.
                 with _driver_errors():
-                    await _run_on_driver((await autocommit.get_raw_connection()).driver_connection, remember, parameters)
+                    await _run_on_driver((await connection.get_raw_connection()).driver_connection, remember, parameters)
             else:
+                autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
                 await autocommit.execute(remember, parameters)
 
     async def forget_processed_updates(self, older_than: timedelta, batch: int = 10_000) -> int:
@@ -789,15 +823,17 @@ class Store:
     async def _postgresql_update_unit(self, update_id: int, user_id: int, language: str) -> AsyncIterator[tuple[Unit, User] | None]:
         with _driver_errors():
             async with self.engine.connect() as connection:
-                joined = await connection.execution_options(isolation_level="AUTOCOMMIT")
-                driver = (await joined.get_raw_connection()).driver_connection
-                async with driver.transaction(), AsyncSession(bind=joined, expire_on_commit=False) as session:
-                    unit = Unit(session, driver)
-                    both = _statement("postgresql", "record_update_and_lock_user", _record_update_and_lock_user)
-                    rows = await unit._run(both, {"update": update_id, "user": user_id, "lang": language, "now": utcnow()})
-                    yield (unit, _unloaded(User, rows[0])) if rows else None
-                    if session.new or session.dirty or session.deleted:
-                        await session.flush()  # the ORM's changes, inside the transaction, before COMMIT
+                driver = (await connection.get_raw_connection()).driver_connection
+                unit = Unit(None, driver, connection)
+                try:
+                    async with driver.transaction():
+                        both = _statement("postgresql", "record_update_and_lock_user", _record_update_and_lock_user)
+                        rows = await unit._run(both, {"update": update_id, "user": user_id, "lang": language, "now": utcnow()})
+                        yield (unit, _unloaded(User, rows[0])) if rows else None
+                        await unit.flush()  # the ORM's changes, inside the transaction, before COMMIT
+                finally:
+                    if unit.session is not None:
+                        await unit.session.close()
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Unit]:
