@@ -79,9 +79,7 @@ def checkin_message(claim: Claim) -> Reply:
 async def with_offer(uow: Unit, user: User, advice: Reply) -> Reply:
     """The first check-up's advice, offering check-ins under it (nothing is sent unless
     the seller accepts)."""
-    settings = await uow.settings(user.id)
-    first = await uow.count_finished(user.id, CheckupKind.CHECKUP) == 1
-    if settings.checkin_cadence != "off" or not first:
+    if await uow.checkin_cadence(user.id) != "off" or await uow.count_finished(user.id, CheckupKind.CHECKUP) != 1:
         return advice
     lang = user.language
     offer = [

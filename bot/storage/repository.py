@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 import asyncpg
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from sqlalchemy.orm import configure_mappers
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import Executable
+from sqlalchemy.sql.dml import Insert
 
 from advice.questionnaire import MAX_TEXT_LENGTH, Answer
 from advice.schedule import Rule, following_due
@@ -82,6 +84,7 @@ _STATEMENTS: dict[tuple[str, str], Executable] = {}
 _ANSWERS = AnswerRow.__table__
 _CHECKUPS = Checkup.__table__
 _USERS = User.__table__
+_REPORTS = AdviceReport.__table__
 M = TypeVar("M", bound=Base)
 
 
@@ -184,6 +187,25 @@ def _unloaded(model: type[M], values: Mapping[str, Any]) -> M:
     instance = model.__mapper__.class_manager.new_instance()
     instance.__dict__.update(values)
     return instance
+
+
+def _insert_checkup(insert: Any) -> Executable:
+    return _CHECKUPS.insert().returning(*_CHECKUPS.c)
+
+
+def _insert_report(insert: Any) -> Executable:
+    return _REPORTS.insert().returning(_REPORTS.c.id, _REPORTS.c.created_at)
+
+
+def _count_finished(insert: Any) -> Executable:
+    c = _CHECKUPS.c
+    finished = (c.user_id == bindparam("user")) & (c.kind == bindparam("wanted_kind")) & (c.status == CheckupStatus.FINISHED.value)
+    return select(func.count().label("finished")).select_from(_CHECKUPS).where(finished)
+
+
+def _checkin_cadence(insert: Any) -> Executable:
+    c = UserSettings.__table__.c
+    return select(c.checkin_cadence).where(c.user_id == bindparam("user"))
 
 
 def _current_answers(insert: Any) -> Executable:
@@ -342,12 +364,10 @@ class Unit:
         return checkup
 
     async def start_checkup(self, user: User, kind: CheckupKind = CheckupKind.CHECKUP) -> Checkup:
-        checkup = Checkup(
-            user_id=user.id, language=user.language, started_at=utcnow(), kind=kind.value
-        )
-        session = await self.orm()
-        session.add(checkup)
-        await session.flush()
+        values = {"user_id": user.id, "language": user.language, "started_at": utcnow(), "kind": kind.value}
+        (row,) = await self._run(_statement(self.dialect, "insert_checkup", _insert_checkup), values)
+        checkup = _unloaded(Checkup, row)
+        self._answers[checkup.id] = {}  # a new check-up has no answers: nothing to read back
         return checkup
 
     async def close_checkup(self, checkup: Checkup, status: CheckupStatus) -> None:
@@ -410,9 +430,12 @@ class Unit:
 
     # --- advice ----------------------------------------------------------------------
     async def save_report(self, report: AdviceReport) -> AdviceReport:
-        session = await self.orm()
-        session.add(report)
-        await session.flush()
+        """Store the advice (a Core insert: the ORM's flush costs more than the rest of
+        finishing a check-up); the report gets its id."""
+        values = {column.key: getattr(report, column.key) for column in _REPORTS.c if getattr(report, column.key) is not None}
+        (row,) = await self._run(_statement(self.dialect, "insert_report", _insert_report), values)
+        for key in ("id", "created_at"):
+            set_committed_value(report, key, row[key])
         return report
 
     async def latest_report(self, user_id: int) -> AdviceReport | None:
@@ -452,17 +475,14 @@ class Unit:
         return found
 
     async def count_finished(self, user_id: int, kind: CheckupKind) -> int:
-        return (
-            await (await self.orm()).execute(
-                select(func.count())
-                .select_from(Checkup)
-                .where(
-                    Checkup.user_id == user_id,
-                    Checkup.kind == kind.value,
-                    Checkup.status == CheckupStatus.FINISHED.value,
-                )
-            )
-        ).scalar_one()
+        query = _statement(self.dialect, "count_finished", _count_finished)
+        (row,) = await self._run(query, {"user": user_id, "wanted_kind": kind.value})
+        return row["finished"]
+
+    async def checkin_cadence(self, user_id: int) -> str:
+        """The user's check-in cadence, "off" when they never set one (nothing is created)."""
+        rows = await self._run(_statement(self.dialect, "checkin_cadence", _checkin_cadence), {"user": user_id})
+        return rows[0]["checkin_cadence"] if rows else "off"
 
     # --- check-in rounds (the seller's side) ----------------------------------------
     async def checkin_round(self, round_id: int, user_id: int) -> CheckinRound | None:
@@ -848,22 +868,42 @@ class Store:
 
 # --- statements on the asyncpg connection ---------------------------------------------------
 _POSTGRESQL = postgresql.asyncpg.dialect()
-_ON_DRIVER: dict[tuple[Executable, tuple[str, ...]], tuple[str, Any, tuple[tuple[str, Any], ...]]] = {}
+_ON_DRIVER: dict[tuple[Executable, tuple[str, ...]], tuple[str, Any, tuple[tuple[str, Any], ...], dict[str, Callable[[], Any]]]] = {}
 
 
 async def _run_on_driver(driver: asyncpg.Connection, statement: Executable, parameters: dict[str, Any]) -> list[Any]:
     """Run a Core statement on the asyncpg connection: compiled once (per set of parameter
     names) by SQLAlchemy's asyncpg dialect, values converted by the column types as
-    SQLAlchemy would (JSON to text for the codec SQLAlchemy installed on the connection)."""
+    SQLAlchemy would (JSON to text for the codec SQLAlchemy installed on the connection),
+    and an INSERT given the Python-side column defaults, as SQLAlchemy's execution gives."""
     key = (statement, tuple(parameters))
     found = _ON_DRIVER.get(key)
     if found is None:
-        compiled = statement.compile(dialect=_POSTGRESQL, column_keys=list(parameters))
+        defaults = _python_defaults(statement, parameters)
+        compiled = statement.compile(dialect=_POSTGRESQL, column_keys=[*parameters, *defaults])
         binds = tuple((name, compiled.binds[name].type.dialect_impl(_POSTGRESQL).bind_processor(_POSTGRESQL)) for name in compiled.positiontup or ())
-        found = _ON_DRIVER[key] = (str(compiled), compiled, binds)
-    sql, compiled, binds = found
+        found = _ON_DRIVER[key] = (str(compiled), compiled, binds, defaults)
+    sql, compiled, binds, defaults = found
+    if defaults:
+        parameters = {**{name: make() for name, make in defaults.items()}, **parameters}
     values = compiled.construct_params(parameters)
     return await driver.fetch(sql, *(values[n] if convert is None else convert(values[n]) for n, convert in binds))
+
+
+def _python_defaults(statement: Executable, parameters: Mapping[str, Any]) -> dict[str, Callable[[], Any]]:
+    """The INSERT's columns left out of ``parameters`` that have a Python-side default."""
+    if not isinstance(statement, Insert):
+        return {}
+    makers: dict[str, Callable[[], Any]] = {}
+    for column in statement.table.c:
+        default = column.default
+        if column.key in parameters or default is None:
+            continue
+        if default.is_callable:
+            makers[column.key] = partial(default.arg, None)  # SQLAlchemy's wrapper takes a context
+        elif default.is_scalar:
+            makers[column.key] = lambda value=default.arg: value
+    return makers
 
 
 @contextmanager
