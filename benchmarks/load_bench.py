@@ -18,6 +18,12 @@ What runs:
 * the floor, in the same run on the same database: a bare python-telegram-bot application
   whose one handler only answers, plus one raw asyncpg INSERT and COMMIT per update, fed the
   same number of updates the same way.
+* the answer floor, in the same run: a bare application doing what every check-up answer
+  must do (one transaction that records the update id, locks the user's row, reads the
+  check-up with its answers and stores the answer; then the button answered, the question
+  edited, the next one sent and its message id stored), on raw asyncpg with JSON Bot API
+  calls: the same updates as the bot, without the questionnaire, the advice or SQLAlchemy.
+  The bot against it is what the bot's own code costs on top of the work itself.
 * memory: ``--stored-users`` users with a finished check-up and answers are inserted, then
   the sellers run again (as new users) while the resident size of this process (bot and
   benchmark together) is sampled every 50 ms.
@@ -65,6 +71,7 @@ from telegram.request import BaseRequest, RequestData  # noqa: E402
 from benchmarks.fresh_database import fresh_database  # noqa: E402
 from bot.app import build_application  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.handlers import bot_api  # noqa: E402
 from bot.main import handle_update  # noqa: E402
 from bot.retrying_request import RetryingRequest  # noqa: E402
 from bot.storage.database import create_engine, session_factory  # noqa: E402
@@ -156,7 +163,8 @@ class Seller:
                 message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(value)}]
             return {"update_id": update_id, "message": message}
         state = self.telegram.chats[self.user["id"]]
-        data = next(d for label, d in state.keyboard if value in label)
+        # "tap": a button press whose data is ``value`` itself (for the answer floor's replies)
+        data = value if action == "tap" else next(d for label, d in state.keyboard if value in label)
         return {
             "update_id": update_id,
             "callback_query": {
@@ -263,6 +271,68 @@ async def the_floor(pool: asyncpg.Pool, telegram: LoopbackTelegram) -> Applicati
         chat = update.effective_chat
         assert chat is not None
         await context.bot.send_message(chat.id, "ok")
+
+    application.add_handler(MessageHandler(filters.ALL, answer))
+    application.add_handler(CallbackQueryHandler(answer))
+    await application.initialize()
+    return application
+
+
+ANSWER_FLOOR_TABLES = """
+CREATE TABLE af_updates (update_id bigint PRIMARY KEY, handled_at timestamptz NOT NULL);
+CREATE TABLE af_users (id bigint PRIMARY KEY, last_seen_at timestamptz NOT NULL);
+CREATE TABLE af_checkups (id serial PRIMARY KEY, user_id bigint NOT NULL REFERENCES af_users,
+                          question_message_id bigint);
+CREATE INDEX ON af_checkups (user_id);
+CREATE TABLE af_answers (id serial PRIMARY KEY, checkup_id int NOT NULL REFERENCES af_checkups,
+                         field text NOT NULL, value jsonb);
+CREATE INDEX ON af_answers (checkup_id);
+"""
+
+
+async def the_answer_floor(pool: asyncpg.Pool, telegram: LoopbackTelegram) -> Application:
+    """A bare application doing the work every check-up answer must do, at the least cost
+    this stack allows: raw asyncpg and JSON Bot API calls, no questionnaire, no advice.
+
+    In one transaction: record the update id and lock the user's row (one statement), read
+    the check-up with its answers, store the answer (or start the check-up); then answer
+    the button press, edit the question message, send the next question, and store that
+    message's id. Every update is treated as an answer (the bot's two multiple-choice ticks
+    only edit), so this floor does slightly more than the bot on those."""
+    application = ApplicationBuilder().bot(offline_bot(telegram)).updater(None).concurrent_updates(256).build()
+
+    async def answer(update: Update, context: Any) -> None:
+        user, chat = update.effective_user, update.effective_chat
+        assert user is not None and chat is not None
+        async with pool.acquire() as connection, connection.transaction():
+            locked = await connection.fetchval(
+                "WITH recorded AS (INSERT INTO af_updates VALUES ($1, now()) ON CONFLICT DO NOTHING RETURNING 1)"
+                " INSERT INTO af_users SELECT $2, now() FROM recorded"
+                " ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at RETURNING id",
+                update.update_id, user.id,
+            )
+            if locked is None:
+                return
+            rows = await connection.fetch(
+                "SELECT c.id, c.question_message_id, a.field, a.value FROM af_checkups c"
+                " LEFT JOIN af_answers a ON a.checkup_id = c.id WHERE c.user_id = $1 ORDER BY a.id", user.id,
+            )
+            if not rows:
+                checkup, question_message = await connection.fetchval("INSERT INTO af_checkups (user_id) VALUES ($1) RETURNING id", user.id), None
+            else:
+                checkup, question_message = rows[0]["id"], rows[0]["question_message_id"]
+                await connection.execute(
+                    "INSERT INTO af_answers (checkup_id, field, value) VALUES ($1, $2, $3)",
+                    checkup, f"q{len(rows)}", json.dumps(update.callback_query.data if update.callback_query else "typed"),
+                )
+        if update.callback_query is not None:
+            await bot_api(context.bot, "answerCallbackQuery", callback_query_id=update.callback_query.id)
+        if question_message is not None:
+            await bot_api(context.bot, "editMessageText", chat_id=chat.id, message_id=question_message, text="✓ answered")
+        keyboard = {"inline_keyboard": [[{"text": "Answer", "callback_data": "x"}, {"text": "Back", "callback_data": "b"}]]}
+        sent = await bot_api(context.bot, "sendMessage", chat_id=chat.id, text="The next question", reply_markup=keyboard)
+        async with pool.acquire() as connection:
+            await connection.execute("UPDATE af_checkups SET question_message_id = $1 WHERE id = $2", sent["message_id"], checkup)
 
     application.add_handler(MessageHandler(filters.ALL, answer))
     application.add_handler(CallbackQueryHandler(answer))
@@ -382,6 +452,19 @@ async def main(args: argparse.Namespace) -> int:
         print(floor.line())
         print(f"resident now {current_rss_mb():.0f} MB")
 
+        async with pool.acquire() as connection:
+            await connection.execute(ANSWER_FLOOR_TABLES)
+        answer_floor_app = await the_answer_floor(pool, telegram)
+        answer_steps = [("say", "/checkup"), *(("tap", "x") if a == "press" else (a, v) for a, v in ENGLISH_ANSWERS)]
+        answer_floor = await run_sellers("answers", answer_floor_app, telegram, range(40_000_000, 40_000_000 + args.users),
+                                         args.in_flight, steps=answer_steps)
+        await answer_floor_app.shutdown()
+        print(answer_floor.line())
+        async with pool.acquire() as connection:
+            stored = await connection.fetchval("SELECT count(*) FROM af_answers")
+        if stored != args.users * len(ENGLISH_ANSWERS) or answer_floor.errors:
+            problems.append(f"the answer floor stored {stored} answers, {answer_floor.errors} errors")
+
         bot_app = await the_bot(url, telegram)
         users = range(1, args.users + 1)
         bot = await timed("the bot", run_sellers("bot", bot_app, telegram, users, args.in_flight), args.profile)
@@ -403,6 +486,9 @@ async def main(args: argparse.Namespace) -> int:
         cpu_ratio = bot.cpu_per_update / floor.cpu_per_update
         print(f"cost of an update against the floor: {ratio:.2f}x (mean service time), {throughput_ratio:.2f}x (throughput),"
               f" {cpu_ratio:.2f}x (CPU per update)")
+        print(f"cost of an update against the answer floor (the same database and Bot API work, raw):"
+              f" {bot.cpu_per_update / answer_floor.cpu_per_update:.2f}x (CPU per update);"
+              f" the answer floor against the floor: {answer_floor.cpu_per_update / floor.cpu_per_update:.2f}x")
         targets = {
             "answer costs <= 2x the floor": ratio <= 2.0,
             ">= 1,000 answers/s": bot.updates / bot.seconds >= 1000,
