@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import io
 import itertools
@@ -51,6 +52,7 @@ import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +74,7 @@ from benchmarks.fresh_database import fresh_database  # noqa: E402
 from bot.app import build_application  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.handlers import bot_api  # noqa: E402
-from bot.main import handle_update  # noqa: E402
+from bot.main import WRITE_NOTES_EVERY, handle_update, write_noted_questions  # noqa: E402
 from bot.retrying_request import RetryingRequest  # noqa: E402
 from bot.storage.database import create_engine, session_factory  # noqa: E402
 from bot.storage.repository import Store  # noqa: E402
@@ -82,6 +84,7 @@ TOKEN = "123456:BENCH-token"
 BOT_ID = 123456
 SCRIPT = [("say", "/checkup"), *ENGLISH_ANSWERS]
 FIELDS_PER_CHECKUP = 19
+EDITS_PER_CHECKUP = 21  # 19 answers and two ticks of a multiple-choice question
 
 
 # --- Telegram, answered in-process -----------------------------------------------------------
@@ -91,6 +94,7 @@ class Chat:
     keyboard: list[tuple[str, str]] = field(default_factory=list)  # (label, data) of the last one
     keyboard_message: int = 0
     received: int = 0
+    edited: int = 0
 
 
 class LoopbackTelegram(BaseRequest):
@@ -130,6 +134,7 @@ class LoopbackTelegram(BaseRequest):
             chat.received += 1
         else:
             message_id = int(params["message_id"])
+            chat.edited += 1
         markup = params.get("reply_markup")
         if isinstance(markup, str):
             markup = json.loads(markup)
@@ -208,7 +213,11 @@ async def run_sellers(
     name: str, application: Application, telegram: LoopbackTelegram, user_ids: range, in_flight: int,
     steps: list[tuple[str, str]] = SCRIPT,
 ) -> Figures:
+    """Every seller's script at once; the application's ``background`` tasks (each takes a
+    stop event, as the bot's own do in ``bot.main.serve``) run alongside and are counted."""
     figures = Figures(name)
+    stop = asyncio.Event()
+    background = [asyncio.create_task(task(stop)) for task in application.bot_data.get("background", [])]
     slots = asyncio.Semaphore(in_flight)
     errors: list[BaseException] = []
 
@@ -236,6 +245,8 @@ async def run_sellers(
 
     started, cpu_started = time.perf_counter(), time.process_time()
     results = await asyncio.gather(*(converse(u) for u in user_ids), return_exceptions=True)
+    stop.set()
+    await asyncio.gather(*background)
     figures.seconds = time.perf_counter() - started
     figures.cpu_seconds = time.process_time() - cpu_started
     application.process_update = original  # type: ignore[method-assign]
@@ -256,6 +267,8 @@ async def the_bot(database_url: str, telegram: LoopbackTelegram) -> Application:
     settings = Settings(telegram_bot_token=TOKEN, database_url=database_url)
     application = build_application(settings, store=Store(session_factory(engine)))
     application.bot_data["engine"] = engine
+    store = application.bot_data["store"]
+    application.bot_data["background"] = [partial(write_noted_questions, store)]  # as bot.main.serve runs it
     application.bot = offline_bot(telegram)  # the same application, Telegram in-process
     await application.initialize()
     return application
@@ -294,23 +307,40 @@ async def the_answer_floor(pool: asyncpg.Pool, telegram: LoopbackTelegram) -> Ap
     """A bare application doing the work every check-up answer must do, at the least cost
     this stack allows: raw asyncpg and JSON Bot API calls, no questionnaire, no advice.
 
-    In one transaction: record the update id and lock the user's row (one statement), read
-    the check-up with its answers, store the answer (or start the check-up); then answer
-    the button press, edit the question message, send the next question, and store that
-    message's id. Every update is treated as an answer (the bot's two multiple-choice ticks
-    only edit), so this floor does slightly more than the bot on those."""
+    In one transaction: record the update id and lock the user's row (one statement, which
+    also writes the message id of the question sent last time, noted in memory as the bot
+    notes it), read the check-up with its answers, store the answer (or start the
+    check-up); then answer the button press, edit the question message, send the next
+    question, and note that message's id. Notes not written by a next update are written
+    every second, all in one statement, as the bot writes them. Every update is treated as
+    an answer (the bot's two multiple-choice ticks only edit), so this floor does slightly
+    more than the bot on those."""
     application = ApplicationBuilder().bot(offline_bot(telegram)).updater(None).concurrent_updates(256).build()
+    noted: dict[int, tuple[int, int]] = {}  # user id -> (check-up id, message id)
+    record_and_lock = (
+        "WITH recorded AS (INSERT INTO af_updates VALUES ($1, now()) ON CONFLICT DO NOTHING RETURNING 1)"
+        " INSERT INTO af_users SELECT $2, now() FROM recorded"
+        " ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at RETURNING id"
+    )
+    newer = "(question_message_id IS NULL OR question_message_id < {message})"
+    record_lock_and_note = (
+        "WITH recorded AS (INSERT INTO af_updates VALUES ($1, now()) ON CONFLICT DO NOTHING RETURNING 1),"
+        " locked AS (INSERT INTO af_users SELECT $2, now() FROM recorded"
+        " ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at RETURNING id),"
+        " noted AS (UPDATE af_checkups SET question_message_id = $4 FROM locked"
+        f" WHERE af_checkups.id = $3 AND af_checkups.user_id = locked.id AND {newer.format(message='$4')})"
+        " SELECT id FROM locked"
+    )
 
     async def answer(update: Update, context: Any) -> None:
         user, chat = update.effective_user, update.effective_chat
         assert user is not None and chat is not None
+        note = noted.pop(user.id, None)
         async with pool.acquire() as connection, connection.transaction():
-            locked = await connection.fetchval(
-                "WITH recorded AS (INSERT INTO af_updates VALUES ($1, now()) ON CONFLICT DO NOTHING RETURNING 1)"
-                " INSERT INTO af_users SELECT $2, now() FROM recorded"
-                " ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at RETURNING id",
-                update.update_id, user.id,
-            )
+            if note is None:
+                locked = await connection.fetchval(record_and_lock, update.update_id, user.id)
+            else:
+                locked = await connection.fetchval(record_lock_and_note, update.update_id, user.id, *note)
             if locked is None:
                 return
             rows = await connection.fetch(
@@ -331,9 +361,28 @@ async def the_answer_floor(pool: asyncpg.Pool, telegram: LoopbackTelegram) -> Ap
             await bot_api(context.bot, "editMessageText", chat_id=chat.id, message_id=question_message, text="✓ answered")
         keyboard = {"inline_keyboard": [[{"text": "Answer", "callback_data": "x"}, {"text": "Back", "callback_data": "b"}]]}
         sent = await bot_api(context.bot, "sendMessage", chat_id=chat.id, text="The next question", reply_markup=keyboard)
-        async with pool.acquire() as connection:
-            await connection.execute("UPDATE af_checkups SET question_message_id = $1 WHERE id = $2", sent["message_id"], checkup)
+        noted[user.id] = (checkup, sent["message_id"])
 
+    async def write_notes(stop: asyncio.Event) -> None:
+        while True:
+            stopping = stop.is_set()
+            notes = dict(noted)  # kept until written: a next update meanwhile writes its own
+            if notes:
+                checkups, messages = zip(*notes.values(), strict=True)
+                async with pool.acquire() as connection:
+                    await connection.execute(
+                        "UPDATE af_checkups SET question_message_id = n.message FROM unnest($1::int[], $2::bigint[]) n(checkup, message)"
+                        f" WHERE af_checkups.id = n.checkup AND {newer.format(message='n.message')}", list(checkups), list(messages),
+                    )
+                for user_id, note in notes.items():
+                    if noted.get(user_id) == note:
+                        del noted[user_id]
+            if stopping:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), WRITE_NOTES_EVERY)
+
+    application.bot_data["background"] = [write_notes]
     application.add_handler(MessageHandler(filters.ALL, answer))
     application.add_handler(CallbackQueryHandler(answer))
     await application.initialize()
@@ -480,6 +529,11 @@ async def main(args: argparse.Namespace) -> int:
         unanswered = [c for c, chat in telegram.chats.items() if c < 10_000_000 and chat.received < len(SCRIPT) - 5]
         if unanswered:
             problems.append(f"{len(unanswered)} sellers got too few replies")
+        # Every answered question is edited to show the answer: typed answers find the
+        # question's message id written behind (in the seller's next update, or every second).
+        edits = {chat.edited for c, chat in telegram.chats.items() if c < 10_000_000}
+        if edits != {EDITS_PER_CHECKUP}:
+            problems.append(f"questions edited per seller: {sorted(edits)}, not {EDITS_PER_CHECKUP}")
 
         ratio = (statistics.mean(bot.service) / statistics.mean(floor.service))
         throughput_ratio = (floor.updates / floor.seconds) / (bot.updates / bot.seconds)

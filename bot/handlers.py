@@ -120,8 +120,9 @@ async def send_replies(update: Update, context: Context, chat_id: int, replies: 
             context.bot, "sendMessage", chat_id=chat_id, text=reply.html, parse_mode=ParseMode.HTML,
             reply_markup=_keyboard(reply),
         )
-        if reply.question_of is not None:
-            await _remember_question(context, reply.question_of, sent["message_id"])
+        if reply.question_of is not None and update.effective_user is not None:
+            checkup_id, field = reply.question_of
+            store_of(context).remember_question_message(update.effective_user.id, checkup_id, sent["message_id"], field)
 
 
 async def bot_api(bot: Bot, method: str, **parameters: Any) -> Any:
@@ -133,14 +134,6 @@ async def bot_api(bot: Bot, method: str, **parameters: Any) -> Any:
     costs more than the rest of sending it."""
     data = RequestData([RequestParameter(name, value, None) for name, value in parameters.items() if value is not None])
     return await bot.request.post(f"{bot.base_url}/{method}", request_data=data)
-
-
-async def _remember_question(context: Context, question_of: tuple[int, str], message_id: int) -> None:
-    checkup_id, field = question_of
-    try:
-        await store_of(context).remember_question_message(checkup_id, message_id, field)
-    except DATABASE_ERRORS:  # the next answer then simply sends a fresh question
-        log.warning("could not remember question message %s", message_id)
 
 
 def _keyboard(reply: Reply) -> dict[str, Any] | None:

@@ -31,6 +31,8 @@ POLL_TIMEOUT = 25
 # Telegram redelivers an unconfirmed update for at most 24 hours; keep ids twice as long.
 KEEP_UPDATE_IDS = timedelta(hours=48)
 PRUNE_EVERY = 15 * 60.0
+# A seller answering within this on another process finds no note of the question to edit.
+WRITE_NOTES_EVERY = 1.0
 T = TypeVar("T")
 # Telegram's updates are a few kilobytes (4,096 characters of text at most, plus entities).
 MAX_UPDATE_BYTES = 1 << 20
@@ -160,6 +162,20 @@ async def prune_processed_updates(store: Store, stop: asyncio.Event, every: floa
 
 
 
+async def write_noted_questions(store: Store, stop: asyncio.Event, every: float = WRITE_NOTES_EVERY) -> None:
+    """Write the question messages noted since the last time, every ``every`` seconds and
+    once more on the way out (see Store.remember_question_message)."""
+    while True:
+        stopping = stop.is_set()
+        try:
+            await store.write_noted_questions()
+        except DATABASE_ERRORS as exc:  # kept for the next time
+            log.warning("could not write question messages (%s)", type(exc).__name__)
+        if stopping:
+            return
+        await _sleep(stop, every)
+
+
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:
     try:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
@@ -238,6 +254,7 @@ async def serve(settings: Settings) -> None:
         dispatcher = Dispatcher(store, telegram_sender(application.bot), limiter=SendLimiter(store))
         checkins = asyncio.create_task(dispatcher.run(stop))
         pruning = asyncio.create_task(prune_processed_updates(store, stop))
+        notes = asyncio.create_task(write_noted_questions(store, stop))
         try:
             if settings.webhook_url:
                 await _serve_webhook(application, settings, stop)
@@ -248,6 +265,7 @@ async def serve(settings: Settings) -> None:
             stop.set()
             await checkins
             await pruning
+            await notes
             await dispose(application)
 
 

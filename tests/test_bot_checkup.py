@@ -133,18 +133,19 @@ async def test_each_button_answer_edits_its_question_to_show_the_choice(harness:
 async def test_a_question_message_not_remembered_is_never_overwritten_by_the_next_answer(
     harness: ChatHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The bot stores a question message's id after sending it; a crash in between leaves
-    the previous question's id stored. Answers must then not edit that older message."""
+    """The bot notes a question message's id after sending it and writes it behind; a crash
+    before it is written leaves the previous question's id stored. Answers must then not
+    edit that older message."""
     seller = harness.seller()
     await seller.says("/checkup")
     await answer_all(seller, ENGLISH_ANSWERS[:7])  # ... up to the weekly reach, typed
     reach = seller.last()  # "How many posts...": sent, but its id is remembered
     assert "posts or videos" in reach.text
 
-    async def crash(*args: object) -> None:
-        raise OSError("the process died here")
+    def lost(*args: object) -> None:
+        """The process died before the note was written."""
 
-    monkeypatch.setattr(Store, "remember_question_message", crash)
+    monkeypatch.setattr(Store, "remember_question_message", lost)
     await seller.says("20")  # answered; the next question goes out, its id is lost
     orders = seller.last()
     assert "orders do you get" in orders.text

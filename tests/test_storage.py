@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from advice.questionnaire import Answer, AnswerStatus
+from bot.main import write_noted_questions
 from bot.storage.database import create_engine, session_factory
 from bot.storage.models import AdviceReport, AnswerRow, Base, CheckinRound, CheckupStatus, utcnow
 from bot.storage.repository import USER_TABLES, Store
@@ -200,6 +201,101 @@ async def test_a_unit_that_fails_leaves_nothing_behind_so_a_retry_succeeds(
         checkup = await unit.start_checkup(user)
         await unit.save_answer(checkup, "monthly_orders", Answer(40))
     assert await count(engine, "SELECT count(*) FROM answers") == 1
+
+
+# --- the message that asks a question (written behind) -------------------------------------
+async def asking_message(engine: AsyncEngine, checkup_id: int) -> tuple[int | None, str | None]:
+    async with engine.connect() as connection:
+        row = (await connection.execute(
+            text("SELECT question_message_id, question_field FROM checkups WHERE id = :c"), {"c": checkup_id}
+        )).one()
+    return row[0], row[1]
+
+
+async def started_checkup(store: Store, update_id: int) -> int:
+    async with store.update_unit(update_id, ANNA, "en") as handled:
+        assert handled is not None
+        unit, user = handled
+        return (await unit.start_checkup(user)).id
+
+
+async def test_a_noted_question_message_is_written_by_the_users_next_update(store: Store, engine: AsyncEngine) -> None:
+    checkup_id = await started_checkup(store, 700)
+    store.remember_question_message(ANNA, checkup_id, 41, "category")
+    assert await asking_message(engine, checkup_id) == (None, None)  # noted, not yet written
+    async with store.update_unit(701, ANNA, "en") as handled:
+        assert handled is not None
+        unit, _ = handled
+        active = await unit.active_checkup(ANNA)
+        assert (active.question_message_id, active.question_field) == (41, "category")
+    assert await asking_message(engine, checkup_id) == (41, "category")
+
+
+async def test_noted_question_messages_are_written_together_and_an_older_one_never_wins(
+    store: Store, engine: AsyncEngine
+) -> None:
+    checkup_id = await started_checkup(store, 710)
+    store.remember_question_message(ANNA, checkup_id, 50, "price_tier")
+    assert await store.write_noted_questions() == 1
+    assert await store.write_noted_questions() == 0  # written once
+    store.remember_question_message(ANNA, checkup_id, 49, "category")  # late, from another process
+    await store.write_noted_questions()
+    assert await asking_message(engine, checkup_id) == (50, "price_tier")
+    store.remember_question_message(ANNA, checkup_id, 49, "category")
+    async with store.update_unit(711, ANNA, "en") as handled:  # nor in the next update
+        assert handled is not None
+    assert await asking_message(engine, checkup_id) == (50, "price_tier")
+
+
+async def test_notes_taken_by_an_update_that_fails_are_written_by_the_next(store: Store, engine: AsyncEngine) -> None:
+    checkup_id = await started_checkup(store, 720)
+    store.remember_question_message(ANNA, checkup_id, 60, "category")
+    with pytest.raises(RuntimeError):
+        async with store.update_unit(721, ANNA, "en") as handled:
+            assert handled is not None
+            raise RuntimeError("Telegram is down")
+    async with store.update_unit(721, ANNA, "en") as handled:  # a duplicate writes nothing...
+        assert handled is not None
+    assert await asking_message(engine, checkup_id) == (60, "category")
+    store.remember_question_message(ANNA, checkup_id, 61, "price_tier")
+    async with store.update_unit(721, ANNA, "en") as handled:  # ...and keeps the note
+        assert handled is None
+    assert await store.write_noted_questions() == 1
+    assert await asking_message(engine, checkup_id) == (61, "price_tier")
+
+
+async def test_the_bot_writes_noted_question_messages_on_start_then_every_so_often_and_when_it_stops(
+    store: Store, engine: AsyncEngine
+) -> None:
+    checkup_id = await started_checkup(store, 730)
+    store.remember_question_message(ANNA, checkup_id, 70, "category")
+    stop = asyncio.Event()
+    writing = asyncio.create_task(write_noted_questions(store, stop, every=3600))
+    try:
+        for _ in range(500):
+            if await asking_message(engine, checkup_id) == (70, "category"):
+                break
+            await asyncio.sleep(0.01)
+        assert await asking_message(engine, checkup_id) == (70, "category")
+        store.remember_question_message(ANNA, checkup_id, 71, "price_tier")  # the next is an hour away...
+    finally:
+        stop.set()
+        await writing
+    assert await asking_message(engine, checkup_id) == (71, "price_tier")  # ...but it stops first
+
+
+@pytest.mark.postgres
+async def test_writing_notes_skips_a_check_up_an_update_is_handling_and_writes_it_later(postgres_store: Store) -> None:
+    """The writer never waits for an update's locks (so never deadlocks with one)."""
+    store = postgres_store
+    checkup_id = await started_checkup(store, 740)
+    store.remember_question_message(ANNA, checkup_id, 80, "category")
+    async with store.update_unit(741, ANNA, "en") as handled:  # writes note 80, holds the row
+        assert handled is not None
+        store.remember_question_message(ANNA, checkup_id, 81, "price_tier")
+        assert await asyncio.wait_for(store.write_noted_questions(), timeout=5) == 0
+    assert await store.write_noted_questions() == 1
+    assert await asking_message(store.engine, checkup_id) == (81, "price_tier")
 
 
 async def test_another_users_ids_are_not_found(store: Store) -> None:

@@ -21,8 +21,20 @@ from functools import partial
 from typing import Any, TypeVar
 
 import asyncpg
-from sqlalchemy import bindparam, delete, func, literal, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    bindparam,
+    delete,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import configure_mappers
@@ -247,12 +259,60 @@ def _forget_updates(insert: Any) -> Executable:
 
 
 def _remember_question(insert: Any) -> Executable:
+    """One question message noted on its check-up (SQLite; PostgreSQL notes them all in one
+    statement). Message ids only grow in a chat: an older note arriving late changes nothing."""
     c = _CHECKUPS.c
+    newer = c.question_message_id.is_(None) | (c.question_message_id < bindparam("message"))
     return (
         _CHECKUPS.update()
-        .where(c.id == bindparam("of_checkup"))
+        .where(c.id == bindparam("of_checkup"), newer)
         .values(question_message_id=bindparam("message"), question_field=bindparam("asked"))
     )
+
+
+def _noted_questions() -> Any:
+    """PostgreSQL: the question messages to note, as a table (one array parameter per column)."""
+    return func.unnest(
+        bindparam("noted_checkups", type_=ARRAY(Integer)),
+        bindparam("noted_messages", type_=ARRAY(BigInteger)),
+        bindparam("noted_fields", type_=ARRAY(String)),
+    ).table_valued("checkup_id", "message_id", "field").render_derived(name="noted")
+
+
+def _note_questions(of_user: Any) -> Executable:
+    """PostgreSQL: the noted question messages stored on the check-ups of ``of_user`` (the
+    row locked by the statement this becomes part of), unless a newer one is there
+    (message ids only grow in a chat)."""
+    c, noted = _CHECKUPS.c, _noted_questions()
+    newer = c.question_message_id.is_(None) | (c.question_message_id < noted.c.message_id)
+    return (
+        _CHECKUPS.update()
+        .where(c.id == noted.c.checkup_id, c.user_id == of_user, newer)
+        .values(question_message_id=noted.c.message_id, question_field=noted.c.field)
+    )
+
+
+def _write_notes(insert: Any) -> Executable:
+    """PostgreSQL: the noted question messages written to the check-ups no one has locked;
+    returns the ids of those someone has (an update in progress: tried again later)."""
+    return text(
+        "WITH noted AS (SELECT * FROM unnest(CAST(:noted_checkups AS integer[]), CAST(:noted_messages AS bigint[]),"
+        " CAST(:noted_fields AS varchar[])) AS noted (checkup_id, message_id, field)),"
+        " claimed AS (SELECT id FROM checkups WHERE id IN (SELECT checkup_id FROM noted) FOR UPDATE SKIP LOCKED),"
+        " written AS (UPDATE checkups SET question_message_id = noted.message_id, question_field = noted.field"
+        " FROM noted WHERE checkups.id = noted.checkup_id AND checkups.id IN (SELECT id FROM claimed)"
+        " AND (checkups.question_message_id IS NULL OR checkups.question_message_id < noted.message_id))"
+        " SELECT id FROM checkups WHERE id IN (SELECT checkup_id FROM noted) AND id NOT IN (SELECT id FROM claimed)"
+    )
+
+
+def _record_update_lock_user_and_note_questions(insert: Any) -> Executable:
+    """PostgreSQL: :func:`_record_update_and_lock_user`, and the question messages sent to
+    the user since their last update noted, in the same statement. The notes join the locked
+    row, so they are written only once the user's lock is held (never a check-up row locked
+    before the user's, the order every update takes)."""
+    locked = _record_update_and_lock_user(insert).cte("locked")
+    return select(locked).add_cte(_note_questions(of_user=locked.c.id).cte("noted_questions"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -784,24 +844,75 @@ class Store:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
+        # Question messages sent and not yet written: user id -> check-up id -> (message id,
+        # field). See remember_question_message.
+        self._noted: dict[int, dict[int, tuple[int, str]]] = {}
 
     @property
     def engine(self) -> AsyncEngine:
         return self.sessions.kw["bind"]
 
-    async def remember_question_message(self, checkup_id: int, message_id: int, field: str) -> None:
-        """Store which message asks ``field`` (after it was sent). One statement committed on
-        its own: no BEGIN and COMMIT round trips for what is a hint, not an answer."""
-        async with self.engine.connect() as connection:
-            remember = _statement(connection.dialect.name, "remember_question", _remember_question)
-            parameters = {"of_checkup": checkup_id, "message": message_id, "asked": field}
-            if connection.dialect.name == "postgresql":
-                # Straight to asyncpg, outside any transaction: it commits the one statement.
-                with _driver_errors():
-                    await _run_on_driver((await connection.get_raw_connection()).driver_connection, remember, parameters)
+    def remember_question_message(self, user_id: int, checkup_id: int, message_id: int, field: str) -> None:
+        """Note which message asks ``field`` (after it was sent), to be written behind.
+
+        It is a hint for editing the question once it is answered, not an answer: it is
+        written in the user's next update (in its first statement, no round trip of its
+        own) or by :meth:`write_noted_questions` (every second, in one statement for all),
+        whichever comes first. A crash loses the notes of the last second; a typed answer
+        then leaves its question as it was, and the next question is sent as usual."""
+        self._noted.setdefault(user_id, {})[checkup_id] = (message_id, field)
+
+    def _take_noted(self, user_id: int) -> dict[int, tuple[int, str]]:
+        return self._noted.pop(user_id, None) or {}
+
+    def _give_back_noted(self, user_id: int, notes: dict[int, tuple[int, str]]) -> None:
+        """Notes taken by a transaction that did not commit them, kept for the next one
+        (a newer note taken meanwhile wins: message ids only grow in a chat)."""
+        if not notes:
+            return
+        kept = self._noted.setdefault(user_id, {})
+        for checkup_id, note in notes.items():
+            if checkup_id not in kept or kept[checkup_id][0] < note[0]:
+                kept[checkup_id] = note
+
+    async def write_noted_questions(self) -> int:
+        """Write every noted question message in one transaction; how many notes are done.
+
+        A note stays noted until its transaction commits, so the user's next update, if it
+        starts meanwhile, takes and writes it itself rather than miss it. On PostgreSQL the
+        check-ups locked by an update in progress are skipped (never waited for, so never a
+        deadlock with it) and their notes kept for the next time; a note older than the
+        stored message, or of a check-up since deleted, is done with."""
+        snapshot = [
+            (user_id, checkup_id, message_id, field)
+            for user_id, per_user in self._noted.items()
+            for checkup_id, (message_id, field) in per_user.items()
+        ]
+        if not snapshot:
+            return 0
+        busy: set[int] = set()
+        async with self.sessions() as session, session.begin():
+            if _dialect(session) == "postgresql":
+                parameters: dict[str, Any] = {
+                    "noted_checkups": [checkup_id for _, checkup_id, _, _ in snapshot],
+                    "noted_messages": [message_id for _, _, message_id, _ in snapshot],
+                    "noted_fields": [field for _, _, _, field in snapshot],
+                }
+                busy = set((await session.execute(_statement("postgresql", "write_notes", _write_notes), parameters)).scalars())
             else:
-                autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-                await autocommit.execute(remember, parameters)
+                remember = _statement("sqlite", "remember_question", _remember_question)
+                await session.execute(remember, [{"of_checkup": c, "message": m, "asked": f} for _, c, m, f in snapshot])
+        done = 0
+        for user_id, checkup_id, message_id, _ in snapshot:
+            if checkup_id in busy:
+                continue
+            done += 1
+            per_user = self._noted.get(user_id)
+            if per_user is not None and per_user.get(checkup_id, (None,))[0] == message_id:
+                del per_user[checkup_id]
+                if not per_user:
+                    del self._noted[user_id]
+        return done
 
     async def forget_processed_updates(self, older_than: timedelta, batch: int = 10_000) -> int:
         """Delete update ids handled more than ``older_than`` ago, ``batch`` rows per
@@ -828,27 +939,48 @@ class Store:
         statement costs 80-95 µs more CPU, and a transaction 55-90 µs more
         (benchmarks/statement_bench.py); an update takes five or six statements.
         """
-        if self.engine.dialect.name == "postgresql":
-            async with self._postgresql_update_unit(update_id, user_id, language) as handled:
-                yield handled
-            return
-        async with self.sessions() as session, session.begin():
-            unit = Unit(session)
-            if not await _record(session, update_id):
-                yield None
+        noted = self._take_noted(user_id)
+        try:
+            if self.engine.dialect.name == "postgresql":
+                async with self._postgresql_update_unit(update_id, user_id, language, noted) as handled:
+                    if handled is None:
+                        self._give_back_noted(user_id, noted)
+                    yield handled
                 return
-            yield unit, await unit.user(user_id, language)
+            async with self.sessions() as session, session.begin():
+                unit = Unit(session)
+                if not await _record(session, update_id):
+                    self._give_back_noted(user_id, noted)
+                    yield None
+                    return
+                user = await unit.user(user_id, language)
+                remember = _statement("sqlite", "remember_question", _remember_question)
+                for checkup_id, (message_id, field) in noted.items():
+                    await unit._run(remember, {"of_checkup": checkup_id, "message": message_id, "asked": field})
+                yield unit, user
+        except BaseException:
+            self._give_back_noted(user_id, noted)  # rolled back: they are written next time
+            raise
 
     @asynccontextmanager
-    async def _postgresql_update_unit(self, update_id: int, user_id: int, language: str) -> AsyncIterator[tuple[Unit, User] | None]:
+    async def _postgresql_update_unit(
+        self, update_id: int, user_id: int, language: str, noted: dict[int, tuple[int, str]]
+    ) -> AsyncIterator[tuple[Unit, User] | None]:
+        parameters: dict[str, Any] = {"update": update_id, "user": user_id, "lang": language, "now": utcnow()}
+        if noted:
+            first = _statement("postgresql", "record_update_lock_user_and_note_questions", _record_update_lock_user_and_note_questions)
+            parameters["noted_checkups"] = list(noted)
+            parameters["noted_messages"] = [message_id for message_id, _ in noted.values()]
+            parameters["noted_fields"] = [field for _, field in noted.values()]
+        else:
+            first = _statement("postgresql", "record_update_and_lock_user", _record_update_and_lock_user)
         with _driver_errors():
             async with self.engine.connect() as connection:
                 driver = (await connection.get_raw_connection()).driver_connection
                 unit = Unit(None, driver, connection)
                 try:
                     async with driver.transaction():
-                        both = _statement("postgresql", "record_update_and_lock_user", _record_update_and_lock_user)
-                        rows = await unit._run(both, {"update": update_id, "user": user_id, "lang": language, "now": utcnow()})
+                        rows = await unit._run(first, parameters)
                         yield (unit, _unloaded(User, rows[0])) if rows else None
                         await unit.flush()  # the ORM's changes, inside the transaction, before COMMIT
                 finally:
