@@ -401,7 +401,8 @@ async def test_units_for_one_user_wait_for_each_other(postgres_store: Store) -> 
         async with store.update_unit(1, ANNA, "en") as handled:
             assert handled is not None
             unit, user = handled
-            await unit.start_checkup(user)
+            checkup = await unit.start_checkup(user)
+            await unit.save_answer(checkup, "monthly_orders", Answer(40))
             locked.set()
             await asyncio.sleep(0.3)
             waiting["on a lock"] = await lock_waits()
@@ -415,8 +416,11 @@ async def test_units_for_one_user_wait_for_each_other(postgres_store: Store) -> 
             assert handled is not None
             unit, _ = handled
             times["second has the lock"] = loop.time()
-            # It waited for the commit, so it sees the check-up the first unit started.
-            assert await unit.active_checkup(ANNA) is not None
+            # It waited for the commit, so it sees the check-up the first unit started (its
+            # first statement began before that: what it read then is read again).
+            active = await unit.active_checkup(ANNA)
+            assert active is not None
+            assert await unit.answers(active.id) == {"monthly_orders": Answer(40)}
 
     async def someone_else() -> None:
         await locked.wait()

@@ -29,8 +29,10 @@ from sqlalchemy import (
     delete,
     func,
     literal,
+    literal_column,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -97,6 +99,9 @@ _ANSWERS = AnswerRow.__table__
 _CHECKUPS = Checkup.__table__
 _USERS = User.__table__
 _REPORTS = AdviceReport.__table__
+_ANSWER_COLUMNS = tuple(
+    getattr(_ANSWERS.c, name).label(f"a_{name}") for name in ("field", "value", "status", "low", "high")
+)
 M = TypeVar("M", bound=Base)
 
 
@@ -129,11 +134,24 @@ def _upsert_user(insert: Any) -> Executable:
     return upsert.returning(*_USERS.c)
 
 
-def _record_update_and_lock_user(insert: Any) -> Executable:
-    """PostgreSQL: the update id recorded and the user's row upserted (so locked) in one
-    statement; no row comes back when the update was handled before."""
+def _begin_update(insert: Any, noting: bool = False) -> Executable:
+    """PostgreSQL, the first statement of an update (one round trip instead of three): the
+    update id recorded, the user's row upserted (so locked) and read, and the user's
+    check-ups in progress read with their current answers; ``noting``: the question
+    messages noted since the user's last update written too (see Store.remember_question_message).
+
+    No row comes back when the update was handled before. Otherwise the first row has
+    ``recorded`` set, and the user's columns (NULL when read too early, see below) and one
+    row per answer of each check-up in progress (its columns prefixed ``c_``).
+
+    The check-ups are read as of the statement's start, which comes before the user's
+    lock is granted: if another transaction changed the user's row in between (every update
+    does, and only updates change a user's check-ups), what was read may be out of date.
+    The upsert then changes nothing (its WHERE compares the row it locked with the row the
+    statement saw), the user's columns come back NULL, and the caller reads again, under
+    the lock (PostgreSQL locks the row even when the WHERE is false)."""
     recorded = _record_update(insert).returning(ProcessedUpdate.__table__.c.update_id).cte("recorded")
-    c = User.__table__.c
+    c = _USERS.c
     first_contact = select(
         bindparam("user", type_=c.id.type),
         bindparam("lang", type_=c.language.type),
@@ -143,9 +161,31 @@ def _record_update_and_lock_user(insert: Any) -> Executable:
         literal(c.time_zone.default.arg, c.time_zone.type),
     ).select_from(recorded)
     columns = [c.id, c.language, c.created_at, c.last_seen_at, c.language_chosen, c.time_zone]
-    upsert = insert(User.__table__).from_select(columns, first_contact)
-    upsert = upsert.on_conflict_do_update(index_elements=[c.id], set_={c.last_seen_at: upsert.excluded.last_seen_at})
-    return upsert.returning(*c)
+    as_seen = _USERS.alias("as_seen")
+    seen_version = select(literal_column("as_seen.xmin")).where(as_seen.c.id == bindparam("user")).scalar_subquery()
+    upsert = insert(_USERS).from_select(columns, first_contact)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[c.id],
+        set_={c.last_seen_at: upsert.excluded.last_seen_at},
+        where=literal_column("users.xmin") == seen_version,
+    )
+    locked = upsert.returning(*c).cte("locked")
+    checkup, a = _CHECKUPS.c, _ANSWERS.c
+    with_answers = _CHECKUPS.outerjoin(_ANSWERS, (a.checkup_id == checkup.id) & a.superseded_at.is_(None))
+    in_progress = (checkup.user_id == locked.c.id) & (checkup.status == CheckupStatus.IN_PROGRESS.value)
+    read = (
+        select(
+            recorded.c.update_id.label("recorded"),
+            *locked.c,
+            *(column.label(f"c_{column.key}") for column in checkup),
+            *_ANSWER_COLUMNS,
+        )
+        .select_from(recorded.outerjoin(locked, true()).outerjoin(with_answers, in_progress))
+        .order_by(checkup.id, a.id)
+    )
+    if noting:
+        read = read.add_cte(_note_questions(of_user=locked.c.id).cte("noted_questions"))
+    return read
 
 
 def _with_answers(which: Any) -> Executable:
@@ -154,8 +194,7 @@ def _with_answers(which: Any) -> Executable:
     round trip, as every answer needs both."""
     c, a = _CHECKUPS.c, _ANSWERS.c
     current = (a.checkup_id == c.id) & a.superseded_at.is_(None)
-    answer_columns = [a.field.label("a_field"), a.value.label("a_value"), a.status.label("a_status"), a.low.label("a_low"), a.high.label("a_high")]
-    return select(*c, *answer_columns).select_from(_CHECKUPS.outerjoin(_ANSWERS, current)).where(which).order_by(a.id)
+    return select(*c, *_ANSWER_COLUMNS).select_from(_CHECKUPS.outerjoin(_ANSWERS, current)).where(which).order_by(a.id)
 
 
 def _active_checkup(insert: Any) -> Executable:
@@ -306,15 +345,6 @@ def _write_notes(insert: Any) -> Executable:
     )
 
 
-def _record_update_lock_user_and_note_questions(insert: Any) -> Executable:
-    """PostgreSQL: :func:`_record_update_and_lock_user`, and the question messages sent to
-    the user since their last update noted, in the same statement. The notes join the locked
-    row, so they are written only once the user's lock is held (never a check-up row locked
-    before the user's, the order every update takes)."""
-    locked = _record_update_and_lock_user(insert).cte("locked")
-    return select(locked).add_cte(_note_questions(of_user=locked.c.id).cte("noted_questions"))
-
-
 @dataclass(frozen=True, slots=True)
 class Claim:
     """A check-in claimed for sending: its round and what the message needs."""
@@ -348,10 +378,15 @@ class Unit:
     # Current answers read with their check-up in this transaction (the user's row is
     # locked, so only this unit changes them); dropped when this unit writes an answer.
     _answers: dict[int, dict[str, Answer]] = field(default_factory=dict, repr=False)
+    # PostgreSQL, for an update: the user's check-ups in progress by id, read in the
+    # update's first statement; None (unknown: asked for) once this unit changes a check-up
+    # or opens the ORM session, which could.
+    _in_progress: dict[int, Checkup] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         bound = self.session.bind if self.session is not None else self.connection
         self.dialect = bound.dialect.name if bound is not None else "sqlite"
+        self._user_id: int | None = None  # whose check-ups _in_progress holds
 
     async def orm(self) -> AsyncSession:
         """The ORM session, for the rarer work (settings, reports, check-ins, the operator).
@@ -360,6 +395,7 @@ class Unit:
         answer) need none, and opening one costs more than a statement. It runs in
         autocommit mode on the unit's connection, so its statements join the driver's
         transaction."""
+        self._in_progress = None
         if self.session is None:
             assert self.connection is not None, "a unit has a session or a connection"
             joined = await self.connection.execution_options(isolation_level="AUTOCOMMIT")
@@ -402,20 +438,25 @@ class Unit:
         self, user_id: int, kind: CheckupKind = CheckupKind.CHECKUP
     ) -> Checkup | None:
         """The check-up (or check-in, by ``kind``) in progress."""
+        if self._in_progress is not None and user_id == self._user_id:
+            of_kind = [c for c in self._in_progress.values() if c.kind == kind.value]
+            return max(of_kind, key=lambda c: c.id) if of_kind else None
         query = _statement(self.dialect, "active_checkup", _active_checkup)
         return self._checkup_from(await self._run(query, {"user": user_id, "wanted_kind": kind.value}))
 
     async def checkup(self, checkup_id: int, user_id: int) -> Checkup | None:
         """A check-up of this user (None for another user's id: buttons can be forged)."""
+        if self._in_progress is not None and user_id == self._user_id and checkup_id in self._in_progress:
+            return self._in_progress[checkup_id]
         query = _statement(self.dialect, "checkup_by_id", _checkup_by_id)
         return self._checkup_from(await self._run(query, {"of_checkup": checkup_id, "user": user_id}))
 
-    def _checkup_from(self, rows: list[Mapping[str, Any]]) -> Checkup | None:
-        """The check-up of :func:`_with_answers` rows; its answers are kept for
-        :meth:`answers` until this unit writes one."""
+    def _checkup_from(self, rows: list[Mapping[str, Any]], prefix: str = "") -> Checkup | None:
+        """The check-up of :func:`_with_answers` rows (its columns named ``prefix`` + key);
+        its answers are kept for :meth:`answers` until this unit writes one."""
         if not rows:
             return None
-        checkup = _unloaded(Checkup, {column.key: rows[0][column.key] for column in _CHECKUPS.c})
+        checkup = _unloaded(Checkup, {column.key: rows[0][prefix + column.key] for column in _CHECKUPS.c})
         self._answers[checkup.id] = {
             r["a_field"]: Answer.from_dict({"value": r["a_value"], "status": r["a_status"], "low": r["a_low"], "high": r["a_high"]})
             for r in rows
@@ -423,7 +464,27 @@ class Unit:
         }
         return checkup
 
+    def _keep_in_progress(self, user_id: int, rows: list[Mapping[str, Any]], noted: Mapping[int, tuple[int, str]]) -> None:
+        """The check-ups in progress of :func:`_begin_update` rows, with the question
+        messages its statement wrote (it read the check-ups as they were before)."""
+        self._user_id = user_id
+        self._in_progress = {}
+        start = 0
+        for end in range(1, len(rows) + 1):
+            if end < len(rows) and rows[end]["c_id"] == rows[start]["c_id"]:
+                continue
+            group, start = rows[start:end], end
+            if group[0]["c_id"] is None:  # no check-up in progress
+                continue
+            checkup = self._checkup_from(group, prefix="c_")
+            assert checkup is not None
+            note = noted.get(checkup.id)
+            if note is not None and (checkup.question_message_id is None or checkup.question_message_id < note[0]):
+                checkup.__dict__.update(question_message_id=note[0], question_field=note[1])
+            self._in_progress[checkup.id] = checkup
+
     async def start_checkup(self, user: User, kind: CheckupKind = CheckupKind.CHECKUP) -> Checkup:
+        self._in_progress = None
         values = {"user_id": user.id, "language": user.language, "started_at": utcnow(), "kind": kind.value}
         (row,) = await self._run(_statement(self.dialect, "insert_checkup", _insert_checkup), values)
         checkup = _unloaded(Checkup, row)
@@ -431,6 +492,7 @@ class Unit:
         return checkup
 
     async def close_checkup(self, checkup: Checkup, status: CheckupStatus) -> None:
+        self._in_progress = None
         now = utcnow()
         close = _statement(self.dialect, "close_checkup", _close_checkup)
         await self._run(close, {"of_checkup": checkup.id, "to": status.value, "now": now})
@@ -932,8 +994,9 @@ class Store:
         """:meth:`unit` for a Telegram update, with the sender's row from :meth:`Unit.user`
         (created on first contact, locked); None when the update was handled before.
 
-        On PostgreSQL both take one statement (one round trip less per update), and the
-        transaction is the driver's own: the unit's Core statements go straight to asyncpg,
+        On PostgreSQL both take one statement, which also reads the user's check-ups in
+        progress with their answers (see :func:`_begin_update`), and the transaction is the
+        driver's own: the unit's Core statements go straight to asyncpg,
         and the session (for the ORM's rarer work) runs in autocommit mode on the same
         connection, so its statements join that transaction. Through the session, each
         statement costs 80-95 µs more CPU, and a transaction 55-90 µs more
@@ -968,12 +1031,12 @@ class Store:
     ) -> AsyncIterator[tuple[Unit, User] | None]:
         parameters: dict[str, Any] = {"update": update_id, "user": user_id, "lang": language, "now": utcnow()}
         if noted:
-            first = _statement("postgresql", "record_update_lock_user_and_note_questions", _record_update_lock_user_and_note_questions)
+            first = _statement("postgresql", "begin_update_noting", partial(_begin_update, noting=True))
             parameters["noted_checkups"] = list(noted)
             parameters["noted_messages"] = [message_id for message_id, _ in noted.values()]
             parameters["noted_fields"] = [field for _, field in noted.values()]
         else:
-            first = _statement("postgresql", "record_update_and_lock_user", _record_update_and_lock_user)
+            first = _statement("postgresql", "begin_update", _begin_update)
         with _driver_errors():
             async with self.engine.connect() as connection:
                 driver = (await connection.get_raw_connection()).driver_connection
@@ -981,7 +1044,17 @@ class Store:
                 try:
                     async with driver.transaction():
                         rows = await unit._run(first, parameters)
-                        yield (unit, _unloaded(User, rows[0])) if rows else None
+                        if not rows:
+                            yield None
+                            return
+                        if rows[0]["id"] is None:
+                            # Read before the lock was granted and changed since: read under it.
+                            self._give_back_noted(user_id, noted)
+                            user = await unit.user(user_id, language)
+                        else:
+                            user = _unloaded(User, {column.key: rows[0][column.key] for column in _USERS.c})
+                            unit._keep_in_progress(user_id, rows, noted)
+                        yield unit, user
                         await unit.flush()  # the ORM's changes, inside the transaction, before COMMIT
                 finally:
                     if unit.session is not None:
