@@ -65,7 +65,11 @@ def environment(fmt: str) -> jinja2.Environment:
 
 
 @cache
-def _compiled(fmt: str, source: str) -> jinja2.Template:
+def _compiled(fmt: str, source: str) -> jinja2.Template | None:
+    """The rule text as a template; None for a text with no Jinja syntax (most of them),
+    which renders as itself in both formats: only what expressions print is escaped."""
+    if not any(mark in source for mark in ("{{", "{%", "{#")):
+        return None
     return environment(fmt).from_string(source)
 
 
@@ -158,7 +162,9 @@ def _rule_text(fmt: str, finding: Finding, key: str, assessment: Assessment, f: 
     texts = getattr(finding.rule, key)
     if not texts:
         return ""
-    text = _compiled(fmt, texts[f.lang]).render(**assessment.context, f=f).strip()
+    source = texts[f.lang]
+    template = _compiled(fmt, source)
+    text = (source if template is None else template.render(**assessment.context, f=f)).strip()
     # Already escaped by the HTML environment: mark it so the report does not escape twice.
     return markupsafe.Markup(text) if fmt == "html" else text
 
