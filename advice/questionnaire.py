@@ -41,6 +41,10 @@ class AnswerStatus(StrEnum):
     SKIPPED = "skipped"
 
 
+# By value, without the Enum call's lookup: answers are read on every update.
+_STATUSES = {status.value: status for status in AnswerStatus}
+
+
 @dataclass(frozen=True, slots=True)
 class Answer:
     """One stored answer. ``low``/``high`` keep a range the seller typed."""
@@ -58,10 +62,12 @@ class Answer:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Answer:
-        value = data.get("value")
-        if isinstance(value, list):
-            value = tuple(value)
-        return cls(value, AnswerStatus(data.get("status", "given")), data.get("low"), data.get("high"))
+        return cls.stored(data.get("value"), data.get("status", "given"), data.get("low"), data.get("high"))
+
+    @classmethod
+    def stored(cls, value: Any, status: str, low: float | None, high: float | None) -> Answer:
+        """An answer from its stored columns (a list value was a tuple)."""
+        return cls(tuple(value) if isinstance(value, list) else value, _STATUSES[status], low, high)
 
 
 @dataclass(frozen=True, slots=True)

@@ -298,6 +298,27 @@ async def test_writing_notes_skips_a_check_up_an_update_is_handling_and_writes_i
     assert await asking_message(store.engine, checkup_id) == (81, "price_tier")
 
 
+async def test_an_updates_orm_work_commits_or_rolls_back_with_its_other_statements(store: Store, engine: AsyncEngine) -> None:
+    """The ORM session (settings) and the Core statements (check-ups) are one transaction."""
+    with pytest.raises(RuntimeError):
+        async with store.update_unit(750, ANNA, "en") as handled:
+            assert handled is not None
+            unit, user = handled
+            (await unit.settings(ANNA)).checkin_cadence = "weekly"
+            await unit.start_checkup(user)
+            raise RuntimeError("Telegram is down")
+    assert await count(engine, "SELECT count(*) FROM settings") == 0
+    assert await count(engine, "SELECT count(*) FROM checkups") == 0
+    async with store.update_unit(750, ANNA, "en") as handled:
+        assert handled is not None
+        unit, user = handled
+        await unit.start_checkup(user)
+        (await unit.settings(ANNA)).checkin_cadence = "weekly"
+        assert await unit.active_checkup(ANNA) is not None  # read after the ORM's change
+    assert await count(engine, "SELECT count(*) FROM settings WHERE checkin_cadence = 'weekly'") == 1
+    assert await count(engine, "SELECT count(*) FROM checkups") == 1
+
+
 async def test_another_users_ids_are_not_found(store: Store) -> None:
     """Callback buttons carry ids, and buttons can be forged."""
     anna_checkup = await seed(store, ANNA)

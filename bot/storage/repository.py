@@ -37,12 +37,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import configure_mappers
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.util import greenlet_spawn
 
 from advice.questionnaire import MAX_TEXT_LENGTH, Answer
 from advice.schedule import Rule, following_due
@@ -99,6 +102,8 @@ _ANSWERS = AnswerRow.__table__
 _CHECKUPS = Checkup.__table__
 _USERS = User.__table__
 _REPORTS = AdviceReport.__table__
+_CHECKUP_KEYS = tuple(column.key for column in _CHECKUPS.c)
+_USER_KEYS = tuple(column.key for column in _USERS.c)
 _ANSWER_COLUMNS = tuple(
     getattr(_ANSWERS.c, name).label(f"a_{name}") for name in ("field", "value", "status", "low", "high")
 )
@@ -371,9 +376,12 @@ class Unit:
 
     # The ORM session; None until first needed on PostgreSQL (see :meth:`orm`).
     session: AsyncSession | None
-    # PostgreSQL, for an update: the asyncpg connection whose transaction this unit is, and
-    # the engine's connection it belongs to (the session is opened on it when needed).
+    # PostgreSQL, for an update: the asyncpg connection whose transaction this unit is, the
+    # engine's pooled connection it belongs to, and the engine (the session is opened on
+    # that connection when needed).
     driver: asyncpg.Connection | None = None
+    pooled: PoolProxiedConnection | None = field(default=None, repr=False)
+    engine: AsyncEngine | None = field(default=None, repr=False)
     connection: AsyncConnection | None = field(default=None, repr=False)
     # Current answers read with their check-up in this transaction (the user's row is
     # locked, so only this unit changes them); dropped when this unit writes an answer.
@@ -384,7 +392,7 @@ class Unit:
     _in_progress: dict[int, Checkup] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        bound = self.session.bind if self.session is not None else self.connection
+        bound = self.session.bind if self.session is not None else self.engine
         self.dialect = bound.dialect.name if bound is not None else "sqlite"
         self._user_id: int | None = None  # whose check-ups _in_progress holds
 
@@ -397,7 +405,8 @@ class Unit:
         transaction."""
         self._in_progress = None
         if self.session is None:
-            assert self.connection is not None, "a unit has a session or a connection"
+            assert self.engine is not None and self.pooled is not None, "a unit has a session or a connection"
+            self.connection = AsyncConnection(self.engine, Connection(self.engine.sync_engine, connection=self.pooled))
             joined = await self.connection.execution_options(isolation_level="AUTOCOMMIT")
             self.session = AsyncSession(bind=joined, expire_on_commit=False)
         return self.session
@@ -456,11 +465,10 @@ class Unit:
         its answers are kept for :meth:`answers` until this unit writes one."""
         if not rows:
             return None
-        checkup = _unloaded(Checkup, {column.key: rows[0][prefix + column.key] for column in _CHECKUPS.c})
+        first = rows[0]
+        checkup = _unloaded(Checkup, {key: first[prefix + key] for key in _CHECKUP_KEYS})
         self._answers[checkup.id] = {
-            r["a_field"]: Answer.from_dict({"value": r["a_value"], "status": r["a_status"], "low": r["a_low"], "high": r["a_high"]})
-            for r in rows
-            if r["a_field"] is not None
+            r["a_field"]: Answer.stored(r["a_value"], r["a_status"], r["a_low"], r["a_high"]) for r in rows if r["a_field"] is not None
         }
         return checkup
 
@@ -506,7 +514,7 @@ class Unit:
             return dict(known)
         query = _statement(self.dialect, "current_answers", _current_answers)
         return {
-            r["field"]: Answer.from_dict({"value": r["value"], "status": r["status"], "low": r["low"], "high": r["high"]})
+            r["field"]: Answer.stored(r["value"], r["status"], r["low"], r["high"])
             for r in await self._run(query, {"of_checkup": checkup_id})
         }
 
@@ -1038,27 +1046,33 @@ class Store:
         else:
             first = _statement("postgresql", "begin_update", _begin_update)
         with _driver_errors():
-            async with self.engine.connect() as connection:
-                driver = (await connection.get_raw_connection()).driver_connection
-                unit = Unit(None, driver, connection)
-                try:
-                    async with driver.transaction():
-                        rows = await unit._run(first, parameters)
-                        if not rows:
-                            yield None
-                            return
-                        if rows[0]["id"] is None:
-                            # Read before the lock was granted and changed since: read under it.
-                            self._give_back_noted(user_id, noted)
-                            user = await unit.user(user_id, language)
-                        else:
-                            user = _unloaded(User, {column.key: rows[0][column.key] for column in _USERS.c})
-                            unit._keep_in_progress(user_id, rows, noted)
-                        yield unit, user
-                        await unit.flush()  # the ORM's changes, inside the transaction, before COMMIT
-                finally:
-                    if unit.session is not None:
-                        await unit.session.close()
+            # The pool's connection itself: an engine Connection around it costs more than a
+            # statement, and only the ORM session needs one (Unit.orm makes it).
+            pooled = await _checkout(self.engine)
+            driver: asyncpg.Connection = pooled.driver_connection
+            unit = Unit(None, driver, pooled, self.engine)
+            try:
+                async with driver.transaction():
+                    rows = await unit._run(first, parameters)
+                    if not rows:
+                        yield None
+                        return
+                    if rows[0]["id"] is None:
+                        # Read before the lock was granted and changed since: read under it.
+                        self._give_back_noted(user_id, noted)
+                        user = await unit.user(user_id, language)
+                    else:
+                        user = _unloaded(User, {key: rows[0][key] for key in _USER_KEYS})
+                        unit._keep_in_progress(user_id, rows, noted)
+                    yield unit, user
+                    await unit.flush()  # the ORM's changes, inside the transaction, before COMMIT
+            finally:
+                if unit.session is not None:
+                    await unit.session.close()
+                if unit.connection is not None:
+                    await unit.connection.close()  # and the pooled connection with it
+                else:
+                    await greenlet_spawn(pooled.close)  # back to the pool (closing may need I/O)
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Unit]:
@@ -1109,6 +1123,16 @@ def _python_defaults(statement: Executable, parameters: Mapping[str, Any]) -> di
         elif default.is_scalar:
             makers[column.key] = lambda value=default.arg: value
     return makers
+
+
+async def _checkout(engine: AsyncEngine) -> PoolProxiedConnection:
+    """A connection from the engine's pool. Failing to connect raises what engine.connect()
+    raises (SQLAlchemy's OperationalError...), not the driver adapter's own error classes."""
+    base = engine.dialect.loaded_dbapi.Error
+    try:
+        return await engine.raw_connection()
+    except base as exc:
+        raise DBAPIError.instance(None, None, exc, base, hide_parameters=True, dialect=engine.dialect) from exc
 
 
 @contextmanager
