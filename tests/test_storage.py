@@ -8,7 +8,7 @@ import json
 from contextlib import AsyncExitStack
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -454,6 +454,31 @@ async def test_units_for_one_user_wait_for_each_other(postgres_store: Store) -> 
     assert times["second has the lock"] - times["second asks"] >= 0.3
     assert times["someone else done"] < times["first commits"]
     assert waiting == {"on a lock": 1}  # the second unit, and nobody else
+
+
+@pytest.mark.postgres
+async def test_connections_are_kept_open_between_busy_moments(postgres_store: Store) -> None:
+    """Two bursts of 20 updates at once: the second reuses the first's connections (a pool
+    that closes what it lent beyond its size opens ten more for the second burst)."""
+    store = postgres_store
+    await store.engine.dispose()
+    opened: list[object] = []
+    event.listen(store.engine.sync_engine, "connect", lambda *args: opened.append(args[0]))
+    update_ids = iter(range(900, 1000))
+
+    async def burst() -> None:
+        everyone_in = asyncio.Barrier(20)
+
+        async def update(user_id: int) -> None:
+            async with store.update_unit(next(update_ids), user_id, "en") as handled:
+                assert handled is not None
+                await everyone_in.wait()  # all 20 hold a connection at once
+
+        await asyncio.gather(*(update(1000 + n) for n in range(20)))
+
+    await burst()
+    await burst()
+    assert len(opened) == 20
 
 
 async def test_the_same_update_delivered_concurrently_is_applied_once(

@@ -32,8 +32,13 @@ def create_engine(database_url: str, *, sqlite_busy_ms: int = 30_000, **options:
         )
         event.listen(engine.sync_engine, "connect", partial(_sqlite_pragmas, busy_ms=sqlite_busy_ms))
         return engine
-    options.setdefault("pool_size", 10)
-    options.setdefault("max_overflow", 10)
+    # A fixed set of connections, kept open: the pool closes an overflow connection as soon as
+    # it is returned to a full pool, and under load that meant a new connection every few
+    # dozen updates (PostgreSQL forks a process for each, and each prepares every statement
+    # again): 149 connections opened for 6,600 updates in benchmarks/load_bench.py. Updates
+    # beyond 20 at once wait for a connection (and are told the bot is busy after 30 s).
+    options.setdefault("pool_size", 20)
+    options.setdefault("max_overflow", 0)
     engine = create_async_engine(database_url, **options)
     event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)
     return engine
