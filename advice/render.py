@@ -158,15 +158,27 @@ class Formatter:
         )
 
 
-def _rule_text(fmt: str, finding: Finding, key: str, assessment: Assessment, f: Formatter) -> str:
+def _rule_text(fmt: str, finding: Finding, key: str, values: Mapping[str, Any], lang: str) -> str:
+    """One text of the rule (``key``), rendered with ``values`` (see :func:`_rule_values`)."""
     texts = getattr(finding.rule, key)
     if not texts:
         return ""
-    source = texts[f.lang]
+    source = texts[lang]
     template = _compiled(fmt, source)
-    text = (source if template is None else template.render(**assessment.context, f=f)).strip()
+    if template is None:
+        text = source.strip()
+    else:
+        # Shared: the rule's texts read the one dict of values, not a copy each (copying
+        # them cost more than rendering). Templates cannot change it: what they set goes
+        # to their own context.
+        text = template.environment.concat(template.root_render_func(template.new_context(values, shared=True))).strip()
     # Already escaped by the HTML environment: mark it so the report does not escape twice.
     return markupsafe.Markup(text) if fmt == "html" else text
+
+
+def _rule_values(fmt: str, assessment: Assessment, f: Formatter) -> dict[str, Any]:
+    """What rule texts may use: Jinja's globals, the assessment's context and ``f``."""
+    return {**environment(fmt).globals, **assessment.context, "f": f}
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,15 +197,16 @@ class RenderedFinding:
 
 def _render_findings(assessment: Assessment, fmt: str, f: Formatter) -> list[RenderedFinding]:
     escape_fmt = "html" if fmt == "html" else "text"
+    values = _rule_values(escape_fmt, assessment, f)
     return [
         RenderedFinding(
             rule=finding.id,
             lever=finding.lever,
             severity=finding.rule.severity,
             red_flag=finding.rule.red_flag,
-            message=_rule_text(escape_fmt, finding, "message", assessment, f),
-            action=_rule_text(escape_fmt, finding, "action", assessment, f),
-            example=_rule_text(escape_fmt, finding, "example", assessment, f),
+            message=_rule_text(escape_fmt, finding, "message", values, f.lang),
+            action=_rule_text(escape_fmt, finding, "action", values, f.lang),
+            example=_rule_text(escape_fmt, finding, "example", values, f.lang),
             because=finding.because,
             because_text=[(f.label(k), f.value(k, v)) for k, v in finding.because.items()],
             impact=finding.impact if finding.impact and finding.impact.gain > 0 else None,

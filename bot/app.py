@@ -20,9 +20,14 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
+from advice.checkin import load_checkin
+from advice.data import load_benchmarks, load_strings
+from advice.engine import default_rulebook
+from advice.questionnaire import load_questionnaire
 from bot import handlers
 from bot.config import Settings
 from bot.flood import FloodGate, Verdict
+from bot.replies import TEXTS_PATH
 from bot.retrying_request import RetryingRequest
 from bot.storage.database import create_engine, session_factory
 from bot.storage.repository import Store
@@ -148,7 +153,19 @@ def build_application(settings: Settings, store: Store | None = None) -> Applica
     application.bot_data["store"] = store
     application.bot_data["settings"] = settings
     add_handlers(application)
+    load_data_files()
     return application
+
+
+def load_data_files() -> None:
+    """Read every data file (questions, rules, benchmarks, texts) now, not when the first
+    seller needs one: a broken file stops the bot before it serves anyone."""
+    load_strings()
+    load_strings(TEXTS_PATH)
+    load_benchmarks()
+    load_questionnaire()
+    load_checkin()
+    default_rulebook()
 
 
 def add_handlers(application: Application) -> None:

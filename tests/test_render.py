@@ -19,7 +19,16 @@ import pytest
 from advice.data import LANGUAGES
 from advice.engine import Assessment, assess, default_rulebook
 from advice.profile import Profile
-from advice.render import TOP_ACTIONS, Formatter, _compiled, environment, render, to_json
+from advice.render import (
+    TOP_ACTIONS,
+    Formatter,
+    _compiled,
+    _rule_text,
+    _rule_values,
+    environment,
+    render,
+    to_json,
+)
 from tests.personas import HEALTHY, PERSONAS, Persona, seller
 
 VIEWS = ("report", "why", "more")
@@ -318,3 +327,24 @@ def test_a_rule_text_with_no_template_syntax_is_printed_as_jinja_would_print_it(
                     skipped += 1
                     assert environment(fmt).from_string(source).render().strip() == source.strip()
     assert skipped > 0
+
+
+@pytest.mark.parametrize("fmt", ["text", "html"])
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_rule_text_reads_as_jinja_renders_it_with_the_assessments_values(fmt: str, lang: str) -> None:
+    """Rule texts share one dict of values per report (copying it for each cost more than
+    rendering); what they print must be what a plain render prints."""
+    compared = 0
+    for persona in PERSONAS:
+        assessment = assess(Profile.from_dict(persona.profile))
+        f = Formatter(lang, assessment.profile.currency)
+        values = _rule_values(fmt, assessment, f)
+        for finding in assessment.findings:
+            for key in ("message", "action", "example"):
+                source = (getattr(finding.rule, key) or {}).get(lang)
+                if source is None:
+                    continue
+                plain = environment(fmt).from_string(source).render(**assessment.context, f=f).strip()
+                assert _rule_text(fmt, finding, key, values, lang) == plain
+                compared += "{{" in source
+    assert compared > 0
