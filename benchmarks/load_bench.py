@@ -28,8 +28,10 @@ What runs:
   the sellers run again (as new users) while the resident size of this process (bot and
   benchmark together) is sampled every 50 ms.
 
-Printed: updates/s, p50/p99 latency (service: from the start of handling to the last reply
-sent; and end-to-end: including the wait for an in-flight slot), errors (must be 0), the
+Printed: updates/s, CPU time per update of this process without the stand-in's (what
+Telegram's servers do in production), p50/p99 latency (service: from the start of
+handling to the last reply sent; and end-to-end: including the wait for an in-flight
+slot), errors (must be 0), the
 exact row counts (checked), the cost of an update against the floor, the resident size. It creates a
 database of its own on the server and drops it at the end.
 """
@@ -103,6 +105,9 @@ class LoopbackTelegram(BaseRequest):
     def __init__(self) -> None:
         self.chats: dict[int, Chat] = {}
         self.date = int(time.time())
+        # CPU time spent here, doing Telegram's side of each call (in production it is
+        # Telegram's servers' time, not the bot's): subtracted from the bot's and floors' CPU.
+        self.cpu_seconds = 0.0
 
     async def initialize(self) -> None:
         return None
@@ -115,6 +120,13 @@ class LoopbackTelegram(BaseRequest):
         return 5.0
 
     async def do_request(self, url: str, method: str, request_data: RequestData | None = None, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        started = time.process_time()
+        try:
+            return self._answer(url, request_data)
+        finally:
+            self.cpu_seconds += time.process_time() - started
+
+    def _answer(self, url: str, request_data: RequestData | None) -> tuple[int, bytes]:
         name = url.rsplit("/", 1)[-1]
         params = request_data.parameters if request_data else {}
         result: Any = True
@@ -187,7 +199,8 @@ class Figures:
     updates: int = 0
     errors: int = 0
     seconds: float = 0.0
-    cpu_seconds: float = 0.0  # this process's CPU time (bot and benchmark driver together)
+    cpu_seconds: float = 0.0  # this process's CPU time (bot and benchmark driver), Telegram's stand-in excluded
+    stand_in_seconds: float = 0.0  # the stand-in's CPU time (Telegram's side of the Bot API calls)
     service: list[float] = field(default_factory=list)
     end_to_end: list[float] = field(default_factory=list)
 
@@ -196,7 +209,7 @@ class Figures:
             f"{self.name:<6} {self.updates:>6} updates in {self.seconds:6.2f} s = {self.updates / self.seconds:7.0f} updates/s;"
             f" service p50 {pct(self.service, 50):6.2f} ms p99 {pct(self.service, 99):6.2f} ms;"
             f" end-to-end p50 {pct(self.end_to_end, 50):6.2f} ms p99 {pct(self.end_to_end, 99):6.2f} ms; errors {self.errors};"
-            f" CPU {self.cpu_per_update * 1e6:5.0f} µs/update"
+            f" CPU {self.cpu_per_update * 1e6:5.0f} µs/update (+{self.stand_in_seconds / self.updates * 1e6:.0f} in Telegram's stand-in)"
         )
 
     @property
@@ -243,12 +256,13 @@ async def run_sellers(
                 await handle_update(application, update)
                 figures.end_to_end.append(time.perf_counter() - started)
 
-    started, cpu_started = time.perf_counter(), time.process_time()
+    started, cpu_started, stand_in_started = time.perf_counter(), time.process_time(), telegram.cpu_seconds
     results = await asyncio.gather(*(converse(u) for u in user_ids), return_exceptions=True)
     stop.set()
     await asyncio.gather(*background)
     figures.seconds = time.perf_counter() - started
-    figures.cpu_seconds = time.process_time() - cpu_started
+    figures.stand_in_seconds = telegram.cpu_seconds - stand_in_started
+    figures.cpu_seconds = time.process_time() - cpu_started - figures.stand_in_seconds
     application.process_update = original  # type: ignore[method-assign]
     application.remove_error_handler(on_error)
     figures.errors = len(errors) + sum(isinstance(r, BaseException) for r in results)
@@ -544,7 +558,7 @@ async def main(args: argparse.Namespace) -> int:
               f" {bot.cpu_per_update / answer_floor.cpu_per_update:.2f}x (CPU per update);"
               f" the answer floor against the floor: {answer_floor.cpu_per_update / floor.cpu_per_update:.2f}x")
         targets = {
-            "answer costs <= 2x the floor": ratio <= 2.0,
+            "answer costs <= 2x the floor (CPU per update)": cpu_ratio <= 2.0,
             ">= 1,000 answers/s": bot.updates / bot.seconds >= 1000,
             "service p99 < 20 ms": pct(bot.service, 99) < 20,
             "errors 0": bot.errors == 0 and floor.errors == 0,
