@@ -26,7 +26,7 @@ from bot.callbacks import Callback, parse_callback
 from bot.checkins import chat as checkins
 from bot.replies import Reply, language_for, text
 from bot.storage.models import CheckupKind, User, utcnow
-from bot.storage.repository import Store, Unit
+from bot.storage.repository import Contended, Store, Unit
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +52,19 @@ def unit_of_work(step: Step, *, typing: bool = False) -> Callable[[Update, Conte
             await _typing(context, chat_.id)
         lang = language_for(tg_user.language_code)
         try:
-            async with store_of(context).update_unit(update.update_id, tg_user.id, lang) as handled:
-                if handled is None:  # delivered before and already handled
-                    log.info("update %s already handled", update.update_id)
-                    await _answer_query(update, None)
-                    return
-                uow, user = handled
-                lang = user.language
-                replies = await step(uow, user, update, context)
+            for optimistic in (True, False):  # see Store.update_unit
+                try:
+                    async with store_of(context).update_unit(update.update_id, tg_user.id, lang, optimistic=optimistic) as handled:
+                        if handled is None:  # delivered before and already handled
+                            log.info("update %s already handled", update.update_id)
+                            await _answer_query(update, None)
+                            return
+                        uow, user = handled
+                        lang = user.language
+                        replies = await step(uow, user, update, context)
+                    break
+                except Contended:  # another update of this user came first: nothing was written
+                    continue
         except DATABASE_ERRORS as exc:
             # No traceback: its SQL parameters can hold what the seller typed.
             log.error("database unavailable while handling update %s (%s)", update.update_id, _describe_error(exc))

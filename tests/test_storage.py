@@ -16,7 +16,7 @@ from advice.questionnaire import Answer, AnswerStatus
 from bot.main import write_noted_questions
 from bot.storage.database import create_engine, session_factory
 from bot.storage.models import AdviceReport, AnswerRow, Base, CheckinRound, CheckupStatus, utcnow
-from bot.storage.repository import USER_TABLES, Store
+from bot.storage.repository import USER_TABLES, Contended, Store
 
 ANNA, BORIS = 1001, 2002  # two Telegram users
 
@@ -479,6 +479,92 @@ async def test_connections_are_kept_open_between_busy_moments(postgres_store: St
     await burst()
     await burst()
     assert len(opened) == 20
+
+
+# --- updates handled optimistically (PostgreSQL) --------------------------------------------
+async def answered_checkup(store: Store, update_id: int) -> int:
+    async with store.update_unit(update_id, ANNA, "en") as handled:
+        assert handled is not None
+        unit, user = handled
+        checkup = await unit.start_checkup(user)
+        await unit.save_answer(checkup, "category", Answer("menswear"), replaces=False)
+        return checkup.id
+
+
+async def rows_of(store: Store, update_id: int) -> tuple[int, int]:
+    """(answers stored, whether ``update_id`` is recorded)."""
+    return (
+        await count(store.engine, "SELECT count(*) FROM answers"),
+        await count(store.engine, "SELECT count(*) FROM processed_updates WHERE update_id = :u", u=update_id),
+    )
+
+
+@pytest.mark.postgres
+async def test_an_optimistic_answer_is_stored_with_its_update_id_and_read_back_at_once(postgres_store: Store) -> None:
+    store = postgres_store
+    checkup_id = await answered_checkup(store, 800)
+    async with store.update_unit(801, ANNA, "en", optimistic=True) as handled:
+        assert handled is not None
+        unit, user = handled
+        checkup = await unit.active_checkup(ANNA)
+        await unit.save_answer(checkup, "price_tier", Answer("mid"), replaces=False)
+        assert await unit.answers(checkup_id) == {"category": Answer("menswear"), "price_tier": Answer("mid")}
+        assert await rows_of(store, 801) == (1, 0)  # not yet: written when the update ends
+    assert await rows_of(store, 801) == (2, 1)
+    async with store.update_unit(801, ANNA, "en", optimistic=True) as handled:
+        assert handled is None  # redelivered
+
+
+@pytest.mark.postgres
+async def test_an_optimistic_update_overtaken_by_another_of_the_same_user_writes_nothing(postgres_store: Store) -> None:
+    store = postgres_store
+    await answered_checkup(store, 810)
+    store.remember_question_message(ANNA, 1, 99, "price_tier")
+    with pytest.raises(Contended):
+        async with store.update_unit(811, ANNA, "en", optimistic=True) as handled:
+            assert handled is not None
+            unit, _ = handled
+            checkup = await unit.active_checkup(ANNA)
+            await unit.save_answer(checkup, "price_tier", Answer("mid"), replaces=False)
+            async with store.update_unit(812, ANNA, "en") as other:  # another process, meanwhile
+                assert other is not None
+    assert await rows_of(store, 811) == (1, 0)
+    assert store._take_noted(ANNA) == {1: (99, "price_tier")}  # kept for the update's retry
+
+
+@pytest.mark.postgres
+async def test_an_optimistic_update_opens_its_transaction_for_a_write_that_cannot_wait(postgres_store: Store) -> None:
+    store = postgres_store
+    first = await answered_checkup(store, 820)
+    async with store.update_unit(821, ANNA, "en", optimistic=True) as handled:
+        assert handled is not None
+        unit, user = handled
+        checkup = await unit.active_checkup(ANNA)
+        await unit.save_answer(checkup, "price_tier", Answer("mid"), replaces=False)
+        await unit.close_checkup(checkup, CheckupStatus.CANCELLED)  # cannot wait: checked and locked now
+        assert await rows_of(store, 821) == (1, 0)  # in the transaction, not yet committed
+        second = await unit.start_checkup(user)
+    assert await rows_of(store, 821) == (2, 1)
+    async with store.unit() as unit:
+        assert (await unit.active_checkup(ANNA)).id == second.id != first
+
+
+@pytest.mark.postgres
+async def test_an_optimistic_update_overtaken_before_a_write_that_cannot_wait_writes_nothing(postgres_store: Store) -> None:
+    store = postgres_store
+    await answered_checkup(store, 830)
+    with pytest.raises(Contended):
+        async with store.update_unit(831, ANNA, "en", optimistic=True) as handled:
+            assert handled is not None
+            unit, user = handled
+            checkup = await unit.active_checkup(ANNA)
+            await unit.save_answer(checkup, "price_tier", Answer("mid"), replaces=False)
+            async with store.update_unit(832, ANNA, "en") as other:
+                assert other is not None
+            await unit.close_checkup(checkup, CheckupStatus.CANCELLED)
+    assert await rows_of(store, 831) == (1, 0)
+    async with store.unit() as unit:
+        assert (await unit.active_checkup(ANNA)) is not None  # not cancelled
 
 
 async def test_the_same_update_delivered_concurrently_is_applied_once(

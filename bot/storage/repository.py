@@ -13,6 +13,7 @@ change and update the snapshot, never by assigning to them.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -25,7 +26,9 @@ from sqlalchemy import (
     BigInteger,
     Integer,
     String,
+    Text,
     bindparam,
+    cast,
     delete,
     func,
     literal,
@@ -191,6 +194,61 @@ def _begin_update(insert: Any, noting: bool = False) -> Executable:
     if noting:
         read = read.add_cte(_note_questions(of_user=locked.c.id).cte("noted_questions"))
     return read
+
+
+def _read_for_update(insert: Any) -> Executable:
+    """PostgreSQL, the first statement of an update handled optimistically (no transaction,
+    no lock): whether the update was handled before, the user's row and its version
+    (``seen``, the row's xmin), and the user's check-ups in progress with their current
+    answers (as :func:`_begin_update` returns them). No row for a user never seen."""
+    c, checkup, a = _USERS.c, _CHECKUPS.c, _ANSWERS.c
+    handled = select(ProcessedUpdate.__table__.c.update_id).where(ProcessedUpdate.__table__.c.update_id == bindparam("update"))
+    with_answers = _CHECKUPS.outerjoin(_ANSWERS, (a.checkup_id == checkup.id) & a.superseded_at.is_(None))
+    in_progress = (checkup.user_id == c.id) & (checkup.status == CheckupStatus.IN_PROGRESS.value)
+    return (
+        select(
+            handled.exists().label("handled"),
+            *c,
+            cast(literal_column("users.xmin"), Text).label("seen"),
+            *(column.label(f"c_{column.key}") for column in checkup),
+            *_ANSWER_COLUMNS,
+        )
+        .select_from(_USERS.outerjoin(with_answers, in_progress))
+        .where(c.id == bindparam("user"))
+        .order_by(checkup.id, a.id)
+    )
+
+
+def _apply_unchanged(insert: Any, noting: bool = False, answering: bool = False) -> Executable:
+    """PostgreSQL: the update's writes, applied only if the user's row is the version the
+    update read (``seen``): nothing changed the user's check-ups since (every update
+    changes the user's row). In one statement: the user's row updated (so locked, in a
+    transaction), the update id recorded, ``answering``: one answer stored, ``noting``: the
+    noted question messages written. Returns ``locked`` (0: the row changed, nothing was
+    written) and ``recorded`` (0: the update was handled meanwhile)."""
+    c, handled = _USERS.c, ProcessedUpdate.__table__.c
+    unchanged = text("users.xmin = CAST(CAST(:seen AS text) AS xid)").bindparams(bindparam("seen", type_=String))
+    locked = _USERS.update().where(c.id == bindparam("user"), unchanged).values(last_seen_at=bindparam("now")).returning(c.id).cte("locked")
+    record = select(bindparam("update", type_=handled.update_id.type), bindparam("now", type_=handled.handled_at.type)).select_from(locked)
+    recorded = (
+        insert(ProcessedUpdate.__table__)
+        .from_select([handled.update_id, handled.handled_at], record)
+        .on_conflict_do_nothing(index_elements=[handled.update_id])
+        .returning(handled.update_id)
+        .cte("recorded")
+    )
+    applied = select(
+        select(func.count()).select_from(locked).scalar_subquery().label("locked"),
+        select(func.count()).select_from(recorded).scalar_subquery().label("recorded"),
+    )
+    if answering:
+        a = _ANSWERS.c
+        columns = [a.checkup_id, a.user_id, a.field, a.value, a.status, a.low, a.high, a.created_at]
+        answer = select(*(bindparam(f"answer_{column.key}", type_=column.type) for column in columns)).select_from(recorded)
+        applied = applied.add_cte(insert(_ANSWERS).from_select(columns, answer).cte("answered"))
+    if noting:
+        applied = applied.add_cte(_note_questions(of_user=locked.c.id).cte("noted_questions"))
+    return applied
 
 
 def _with_answers(which: Any) -> Executable:
@@ -370,6 +428,24 @@ class SendOutcome:
     message_id: int | None = None
 
 
+class Contended(Exception):
+    """Another update of the same user was applied between this update's read and its
+    writes, or this update was handled meanwhile: nothing of it was written. Handle the
+    update again with ``Store.update_unit(..., optimistic=False)``."""
+
+
+@dataclass
+class _Unchecked:
+    """An update handled optimistically: read without a lock, its writes not yet made."""
+
+    update_id: int
+    user_id: int
+    seen: str  # the version of the user's row the update read
+    now: datetime
+    noted: dict[int, tuple[int, str]]
+    answer: dict[str, Any] | None = None  # the one answer to store, as save_answer builds it
+
+
 @dataclass
 class Unit:
     """The work of one update, inside one transaction."""
@@ -390,6 +466,10 @@ class Unit:
     # update's first statement; None (unknown: asked for) once this unit changes a check-up
     # or opens the ORM session, which could.
     _in_progress: dict[int, Checkup] | None = field(default=None, repr=False)
+    # PostgreSQL, an update handled optimistically: not None until its writes are made
+    # (at the end, or when a write cannot wait: see :meth:`_check`).
+    _unchecked: _Unchecked | None = field(default=None, repr=False)
+    _transaction: Any = field(default=None, repr=False)  # asyncpg's, once this unit opened one
 
     def __post_init__(self) -> None:
         bound = self.session.bind if self.session is not None else self.engine
@@ -403,6 +483,7 @@ class Unit:
         answer) need none, and opening one costs more than a statement. It runs in
         autocommit mode on the unit's connection, so its statements join the driver's
         transaction."""
+        await self._check()
         self._in_progress = None
         if self.session is None:
             assert self.engine is not None and self.pooled is not None, "a unit has a session or a connection"
@@ -451,14 +532,14 @@ class Unit:
             of_kind = [c for c in self._in_progress.values() if c.kind == kind.value]
             return max(of_kind, key=lambda c: c.id) if of_kind else None
         query = _statement(self.dialect, "active_checkup", _active_checkup)
-        return self._checkup_from(await self._run(query, {"user": user_id, "wanted_kind": kind.value}))
+        return self._checkup_from(await self._run(query, {"user": user_id, "wanted_kind": kind.value}, reads=True))
 
     async def checkup(self, checkup_id: int, user_id: int) -> Checkup | None:
         """A check-up of this user (None for another user's id: buttons can be forged)."""
         if self._in_progress is not None and user_id == self._user_id and checkup_id in self._in_progress:
             return self._in_progress[checkup_id]
         query = _statement(self.dialect, "checkup_by_id", _checkup_by_id)
-        return self._checkup_from(await self._run(query, {"of_checkup": checkup_id, "user": user_id}))
+        return self._checkup_from(await self._run(query, {"of_checkup": checkup_id, "user": user_id}, reads=True))
 
     def _checkup_from(self, rows: list[Mapping[str, Any]], prefix: str = "") -> Checkup | None:
         """The check-up of :func:`_with_answers` rows (its columns named ``prefix`` + key);
@@ -515,12 +596,15 @@ class Unit:
         query = _statement(self.dialect, "current_answers", _current_answers)
         return {
             r["field"]: Answer.stored(r["value"], r["status"], r["low"], r["high"])
-            for r in await self._run(query, {"of_checkup": checkup_id})
+            for r in await self._run(query, {"of_checkup": checkup_id}, reads=True)
         }
 
-    async def _run(self, statement: Executable, parameters: dict[str, Any]) -> list[Mapping[str, Any]]:
+    async def _run(self, statement: Executable, parameters: dict[str, Any], *, reads: bool = False) -> list[Mapping[str, Any]]:
         """Run a Core statement in this unit's transaction; the rows it returns, by column
-        name. On PostgreSQL an update's unit runs them on the driver (see Store.update_unit)."""
+        name. On PostgreSQL an update's unit runs them on the driver (see Store.update_unit).
+        ``reads``: the statement only reads, so an optimistic update need not be checked first."""
+        if not reads:
+            await self._check()
         await self.flush()  # what the ORM holds pending, as before a query of its own
         if self.driver is not None:
             return await _run_on_driver(self.driver, statement, parameters)
@@ -537,9 +621,6 @@ class Unit:
         if any(isinstance(t, str) and len(t) > MAX_TEXT_LENGTH for t in texts):
             # The questionnaire bounds typed text; this is the last line, never the check.
             raise ValueError(f"answer to {field} longer than {MAX_TEXT_LENGTH} characters")
-        self._answers.pop(checkup.id, None)
-        if replaces:
-            await self.withdraw_answer(checkup, field)
         row = {
             "checkup_id": checkup.id,
             "user_id": checkup.user_id,
@@ -550,7 +631,41 @@ class Unit:
             "high": answer.high,
             "created_at": utcnow(),
         }
+        unchecked = self._unchecked
+        known = self._answers.get(checkup.id)
+        if unchecked is not None and unchecked.answer is None and not replaces and known is not None:
+            # Written with the update's other writes, at the end; read back from here.
+            unchecked.answer = row
+            known[field] = answer
+            return
+        self._answers.pop(checkup.id, None)
+        if replaces:
+            await self.withdraw_answer(checkup, field)
         await self._run(_statement(self.dialect, "insert_answer", _insert_answer), row)
+
+    async def _check(self) -> None:
+        """For an update handled optimistically, before a write that cannot wait for the end:
+        open the transaction and make the update's writes so far, if the user's row is still
+        the version the update read (then it is locked, and what was read stays true);
+        otherwise raise :class:`Contended`."""
+        unchecked = self._unchecked
+        if unchecked is None:
+            return
+        self._unchecked = None
+        assert self.driver is not None
+        self._transaction = self.driver.transaction()
+        await self._transaction.start()
+        await _apply(self.driver, unchecked, with_answer=False)
+        if unchecked.answer is not None:
+            self._answers.pop(unchecked.answer["checkup_id"], None)
+            await _run_on_driver(self.driver, _statement(self.dialect, "insert_answer", _insert_answer), unchecked.answer)
+
+    async def _finish_unchecked(self) -> None:
+        """An optimistic update's writes, in one statement (no transaction needed): raises
+        :class:`Contended`, having written nothing, if the user's row changed since it was read."""
+        unchecked, self._unchecked = self._unchecked, None
+        assert unchecked is not None and self.driver is not None
+        await _apply(self.driver, unchecked, with_answer=unchecked.answer is not None)
 
     async def withdraw_answer(self, checkup: Checkup, field: str) -> None:
         """Mark the current answer as superseded (Back), keeping it as history."""
@@ -606,12 +721,12 @@ class Unit:
 
     async def count_finished(self, user_id: int, kind: CheckupKind) -> int:
         query = _statement(self.dialect, "count_finished", _count_finished)
-        (row,) = await self._run(query, {"user": user_id, "wanted_kind": kind.value})
+        (row,) = await self._run(query, {"user": user_id, "wanted_kind": kind.value}, reads=True)
         return row["finished"]
 
     async def checkin_cadence(self, user_id: int) -> str:
         """The user's check-in cadence, "off" when they never set one (nothing is created)."""
-        rows = await self._run(_statement(self.dialect, "checkin_cadence", _checkin_cadence), {"user": user_id})
+        rows = await self._run(_statement(self.dialect, "checkin_cadence", _checkin_cadence), {"user": user_id}, reads=True)
         return rows[0]["checkin_cadence"] if rows else "off"
 
     # --- check-in rounds (the seller's side) ----------------------------------------
@@ -998,9 +1113,19 @@ class Store:
                 return removed
 
     @asynccontextmanager
-    async def update_unit(self, update_id: int, user_id: int, language: str) -> AsyncIterator[tuple[Unit, User] | None]:
+    async def update_unit(
+        self, update_id: int, user_id: int, language: str, *, optimistic: bool = False
+    ) -> AsyncIterator[tuple[Unit, User] | None]:
         """:meth:`unit` for a Telegram update, with the sender's row from :meth:`Unit.user`
         (created on first contact, locked); None when the update was handled before.
+
+        ``optimistic`` (PostgreSQL, a user seen before): the update reads without a
+        transaction or a lock, and makes its writes at the end in one statement that applies
+        them only if the user's row is still the version it read (see
+        :func:`_apply_unchanged`): two round trips for an answer instead of four. A write
+        that cannot wait (anything but one new answer) first opens the transaction the same
+        way. When the row changed, nothing is written and :class:`Contended` is raised: the
+        caller handles the update again without ``optimistic``.
 
         On PostgreSQL both take one statement, which also reads the user's check-ups in
         progress with their answers (see :func:`_begin_update`), and the transaction is the
@@ -1013,7 +1138,7 @@ class Store:
         noted = self._take_noted(user_id)
         try:
             if self.engine.dialect.name == "postgresql":
-                async with self._postgresql_update_unit(update_id, user_id, language, noted) as handled:
+                async with self._postgresql_update_unit(update_id, user_id, language, noted, optimistic) as handled:
                     if handled is None:
                         self._give_back_noted(user_id, noted)
                     yield handled
@@ -1035,7 +1160,7 @@ class Store:
 
     @asynccontextmanager
     async def _postgresql_update_unit(
-        self, update_id: int, user_id: int, language: str, noted: dict[int, tuple[int, str]]
+        self, update_id: int, user_id: int, language: str, noted: dict[int, tuple[int, str]], optimistic: bool
     ) -> AsyncIterator[tuple[Unit, User] | None]:
         parameters: dict[str, Any] = {"update": update_id, "user": user_id, "lang": language, "now": utcnow()}
         if noted:
@@ -1052,6 +1177,30 @@ class Store:
             driver: asyncpg.Connection = pooled.driver_connection
             unit = Unit(None, driver, pooled, self.engine)
             try:
+                if optimistic:
+                    now = parameters["now"]
+                    read = _statement("postgresql", "read_for_update", _read_for_update)
+                    rows = await _run_on_driver(driver, read, {"update": update_id, "user": user_id})
+                    if rows and rows[0]["handled"]:
+                        yield None
+                        return
+                    if rows:  # a user seen before (a new one is handled below)
+                        user = _unloaded(User, {key: rows[0][key] for key in _USER_KEYS} | {"last_seen_at": now})
+                        unit._keep_in_progress(user_id, rows, noted)
+                        unit._unchecked = _Unchecked(update_id, user_id, rows[0]["seen"], now, noted)
+                        try:
+                            yield unit, user
+                            if unit._unchecked is not None:
+                                await unit._finish_unchecked()
+                            else:
+                                await unit.flush()
+                                await unit._transaction.commit()
+                        except BaseException:
+                            if unit._transaction is not None and driver.is_in_transaction():
+                                with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                                    await unit._transaction.rollback()
+                            raise
+                        return
                 async with driver.transaction():
                     rows = await unit._run(first, parameters)
                     if not rows:
@@ -1107,6 +1256,24 @@ async def _run_on_driver(driver: asyncpg.Connection, statement: Executable, para
         parameters = {**{name: make() for name, make in defaults.items()}, **parameters}
     values = compiled.construct_params(parameters)
     return await driver.fetch(sql, *(values[n] if convert is None else convert(values[n]) for n, convert in binds))
+
+
+async def _apply(driver: asyncpg.Connection, unchecked: _Unchecked, *, with_answer: bool) -> None:
+    """:func:`_apply_unchanged`'s statement for ``unchecked``; :class:`Contended` if it wrote nothing."""
+    noting = bool(unchecked.noted)
+    parameters: dict[str, Any] = {"user": unchecked.user_id, "seen": unchecked.seen, "now": unchecked.now, "update": unchecked.update_id}
+    if noting:
+        parameters["noted_checkups"] = list(unchecked.noted)
+        parameters["noted_messages"] = [message_id for message_id, _ in unchecked.noted.values()]
+        parameters["noted_fields"] = [field for _, field in unchecked.noted.values()]
+    if with_answer:
+        assert unchecked.answer is not None
+        parameters.update({f"answer_{key}": value for key, value in unchecked.answer.items()})
+    name = f"apply_unchanged_{noting}_{with_answer}"
+    statement = _statement("postgresql", name, partial(_apply_unchanged, noting=noting, answering=with_answer))
+    (row,) = await _run_on_driver(driver, statement, parameters)
+    if not (row["locked"] and row["recorded"]):
+        raise Contended
 
 
 def _python_defaults(statement: Executable, parameters: Mapping[str, Any]) -> dict[str, Callable[[], Any]]:
