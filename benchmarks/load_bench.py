@@ -321,54 +321,61 @@ async def the_answer_floor(pool: asyncpg.Pool, telegram: LoopbackTelegram) -> Ap
     """A bare application doing the work every check-up answer must do, at the least cost
     this stack allows: raw asyncpg and JSON Bot API calls, no questionnaire, no advice.
 
-    In one transaction: record the update id and lock the user's row (one statement, which
-    also writes the message id of the question sent last time, noted in memory as the bot
-    notes it), read the check-up with its answers, store the answer (or start the
-    check-up); then answer the button press, edit the question message, send the next
-    question, and note that message's id. Notes not written by a next update are written
-    every second, all in one statement, as the bot writes them. Every update is treated as
-    an answer (the bot's two multiple-choice ticks only edit), so this floor does slightly
-    more than the bot on those."""
+    As the bot does it (see Store.update_unit): one statement reads whether the update was
+    handled, the user's row version and the check-up with its answers; one more writes, if
+    the user's row is still that version, the user's row, the update id, the answer and the
+    message id of the question sent last time (noted in memory as the bot notes it). Then
+    it answers the button press, edits the question message, sends the next question and
+    notes that message's id. A first contact (no check-up yet) takes the locking way: a
+    transaction that records the update, upserts the user and starts the check-up. Notes
+    not written by a next update are written every second, all in one statement, as the bot
+    writes them. Every update is treated as an answer (the bot's two multiple-choice ticks
+    only edit), so this floor does slightly more than the bot on those."""
     application = ApplicationBuilder().bot(offline_bot(telegram)).updater(None).concurrent_updates(256).build()
     noted: dict[int, tuple[int, int]] = {}  # user id -> (check-up id, message id)
+    newer = "(question_message_id IS NULL OR question_message_id < {message})"
+    read = (
+        "SELECT EXISTS (SELECT 1 FROM af_updates WHERE update_id = $1) AS handled, u.xmin::text AS seen,"
+        " c.id, c.question_message_id, a.field, a.value FROM af_users u"
+        " LEFT JOIN af_checkups c ON c.user_id = u.id LEFT JOIN af_answers a ON a.checkup_id = c.id"
+        " WHERE u.id = $2 ORDER BY a.id"
+    )
+    apply_unchanged = (
+        "WITH locked AS (UPDATE af_users SET last_seen_at = now() WHERE id = $2 AND xmin = $3::text::xid RETURNING id),"
+        " recorded AS (INSERT INTO af_updates SELECT $1, now() FROM locked ON CONFLICT DO NOTHING RETURNING 1),"
+        " answered AS (INSERT INTO af_answers (checkup_id, field, value) SELECT $4, $5, $6 FROM recorded),"
+        " noted AS (UPDATE af_checkups SET question_message_id = $8 FROM locked"
+        f" WHERE af_checkups.id = $7 AND af_checkups.user_id = locked.id AND {newer.format(message='$8')})"
+        " SELECT count(*) FROM recorded"
+    )
     record_and_lock = (
         "WITH recorded AS (INSERT INTO af_updates VALUES ($1, now()) ON CONFLICT DO NOTHING RETURNING 1)"
         " INSERT INTO af_users SELECT $2, now() FROM recorded"
         " ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at RETURNING id"
-    )
-    newer = "(question_message_id IS NULL OR question_message_id < {message})"
-    record_lock_and_note = (
-        "WITH recorded AS (INSERT INTO af_updates VALUES ($1, now()) ON CONFLICT DO NOTHING RETURNING 1),"
-        " locked AS (INSERT INTO af_users SELECT $2, now() FROM recorded"
-        " ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at RETURNING id),"
-        " noted AS (UPDATE af_checkups SET question_message_id = $4 FROM locked"
-        f" WHERE af_checkups.id = $3 AND af_checkups.user_id = locked.id AND {newer.format(message='$4')})"
-        " SELECT id FROM locked"
     )
 
     async def answer(update: Update, context: Any) -> None:
         user, chat = update.effective_user, update.effective_chat
         assert user is not None and chat is not None
         note = noted.pop(user.id, None)
-        async with pool.acquire() as connection, connection.transaction():
-            if note is None:
-                locked = await connection.fetchval(record_and_lock, update.update_id, user.id)
-            else:
-                locked = await connection.fetchval(record_lock_and_note, update.update_id, user.id, *note)
-            if locked is None:
+        async with pool.acquire() as connection:
+            rows = await connection.fetch(read, update.update_id, user.id)
+            if rows and rows[0]["handled"]:
                 return
-            rows = await connection.fetch(
-                "SELECT c.id, c.question_message_id, a.field, a.value FROM af_checkups c"
-                " LEFT JOIN af_answers a ON a.checkup_id = c.id WHERE c.user_id = $1 ORDER BY a.id", user.id,
-            )
-            if not rows:
-                checkup, question_message = await connection.fetchval("INSERT INTO af_checkups (user_id) VALUES ($1) RETURNING id", user.id), None
-            else:
+            if rows and rows[0]["id"] is not None:
                 checkup, question_message = rows[0]["id"], rows[0]["question_message_id"]
-                await connection.execute(
-                    "INSERT INTO af_answers (checkup_id, field, value) VALUES ($1, $2, $3)",
-                    checkup, f"q{len(rows)}", json.dumps(update.callback_query.data if update.callback_query else "typed"),
+                value = json.dumps(update.callback_query.data if update.callback_query else "typed")
+                applied = await connection.fetchval(
+                    apply_unchanged, update.update_id, user.id, rows[0]["seen"], checkup, f"q{len(rows)}", value, *(note or (None, None))
                 )
+                if not applied:
+                    raise RuntimeError("the user's row changed: one update per seller at a time here, so never")
+            else:
+                async with connection.transaction():
+                    if await connection.fetchval(record_and_lock, update.update_id, user.id) is None:
+                        return
+                    checkup = await connection.fetchval("INSERT INTO af_checkups (user_id) VALUES ($1) RETURNING id", user.id)
+                    question_message = None
         if update.callback_query is not None:
             await bot_api(context.bot, "answerCallbackQuery", callback_query_id=update.callback_query.id)
         if question_message is not None:
