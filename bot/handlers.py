@@ -1,8 +1,8 @@
 """Telegram handlers: small functions that map an update to a conversation step.
 
-Each handler runs inside :func:`unit_of_work`: one transaction per update that records the
-update id, locks the user's row and commits before anything is sent, so an answer is stored
-once and never lost, whichever process handles the update.
+Each handler runs inside :func:`unit_of_work`: the update's writes and its id are committed
+together before anything is sent, one update of a user after another, so an answer is
+stored once and never lost, whichever process handles the update (see Store.update_unit).
 """
 
 from __future__ import annotations

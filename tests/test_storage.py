@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import pytest
 from sqlalchemy import event, select, text
@@ -15,8 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from advice.questionnaire import Answer, AnswerStatus
 from bot.main import write_noted_questions
 from bot.storage.database import create_engine, session_factory
-from bot.storage.models import AdviceReport, AnswerRow, Base, CheckinRound, CheckupStatus, utcnow
-from bot.storage.repository import USER_TABLES, Contended, Store
+from bot.storage.models import (
+    AdviceReport,
+    AnswerRow,
+    Base,
+    CheckinRound,
+    Checkup,
+    CheckupStatus,
+    User,
+    utcnow,
+)
+from bot.storage.repository import USER_TABLES, Contended, Store, Unit
 
 ANNA, BORIS = 1001, 2002  # two Telegram users
 
@@ -499,15 +509,22 @@ async def rows_of(store: Store, update_id: int) -> tuple[int, int]:
     )
 
 
-@pytest.mark.postgres
-async def test_an_optimistic_answer_is_stored_with_its_update_id_and_read_back_at_once(postgres_store: Store) -> None:
-    store = postgres_store
-    checkup_id = await answered_checkup(store, 800)
-    async with store.update_unit(801, ANNA, "en", optimistic=True) as handled:
+@asynccontextmanager
+async def answering(store: Store, update_id: int) -> AsyncIterator[tuple[Unit, User, Checkup]]:
+    """An optimistic update of Anna's that has answered the price tier (not yet written)."""
+    async with store.update_unit(update_id, ANNA, "en", optimistic=True) as handled:
         assert handled is not None
         unit, user = handled
         checkup = await unit.active_checkup(ANNA)
         await unit.save_answer(checkup, "price_tier", Answer("mid"), replaces=False)
+        yield unit, user, checkup
+
+
+@pytest.mark.postgres
+async def test_an_optimistic_answer_is_stored_with_its_update_id_and_read_back_at_once(postgres_store: Store) -> None:
+    store = postgres_store
+    checkup_id = await answered_checkup(store, 800)
+    async with answering(store, 801) as (unit, _, _):
         assert await unit.answers(checkup_id) == {"category": Answer("menswear"), "price_tier": Answer("mid")}
         assert await rows_of(store, 801) == (1, 0)  # not yet: written when the update ends
     assert await rows_of(store, 801) == (2, 1)
@@ -521,11 +538,7 @@ async def test_an_optimistic_update_overtaken_by_another_of_the_same_user_writes
     await answered_checkup(store, 810)
     store.remember_question_message(ANNA, 1, 99, "price_tier")
     with pytest.raises(Contended):
-        async with store.update_unit(811, ANNA, "en", optimistic=True) as handled:
-            assert handled is not None
-            unit, _ = handled
-            checkup = await unit.active_checkup(ANNA)
-            await unit.save_answer(checkup, "price_tier", Answer("mid"), replaces=False)
+        async with answering(store, 811):
             async with store.update_unit(812, ANNA, "en") as other:  # another process, meanwhile
                 assert other is not None
     assert await rows_of(store, 811) == (1, 0)
@@ -536,11 +549,7 @@ async def test_an_optimistic_update_overtaken_by_another_of_the_same_user_writes
 async def test_an_optimistic_update_opens_its_transaction_for_a_write_that_cannot_wait(postgres_store: Store) -> None:
     store = postgres_store
     first = await answered_checkup(store, 820)
-    async with store.update_unit(821, ANNA, "en", optimistic=True) as handled:
-        assert handled is not None
-        unit, user = handled
-        checkup = await unit.active_checkup(ANNA)
-        await unit.save_answer(checkup, "price_tier", Answer("mid"), replaces=False)
+    async with answering(store, 821) as (unit, user, checkup):
         await unit.close_checkup(checkup, CheckupStatus.CANCELLED)  # cannot wait: checked and locked now
         assert await rows_of(store, 821) == (1, 0)  # in the transaction, not yet committed
         second = await unit.start_checkup(user)
@@ -554,11 +563,7 @@ async def test_an_optimistic_update_overtaken_before_a_write_that_cannot_wait_wr
     store = postgres_store
     await answered_checkup(store, 830)
     with pytest.raises(Contended):
-        async with store.update_unit(831, ANNA, "en", optimistic=True) as handled:
-            assert handled is not None
-            unit, user = handled
-            checkup = await unit.active_checkup(ANNA)
-            await unit.save_answer(checkup, "price_tier", Answer("mid"), replaces=False)
+        async with answering(store, 831) as (unit, _, checkup):
             async with store.update_unit(832, ANNA, "en") as other:
                 assert other is not None
             await unit.close_checkup(checkup, CheckupStatus.CANCELLED)

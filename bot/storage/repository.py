@@ -1,9 +1,11 @@
 """The one place that talks to the database.
 
-Every Telegram update is handled in one :class:`Unit`: a single transaction that records
-the update id (so a redelivered update is applied once), locks the user's row (so one
-user's updates are applied one at a time, even across processes on PostgreSQL) and commits
-every answer before the bot replies.
+Every Telegram update is handled in one :class:`Unit`, whose writes are applied whole or
+not at all, with the update id (so a redelivered update is applied once), one user's
+updates one after another (even across processes on PostgreSQL), and committed before the
+bot replies: a transaction that locks the user's row, or on PostgreSQL, for a user seen
+before, one final statement that applies the writes only if no other update of the user
+came first (see :meth:`Store.update_unit`).
 
 The users and check-ups a Unit hands out are snapshots read with Core statements (the ORM's
 loading cost several times the statement, on every update): they are changed through the
@@ -1127,13 +1129,13 @@ class Store:
         way. When the row changed, nothing is written and :class:`Contended` is raised: the
         caller handles the update again without ``optimistic``.
 
-        On PostgreSQL both take one statement, which also reads the user's check-ups in
-        progress with their answers (see :func:`_begin_update`), and the transaction is the
-        driver's own: the unit's Core statements go straight to asyncpg,
-        and the session (for the ORM's rarer work) runs in autocommit mode on the same
-        connection, so its statements join that transaction. Through the session, each
-        statement costs 80-95 µs more CPU, and a transaction 55-90 µs more
-        (benchmarks/statement_bench.py); an update takes five or six statements.
+        Otherwise, on PostgreSQL, recording the update and locking the user's row take one
+        statement, which also reads the user's check-ups in progress with their answers (see
+        :func:`_begin_update`). Either way the transaction is the driver's own: the unit's
+        Core statements go straight to asyncpg, and the session (for the ORM's rarer work)
+        runs in autocommit mode on the same connection, so its statements join that
+        transaction. Through the session, each statement costs 80-95 µs more CPU, and a
+        transaction 55-90 µs more (benchmarks/statement_bench.py).
         """
         noted = self._take_noted(user_id)
         try:
