@@ -450,7 +450,7 @@ class _Unchecked:
 
 @dataclass
 class Unit:
-    """The work of one update, inside one transaction."""
+    """The work of one update, applied whole or not at all (see :meth:`Store.update_unit`)."""
 
     # The ORM session; None until first needed on PostgreSQL (see :meth:`orm`).
     session: AsyncSession | None
@@ -461,8 +461,9 @@ class Unit:
     pooled: PoolProxiedConnection | None = field(default=None, repr=False)
     engine: AsyncEngine | None = field(default=None, repr=False)
     connection: AsyncConnection | None = field(default=None, repr=False)
-    # Current answers read with their check-up in this transaction (the user's row is
-    # locked, so only this unit changes them); dropped when this unit writes an answer.
+    # Current answers read with their check-up in this update (the user's row is locked, or
+    # checked unchanged at the end, so only this unit changes them); dropped when this unit
+    # writes an answer, or, for an optimistic update's one answer, kept with it.
     _answers: dict[int, dict[str, Answer]] = field(default_factory=dict, repr=False)
     # PostgreSQL, for an update: the user's check-ups in progress by id, read in the
     # update's first statement; None (unknown: asked for) once this unit changes a check-up
@@ -556,8 +557,9 @@ class Unit:
         return checkup
 
     def _keep_in_progress(self, user_id: int, rows: list[Mapping[str, Any]], noted: Mapping[int, tuple[int, str]]) -> None:
-        """The check-ups in progress of :func:`_begin_update` rows, with the question
-        messages its statement wrote (it read the check-ups as they were before)."""
+        """The check-ups in progress of :func:`_begin_update` or :func:`_read_for_update`
+        rows, with the question messages noted for this update (read as they were before
+        this update writes them)."""
         self._user_id = user_id
         self._in_progress = {}
         start = 0
