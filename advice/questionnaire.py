@@ -132,18 +132,18 @@ class Questionnaire:
         self._conditions = tuple(sorted({n for q in self.questions if q.ask_if for n in q.ask_if.names}))
         self._applicable: dict[tuple[Any, ...], tuple[Question, ...]] = {}
 
-    def applicable(self, answers: Mapping[str, Answer]) -> list[Question]:
+    def applicable(self, answers: Mapping[str, Answer]) -> tuple[Question, ...]:
         """The questions that apply, given the answers so far (in order)."""
-        key = tuple((answers[n].value if n in answers else _ABSENT) for n in self._conditions)
+        key = tuple([answers[n].value if n in answers else _ABSENT for n in self._conditions])
         try:
             found = self._applicable.get(key)
         except TypeError:  # a value that cannot be a key (none of the loaded answers)
-            return list(self._work_out_applicable(answers))
+            return self._work_out_applicable(answers)
         if found is None:
             if len(self._applicable) >= APPLICABLE_CACHE_SIZE:
                 self._applicable.clear()
             found = self._applicable[key] = self._work_out_applicable(answers)
-        return list(found)
+        return found
 
     def _work_out_applicable(self, answers: Mapping[str, Answer]) -> tuple[Question, ...]:
         known = {name: a.value for name, a in answers.items()}

@@ -659,10 +659,9 @@ class Unit:
         assert self.driver is not None
         self._transaction = self.driver.transaction()
         await self._transaction.start()
-        await _apply(self.driver, unchecked, with_answer=False)
+        await _apply(self.driver, unchecked, with_answer=unchecked.answer is not None)
         if unchecked.answer is not None:
             self._answers.pop(unchecked.answer["checkup_id"], None)
-            await _run_on_driver(self.driver, _statement(self.dialect, "insert_answer", _insert_answer), unchecked.answer)
 
     async def _finish_unchecked(self) -> None:
         """An optimistic update's writes, in one statement (no transaction needed): raises
@@ -1253,7 +1252,7 @@ async def _run_on_driver(driver: asyncpg.Connection, statement: Executable, para
     if found is None:
         defaults = _python_defaults(statement, parameters)
         compiled = statement.compile(dialect=_POSTGRESQL, column_keys=[*parameters, *defaults])
-        binds = tuple((name, compiled.binds[name].type.dialect_impl(_POSTGRESQL).bind_processor(_POSTGRESQL)) for name in compiled.positiontup or ())
+        binds = tuple((name, _bind_processor(compiled.binds[name].type)) for name in compiled.positiontup or ())
         found = _ON_DRIVER[key] = (str(compiled), compiled, binds, defaults)
     sql, compiled, binds, defaults = found
     if defaults:
@@ -1278,6 +1277,15 @@ async def _apply(driver: asyncpg.Connection, unchecked: _Unchecked, *, with_answ
     (row,) = await _run_on_driver(driver, statement, parameters)
     if not (row["locked"] and row["recorded"]):
         raise Contended
+
+
+def _bind_processor(type_: Any) -> Callable[[Any], Any] | None:
+    """How SQLAlchemy converts a value of ``type_`` for asyncpg; None when it passes as is.
+    An array of items that need no conversion needs none (SQLAlchemy would still copy it,
+    item by item)."""
+    if isinstance(type_, ARRAY) and type_.item_type.dialect_impl(_POSTGRESQL).bind_processor(_POSTGRESQL) is None:
+        return None
+    return type_.dialect_impl(_POSTGRESQL).bind_processor(_POSTGRESQL)
 
 
 def _python_defaults(statement: Executable, parameters: Mapping[str, Any]) -> dict[str, Callable[[], Any]]:
