@@ -7,14 +7,17 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 
 import pytest
 from sqlalchemy import event, select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from advice.questionnaire import Answer, AnswerStatus
 from bot.main import write_noted_questions
+from bot.storage import repository
 from bot.storage.database import create_engine, session_factory
 from bot.storage.models import (
     AdviceReport,
@@ -264,11 +267,11 @@ async def test_notes_taken_by_an_update_that_fails_are_written_by_the_next(store
         async with store.update_unit(721, ANNA, "en") as handled:
             assert handled is not None
             raise RuntimeError("Telegram is down")
-    async with store.update_unit(721, ANNA, "en") as handled:  # a duplicate writes nothing...
+    async with store.update_unit(721, ANNA, "en") as handled:  # delivered again: writes the note
         assert handled is not None
     assert await asking_message(engine, checkup_id) == (60, "category")
     store.remember_question_message(ANNA, checkup_id, 61, "price_tier")
-    async with store.update_unit(721, ANNA, "en") as handled:  # ...and keeps the note
+    async with store.update_unit(721, ANNA, "en") as handled:  # a duplicate now: keeps the note
         assert handled is None
     assert await store.write_noted_questions() == 1
     assert await asking_message(engine, checkup_id) == (61, "price_tier")
@@ -621,3 +624,44 @@ async def test_a_connection_lost_inside_an_update_is_a_database_error_and_the_ne
     async with store.engine.connect() as connection:
         handled_ids = (await connection.execute(text("SELECT update_id FROM processed_updates"))).scalars().all()
     assert handled_ids == [2]
+
+
+# --- statements run on asyncpg -----------------------------------------------------------
+DRIVER_STATEMENTS = {
+    "an update's first statement, noting": (
+        partial(repository._begin_update, noting=True),
+        {"update": 1, "user": ANNA, "lang": "en", "now": utcnow(), "noted_checkups": [3], "noted_messages": [9], "noted_fields": ["category"]},
+    ),
+    "an optimistic update's read": (repository._read_for_update, {"update": 1, "user": ANNA}),
+    "an optimistic update's writes": (
+        partial(repository._apply_unchanged, noting=True, answering=True),
+        {
+            "user": ANNA, "seen": "1234", "now": utcnow(), "update": 1,
+            "noted_checkups": [3, 4], "noted_messages": [9, 10], "noted_fields": ["category", "price_tier"],
+            **{f"answer_{key}": value for key, value in {
+                "checkup_id": 3, "user_id": ANNA, "field": "channels", "value": ["wechat", "moments"],
+                "status": "given", "low": None, "high": None, "created_at": utcnow(),
+            }.items()},
+        },
+    ),
+    "an answer": (
+        repository._insert_answer,
+        {"checkup_id": 3, "user_id": ANNA, "field": "weekly_orders", "value": 12, "status": "given", "low": 10.0, "high": 14.0, "created_at": utcnow()},
+    ),
+    "the check-up in progress": (repository._active_checkup, {"user": ANNA, "wanted_kind": "checkup"}),
+    "closing a check-up": (repository._close_checkup, {"of_checkup": 3, "to": "finished", "now": utcnow()}),
+}
+
+
+@pytest.mark.parametrize("name", DRIVER_STATEMENTS)
+def test_statements_run_on_asyncpg_get_the_values_sqlalchemy_would_give_them(name: str) -> None:
+    build, parameters = DRIVER_STATEMENTS[name]
+    statement = build(postgresql.insert)
+    dialect = postgresql.asyncpg.dialect()
+    compiled = statement.compile(dialect=dialect, column_keys=list(parameters))
+    values = compiled.construct_params(parameters)
+    expected = []
+    for place in compiled.positiontup:
+        convert = compiled.binds[place].type.dialect_impl(dialect).bind_processor(dialect)
+        expected.append(values[place] if convert is None else convert(values[place]))
+    assert repository._driver_arguments(statement, parameters) == (str(compiled), expected)

@@ -1239,26 +1239,52 @@ class Store:
 
 # --- statements on the asyncpg connection ---------------------------------------------------
 _POSTGRESQL = postgresql.asyncpg.dialect()
-_ON_DRIVER: dict[tuple[Executable, tuple[str, ...]], tuple[str, Any, tuple[tuple[str, Any], ...], dict[str, Callable[[], Any]]]] = {}
+_ON_DRIVER: dict[tuple[Executable, tuple[str, ...]], tuple[str, tuple[tuple[str | None, Any, Any], ...], dict[str, Callable[[], Any]]]] = {}
 
 
 async def _run_on_driver(driver: asyncpg.Connection, statement: Executable, parameters: dict[str, Any]) -> list[Any]:
-    """Run a Core statement on the asyncpg connection: compiled once (per set of parameter
-    names) by SQLAlchemy's asyncpg dialect, values converted by the column types as
-    SQLAlchemy would (JSON to text for the codec SQLAlchemy installed on the connection),
-    and an INSERT given the Python-side column defaults, as SQLAlchemy's execution gives."""
+    """Run a Core statement on the asyncpg connection (see :func:`_driver_arguments`)."""
+    sql, arguments = _driver_arguments(statement, parameters)
+    return await driver.fetch(sql, *arguments)
+
+
+def _driver_arguments(statement: Executable, parameters: dict[str, Any]) -> tuple[str, list[Any]]:
+    """A Core statement as asyncpg takes it: compiled once (per set of parameter names) by
+    SQLAlchemy's asyncpg dialect, with its positional values converted by the column types
+    as SQLAlchemy would (JSON to text for the codec SQLAlchemy installed on the connection),
+    and an INSERT given the Python-side column defaults, as SQLAlchemy's execution gives.
+
+    The values are put in place as ``construct_params`` would (which cost more than the
+    statement on every update): a given parameter by its name, a value fixed in the
+    statement (a literal) converted once."""
     key = (statement, tuple(parameters))
     found = _ON_DRIVER.get(key)
     if found is None:
-        defaults = _python_defaults(statement, parameters)
-        compiled = statement.compile(dialect=_POSTGRESQL, column_keys=[*parameters, *defaults])
-        binds = tuple((name, _bind_processor(compiled.binds[name].type)) for name in compiled.positiontup or ())
-        found = _ON_DRIVER[key] = (str(compiled), compiled, binds, defaults)
-    sql, compiled, binds, defaults = found
+        found = _ON_DRIVER[key] = _compile_for_driver(statement, parameters)
+    sql, places, defaults = found
     if defaults:
         parameters = {**{name: make() for name, make in defaults.items()}, **parameters}
-    values = compiled.construct_params(parameters)
-    return await driver.fetch(sql, *(values[n] if convert is None else convert(values[n]) for n, convert in binds))
+    return sql, [fixed if name is None else parameters[name] if convert is None else convert(parameters[name]) for name, convert, fixed in places]
+
+
+def _compile_for_driver(statement: Executable, parameters: Mapping[str, Any]) -> tuple[str, tuple[tuple[str | None, Any, Any], ...], dict[str, Callable[[], Any]]]:
+    defaults = _python_defaults(statement, parameters)
+    given = [*parameters, *defaults]
+    compiled = statement.compile(dialect=_POSTGRESQL, column_keys=given)
+    places = []
+    for name in compiled.positiontup or ():
+        bind = compiled.binds[name]
+        if bind.expanding or bind.literal_execute:
+            raise NotImplementedError(f"{name}: values rendered into the SQL are not run on the driver")
+        convert = _bind_processor(bind.type)
+        if name in given:
+            places.append((name, convert, None))
+        elif bind.required:
+            raise KeyError(f"the statement needs a value for {name}")
+        else:
+            value = bind.effective_value
+            places.append((None, None, value if convert is None else convert(value)))
+    return str(compiled), tuple(places), defaults
 
 
 async def _apply(driver: asyncpg.Connection, unchecked: _Unchecked, *, with_answer: bool) -> None:
