@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
 
+import asyncpg
 import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.dialects import postgresql
@@ -573,6 +574,32 @@ async def test_an_optimistic_update_overtaken_before_a_write_that_cannot_wait_wr
     assert await rows_of(store, 831) == (1, 0)
     async with store.unit() as unit:
         assert (await unit.active_checkup(ANNA)) is not None  # not cancelled
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("optimistic", [True, False])
+async def test_a_connection_the_driver_lost_track_of_is_a_database_error_and_never_lent_again(
+    postgres_store: Store, monkeypatch: pytest.MonkeyPatch, optimistic: bool
+) -> None:
+    """What asyncpg raised for a statement on a connection the server had just terminated
+    (a CI run caught it escaping as an unknown error)."""
+    store = postgres_store
+    await answered_checkup(store, 900)
+    invalidated: list[object] = []
+    event.listen(store.engine.sync_engine, "invalidate", lambda *args: invalidated.append(args[0]))
+    run = repository._run_on_driver
+
+    async def lost(*args: object, **kwargs: object) -> object:
+        raise asyncpg.exceptions.InternalClientError("cannot switch to state 12; another operation (2) is in progress")
+
+    monkeypatch.setattr(repository, "_run_on_driver", lost)
+    with pytest.raises(DBAPIError):
+        async with store.update_unit(901, ANNA, "en", optimistic=optimistic):
+            pass
+    assert len(invalidated) == 1
+    monkeypatch.setattr(repository, "_run_on_driver", run)
+    async with store.update_unit(901, ANNA, "en", optimistic=optimistic) as handled:
+        assert handled is not None
 
 
 async def test_the_same_update_delivered_concurrently_is_applied_once(

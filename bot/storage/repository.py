@@ -1218,6 +1218,11 @@ class Store:
                         unit._keep_in_progress(user_id, rows, noted)
                     yield unit, user
                     await unit.flush()  # the ORM's changes, inside the transaction, before COMMIT
+            except _CONNECTION_BROKEN:
+                # The connection itself failed (the server dropped it, or the driver lost
+                # track of its protocol): never lent out again; the pool opens a new one.
+                await greenlet_spawn(pooled.invalidate)
+                raise
             finally:
                 if unit.session is not None:
                     await unit.session.close()
@@ -1347,8 +1352,13 @@ def _driver_errors() -> Iterator[None]:
     statement. No statement or parameters are attached: they can hold what a seller typed."""
     try:
         yield
-    except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError) as exc:
         raise DBAPIError(None, None, exc, hide_parameters=True) from exc
+
+
+# asyncpg's errors that mean the connection cannot be used again (an InternalClientError is
+# what a statement on a connection the server had just terminated raised; OSError last).
+_CONNECTION_BROKEN = (asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError, OSError)
 
 
 async def _record(session: AsyncSession, update_id: int) -> bool:
