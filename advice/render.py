@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, Literal
 
 import jinja2
@@ -181,38 +181,42 @@ def _rule_values(fmt: str, assessment: Assessment, f: Formatter) -> dict[str, An
     return {**environment(fmt).globals, **assessment.context, "f": f}
 
 
-@dataclass(frozen=True, slots=True)
 class RenderedFinding:
-    rule: str
-    lever: str
-    severity: str
-    red_flag: bool
-    message: str
-    action: str
-    example: str
-    because: dict[str, Any]
-    because_text: list[tuple[str, str]]
-    impact: Projection | None
+    """A finding with its texts in one language and format, each rendered when first used:
+    a report shows the texts of a few of its findings, and the reasons only on "why"."""
+
+    def __init__(self, finding: Finding, fmt: str, values: Mapping[str, Any], f: Formatter) -> None:
+        self.finding = finding
+        self.rule = finding.id
+        self.lever = finding.lever
+        self.severity = finding.rule.severity
+        self.red_flag = finding.rule.red_flag
+        self.has_action = bool(finding.rule.action)
+        self.because = finding.because
+        self.impact = finding.impact if finding.impact and finding.impact.gain > 0 else None
+        self._fmt, self._values, self._f = fmt, values, f
+
+    @cached_property
+    def message(self) -> str:
+        return _rule_text(self._fmt, self.finding, "message", self._values, self._f.lang)
+
+    @cached_property
+    def action(self) -> str:
+        return _rule_text(self._fmt, self.finding, "action", self._values, self._f.lang)
+
+    @cached_property
+    def example(self) -> str:
+        return _rule_text(self._fmt, self.finding, "example", self._values, self._f.lang)
+
+    @cached_property
+    def because_text(self) -> list[tuple[str, str]]:
+        return [(self._f.label(k), self._f.value(k, v)) for k, v in self.because.items()]
 
 
 def _render_findings(assessment: Assessment, fmt: str, f: Formatter) -> list[RenderedFinding]:
     escape_fmt = "html" if fmt == "html" else "text"
     values = _rule_values(escape_fmt, assessment, f)
-    return [
-        RenderedFinding(
-            rule=finding.id,
-            lever=finding.lever,
-            severity=finding.rule.severity,
-            red_flag=finding.rule.red_flag,
-            message=_rule_text(escape_fmt, finding, "message", values, f.lang),
-            action=_rule_text(escape_fmt, finding, "action", values, f.lang),
-            example=_rule_text(escape_fmt, finding, "example", values, f.lang),
-            because=finding.because,
-            because_text=[(f.label(k), f.value(k, v)) for k, v in finding.because.items()],
-            impact=finding.impact if finding.impact and finding.impact.gain > 0 else None,
-        )
-        for finding in assessment.findings
-    ]
+    return [RenderedFinding(finding, escape_fmt, values, f) for finding in assessment.findings]
 
 
 def _assumptions(assessment: Assessment, f: Formatter) -> list[tuple[str, str]]:
@@ -239,7 +243,7 @@ def render(
         return json.dumps(to_json(assessment, lang), ensure_ascii=False, indent=2)
     f = Formatter(lang, assessment.profile.currency)
     findings = _render_findings(assessment, fmt, f)
-    actions = [r for r in findings if r.action]
+    actions = [r for r in findings if r.has_action]
     template = environment(fmt).get_template(f"{view}.{'html' if fmt == 'html' else 'txt'}.j2")
     return template.render(
         a=assessment,
@@ -273,7 +277,7 @@ def to_json(assessment: Assessment, lang: str = "en") -> dict[str, Any]:
     f = Formatter(lang, assessment.profile.currency)
     m = assessment.metrics
     findings = _render_findings(assessment, "text", f)
-    actions = [r for r in findings if r.action]
+    actions = [r for r in findings if r.has_action]
     return {
         "language": lang,
         "currency": assessment.profile.currency,
@@ -505,7 +509,7 @@ def _new_actions(movement: Movement, assessment: Assessment, fmt: str, f: Format
     """The top actions for the new bottleneck; none while the bottleneck stays where it was."""
     if not movement.bottleneck_changed:
         return []
-    return [r for r in _render_findings(assessment, fmt, f) if r.action][:TOP_ACTIONS]
+    return [r for r in _render_findings(assessment, fmt, f) if r.has_action][:TOP_ACTIONS]
 
 
 @dataclass(frozen=True, slots=True)
