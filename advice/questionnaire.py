@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,22 @@ class Answer:
     @classmethod
     def stored(cls, value: Any, status: str, low: float | None, high: float | None) -> Answer:
         """An answer from its stored columns (a list value was a tuple)."""
+        kind = type(value)
+        if low is None and high is None and (kind in _SHARED_KINDS or (kind is float and value == value and value != 0)):
+            return _shared_answer(kind, value, status)
         return cls(tuple(value) if isinstance(value, list) else value, _STATUSES[status], low, high)
+
+
+# Stored answers are read back on every update of a check-up; an Answer is immutable, so one
+# object serves every read of the same plain value. The value's type is part of the key (1,
+# 1.0 and True are equal keys otherwise). A float is shared unless it is NaN (never equal to
+# itself) or zero (-0.0 equals 0.0 but reads differently).
+_SHARED_KINDS = frozenset({str, int, bool, type(None)})
+
+
+@lru_cache(maxsize=4096)
+def _shared_answer(kind: type, value: Any, status: str) -> Answer:
+    return Answer(value, _STATUSES[status])
 
 
 @dataclass(frozen=True, slots=True)

@@ -477,3 +477,27 @@ def test_a_text_question_without_a_length_limit_is_refused(tmp_path) -> None:
         path.write_text(source.replace("max_length = 64\n", replacement), encoding="utf-8")
         with pytest.raises(ValueError, match="max_length"):
             load_questionnaire(path)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1.0, 1, True],  # equal values of three types
+        [0.0, -0.0],  # equal, but -0.0 reads differently
+        [float("nan"), float("nan")],
+        [["Friends", "My feed"], ["Friends", "My feed"]],
+    ],
+)
+def test_an_answer_read_back_is_the_value_stored_whatever_was_read_before(values: list[Any]) -> None:
+    for value in values:
+        read = Answer.stored(value, "given", None, None)
+        expected = tuple(value) if isinstance(value, list) else value
+        assert type(read.value) is type(expected)
+        assert repr(read.value) == repr(expected)
+        assert read.status is AnswerStatus.GIVEN
+
+
+def test_a_stored_range_and_status_come_back_with_the_value() -> None:
+    assert Answer.stored(12.0, "given", 10.0, 15.0) == Answer(12.0, AnswerStatus.GIVEN, 10.0, 15.0)
+    assert Answer.stored(None, "dont_know", None, None) == Answer(None, AnswerStatus.DONT_KNOW)
+    assert Answer.stored(None, "skipped", None, None).status is AnswerStatus.SKIPPED

@@ -41,7 +41,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
@@ -151,8 +151,8 @@ def _begin_update(insert: Any, noting: bool = False) -> Executable:
     messages noted since the user's last update written too (see Store.remember_question_message).
 
     No row comes back when the update was handled before. Otherwise the first row has
-    ``recorded`` set, and the user's columns (NULL when read too early, see below) and one
-    row per answer of each check-up in progress (its columns prefixed ``c_``).
+    ``recorded`` set, and the user's columns (NULL when read too early, see below), and
+    there is one row for each check-up in progress (see :func:`_in_progress`).
 
     The check-ups are read as of the statement's start, which comes before the user's
     lock is granted: if another transaction changed the user's row in between (every update
@@ -180,18 +180,11 @@ def _begin_update(insert: Any, noting: bool = False) -> Executable:
         where=literal_column("users.xmin") == seen_version,
     )
     locked = upsert.returning(*c).cte("locked")
-    checkup, a = _CHECKUPS.c, _ANSWERS.c
-    with_answers = _CHECKUPS.outerjoin(_ANSWERS, (a.checkup_id == checkup.id) & a.superseded_at.is_(None))
-    in_progress = (checkup.user_id == locked.c.id) & (checkup.status == CheckupStatus.IN_PROGRESS.value)
+    in_progress, of_user = _in_progress(locked.c.id)
     read = (
-        select(
-            recorded.c.update_id.label("recorded"),
-            *locked.c,
-            *(column.label(f"c_{column.key}") for column in checkup),
-            *_ANSWER_COLUMNS,
-        )
-        .select_from(recorded.outerjoin(locked, true()).outerjoin(with_answers, in_progress))
-        .order_by(checkup.id, a.id)
+        select(recorded.c.update_id.label("recorded"), *locked.c, *in_progress)
+        .select_from(recorded.outerjoin(locked, true()).outerjoin(_CHECKUPS, of_user))
+        .order_by(_CHECKUPS.c.id)
     )
     if noting:
         read = read.add_cte(_note_questions(of_user=locked.c.id).cte("noted_questions"))
@@ -203,22 +196,36 @@ def _read_for_update(insert: Any) -> Executable:
     no lock): whether the update was handled before, the user's row and its version
     (``seen``, the row's xmin), and the user's check-ups in progress with their current
     answers (as :func:`_begin_update` returns them). No row for a user never seen."""
-    c, checkup, a = _USERS.c, _CHECKUPS.c, _ANSWERS.c
-    handled = select(ProcessedUpdate.__table__.c.update_id).where(ProcessedUpdate.__table__.c.update_id == bindparam("update"))
-    with_answers = _CHECKUPS.outerjoin(_ANSWERS, (a.checkup_id == checkup.id) & a.superseded_at.is_(None))
-    in_progress = (checkup.user_id == c.id) & (checkup.status == CheckupStatus.IN_PROGRESS.value)
+    c, handled = _USERS.c, ProcessedUpdate.__table__.c
+    in_progress, of_user = _in_progress(c.id)
     return (
         select(
-            handled.exists().label("handled"),
+            select(handled.update_id).where(handled.update_id == bindparam("update")).exists().label("handled"),
             *c,
             cast(literal_column("users.xmin"), Text).label("seen"),
-            *(column.label(f"c_{column.key}") for column in checkup),
-            *_ANSWER_COLUMNS,
+            *in_progress,
         )
-        .select_from(_USERS.outerjoin(with_answers, in_progress))
+        .select_from(_USERS.outerjoin(_CHECKUPS, of_user))
         .where(c.id == bindparam("user"))
-        .order_by(checkup.id, a.id)
+        .order_by(_CHECKUPS.c.id)
     )
+
+
+def _in_progress(user_id: Any) -> tuple[tuple[Any, ...], Any]:
+    """PostgreSQL: the columns and the join condition that read the check-ups in progress of
+    ``user_id``, one row each: its columns prefixed ``c_`` and its current answers in
+    ``c_answers``, a JSON array of ``[field, value, status, low, high]`` in the order given
+    (NULL without any). One row per answer (the user's and the check-up's columns on each)
+    cost an update more to decode than the rest of reading it."""
+    checkup, a = _CHECKUPS.c, _ANSWERS.c
+    answer = func.json_build_array(a.field, a.value, a.status, a.low, a.high)
+    answers = (
+        select(func.json_agg(aggregate_order_by(answer, a.id)))
+        .where(a.checkup_id == checkup.id, a.superseded_at.is_(None))
+        .scalar_subquery()
+    )
+    columns = (*(column.label(f"c_{column.key}") for column in checkup), answers.label("c_answers"))
+    return columns, (checkup.user_id == user_id) & (checkup.status == CheckupStatus.IN_PROGRESS.value)
 
 
 def _apply_unchanged(insert: Any, noting: bool = False, answering: bool = False) -> Executable:
@@ -562,15 +569,14 @@ class Unit:
         this update writes them)."""
         self._user_id = user_id
         self._in_progress = {}
-        start = 0
-        for end in range(1, len(rows) + 1):
-            if end < len(rows) and rows[end]["c_id"] == rows[start]["c_id"]:
+        for row in rows:
+            if row["c_id"] is None:  # no check-up in progress
                 continue
-            group, start = rows[start:end], end
-            if group[0]["c_id"] is None:  # no check-up in progress
-                continue
-            checkup = self._checkup_from(group, prefix="c_")
-            assert checkup is not None
+            checkup = _unloaded(Checkup, {key: row["c_" + key] for key in _CHECKUP_KEYS})
+            self._answers[checkup.id] = {
+                field: Answer.stored(value, status, None if low is None else float(low), None if high is None else float(high))
+                for field, value, status, low, high in row["c_answers"] or ()
+            }
             note = noted.get(checkup.id)
             if note is not None and (checkup.question_message_id is None or checkup.question_message_id < note[0]):
                 checkup.__dict__.update(question_message_id=note[0], question_field=note[1])
