@@ -1,7 +1,7 @@
 """Load: 1,000 sellers each completing a check-up at once, through the bot's real update path,
 against PostgreSQL; compared with the floor, and memory with 100,000 stored users.
 
-    .venv/bin/python benchmarks/load_bench.py [--users 1000] [--in-flight 32]
+    .venv/bin/python benchmarks/load_bench.py [--users 1000] [--in-flight 32] [--turns 2]
         [--latency-in-flight 4] [--latency-users 300] [--stored-users 100000]
         [--admin-url postgresql://postgres@127.0.0.1:5432/test] [--profile]
 
@@ -24,6 +24,10 @@ What runs:
   edited, the next one sent and its message id stored), on raw asyncpg with JSON Bot API
   calls: the same updates as the bot, without the questionnaire, the advice or SQLAlchemy.
   The bot against it is what the bot's own code costs on top of the work itself.
+* turns: the floor, the answer floor and the bot run one after another, ``--turns`` times,
+  each time with new sellers, and are compared by their sums over the turns: the machine
+  drifts by a fifth between runs here, and taking turns spreads that over all three
+  rather than on whichever ran at a slow moment.
 * latency: ``--latency-users`` more sellers at ``--latency-in-flight`` updates in flight,
   about as many as keep the process busy here (the Telegram stand-in answers at once):
   the handling latency without the queueing that more updates in flight add.
@@ -45,6 +49,7 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
+import gc
 import io
 import itertools
 import json
@@ -79,7 +84,7 @@ from benchmarks.fresh_database import fresh_database  # noqa: E402
 from bot.app import build_application  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.handlers import bot_api  # noqa: E402
-from bot.main import WRITE_NOTES_EVERY, handle_update, write_noted_questions  # noqa: E402
+from bot.main import WRITE_NOTES_EVERY, handle_update, settle_heap, write_noted_questions  # noqa: E402
 from bot.retrying_request import RetryingRequest  # noqa: E402
 from bot.storage.database import create_engine, session_factory  # noqa: E402
 from bot.storage.repository import Store  # noqa: E402
@@ -204,6 +209,8 @@ class Figures:
     seconds: float = 0.0
     cpu_seconds: float = 0.0  # this process's CPU time (bot and benchmark driver), Telegram's stand-in excluded
     stand_in_seconds: float = 0.0  # the stand-in's CPU time (Telegram's side of the Bot API calls)
+    gc_seconds: float = 0.0  # of cpu_seconds: the garbage collector's rounds
+    gc_longest: float = 0.0
     service: list[float] = field(default_factory=list)
     end_to_end: list[float] = field(default_factory=list)
 
@@ -212,12 +219,50 @@ class Figures:
             f"{self.name:<6} {self.updates:>6} updates in {self.seconds:6.2f} s = {self.updates / self.seconds:7.0f} updates/s;"
             f" service p50 {pct(self.service, 50):6.2f} ms p99 {pct(self.service, 99):6.2f} ms;"
             f" end-to-end p50 {pct(self.end_to_end, 50):6.2f} ms p99 {pct(self.end_to_end, 99):6.2f} ms; errors {self.errors};"
-            f" CPU {self.cpu_per_update * 1e6:5.0f} µs/update (+{self.stand_in_seconds / self.updates * 1e6:.0f} in Telegram's stand-in)"
+            f" CPU {self.cpu_per_update * 1e6:5.0f} µs/update (+{self.stand_in_seconds / self.updates * 1e6:.0f} in Telegram's stand-in;"
+            f" of it collecting garbage {self.gc_seconds / self.updates * 1e6:.0f}, longest round {self.gc_longest * 1000:.0f} ms)"
         )
 
     @property
     def cpu_per_update(self) -> float:
         return self.cpu_seconds / self.updates if self.updates else float("nan")
+
+
+class GcClock:
+    """The time the garbage collector's rounds take (they run inside whatever allocates)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.longest = 0.0
+        self._started = 0.0
+        gc.callbacks.append(self._tick)
+
+    def _tick(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            took = time.perf_counter() - self._started
+            self.seconds += took
+            self.longest = max(self.longest, took)
+
+
+GC_CLOCK = GcClock()
+
+
+def combined(runs: list[Figures]) -> Figures:
+    """The figures of several runs of one application as one."""
+    total = Figures(runs[0].name)
+    for run in runs:
+        total.updates += run.updates
+        total.errors += run.errors
+        total.seconds += run.seconds
+        total.cpu_seconds += run.cpu_seconds
+        total.stand_in_seconds += run.stand_in_seconds
+        total.gc_seconds += run.gc_seconds
+        total.gc_longest = max(total.gc_longest, run.gc_longest)
+        total.service += run.service
+        total.end_to_end += run.end_to_end
+    return total
 
 
 def pct(values: list[float], q: int) -> float:
@@ -260,12 +305,14 @@ async def run_sellers(
                 figures.end_to_end.append(time.perf_counter() - started)
 
     started, cpu_started, stand_in_started = time.perf_counter(), time.process_time(), telegram.cpu_seconds
+    gc_started, GC_CLOCK.longest = GC_CLOCK.seconds, 0.0
     results = await asyncio.gather(*(converse(u) for u in user_ids), return_exceptions=True)
     stop.set()
     await asyncio.gather(*background)
     figures.seconds = time.perf_counter() - started
     figures.stand_in_seconds = telegram.cpu_seconds - stand_in_started
     figures.cpu_seconds = time.process_time() - cpu_started - figures.stand_in_seconds
+    figures.gc_seconds, figures.gc_longest = GC_CLOCK.seconds - gc_started, GC_CLOCK.longest
     application.process_update = original  # type: ignore[method-assign]
     application.remove_error_handler(on_error)
     figures.errors = len(errors) + sum(isinstance(r, BaseException) for r in results)
@@ -518,36 +565,47 @@ async def main(args: argparse.Namespace) -> int:
               f" {args.users} sellers x {len(SCRIPT)} updates, at most {args.in_flight} in flight")
 
         telegram = LoopbackTelegram()
-        floor_app = await the_floor(pool, telegram)
-        floor = await run_sellers("floor", floor_app, telegram, range(10_000_000, 10_000_000 + args.users), args.in_flight,
-                                  steps=[("say", "/start")] * len(SCRIPT))
-        await floor_app.shutdown()
-        print(floor.line())
-        print(f"resident now {current_rss_mb():.0f} MB")
-
         async with pool.acquire() as connection:
             await connection.execute(ANSWER_FLOOR_TABLES)
+        floor_app = await the_floor(pool, telegram)
         answer_floor_app = await the_answer_floor(pool, telegram)
+        bot_app = await the_bot(url, telegram)
+        settle_heap()  # as bot.main.serve does before serving; the floors run with it too
         answer_steps = [("say", "/checkup"), *(("tap", "x") if a == "press" else (a, v) for a, v in ENGLISH_ANSWERS)]
-        answer_floor = await run_sellers("answers", answer_floor_app, telegram, range(40_000_000, 40_000_000 + args.users),
-                                         args.in_flight, steps=answer_steps)
+        floors, answer_floors, bots = [], [], []
+        # The floor, the answer floor and the bot take turns, --turns times, each turn with
+        # new sellers: the machine's drift (a fifth between runs here) then falls on each
+        # alike, and the figures compared are the sums over the turns.
+        for turn in range(args.turns):
+            first = turn * args.users
+            floors.append(await run_sellers("floor", floor_app, telegram, range(10_000_000 + first, 10_000_000 + first + args.users),
+                                            args.in_flight, steps=[("say", "/start")] * len(SCRIPT)))
+            print(floors[-1].line())
+            answer_floors.append(await run_sellers("answers", answer_floor_app, telegram, range(40_000_000 + first, 40_000_000 + first + args.users),
+                                                   args.in_flight, steps=answer_steps))
+            print(answer_floors[-1].line())
+            users = range(1 + first, 1 + first + args.users)
+            bots.append(await timed("the bot", run_sellers("bot", bot_app, telegram, users, args.in_flight), args.profile and turn == 0))
+            print(bots[-1].line())
+            print(f"resident now {current_rss_mb():.0f} MB")
+        await floor_app.shutdown()
         await answer_floor_app.shutdown()
-        print(answer_floor.line())
+        floor, answer_floor, bot = combined(floors), combined(answer_floors), combined(bots)
+        if args.turns > 1:
+            print(f"over the {args.turns} turns:")
+            for figures in (floor, answer_floor, bot):
+                print(figures.line())
         async with pool.acquire() as connection:
             stored = await connection.fetchval("SELECT count(*) FROM af_answers")
-        if stored != args.users * len(ENGLISH_ANSWERS) or answer_floor.errors:
+        if stored != args.turns * args.users * len(ENGLISH_ANSWERS) or answer_floor.errors:
             problems.append(f"the answer floor stored {stored} answers, {answer_floor.errors} errors")
 
-        bot_app = await the_bot(url, telegram)
-        users = range(1, args.users + 1)
-        bot = await timed("the bot", run_sellers("bot", bot_app, telegram, users, args.in_flight), args.profile)
-        print(bot.line())
-        print(f"resident now {current_rss_mb():.0f} MB")
+        users = range(1, 1 + args.turns * args.users)
         async with pool.acquire() as connection:
             counts = await row_counts(connection, users)
             processed = await connection.fetchval("SELECT count(*) FROM processed_updates")
         print(f"rows: {counts}, processed updates {processed}")
-        problems += check_counts(counts, args.users)
+        problems += check_counts(counts, args.turns * args.users)
         if processed != bot.updates:
             problems.append(f"processed updates {processed} != {bot.updates}")
         unanswered = [c for c, chat in telegram.chats.items() if c < 10_000_000 and chat.received < len(SCRIPT) - 5]
@@ -615,6 +673,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--in-flight", type=int, default=32)
+    parser.add_argument("--turns", type=int, default=2, help="runs of the floor, the answer floor and the bot, in turn")
     parser.add_argument("--latency-in-flight", type=int, default=4, help="a second run's updates in flight (0: none)")
     parser.add_argument("--latency-users", type=int, default=300)
     parser.add_argument("--stored-users", type=int, default=100_000)

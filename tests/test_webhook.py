@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 
-from bot.main import SECRET_HEADER, webhook_app
+from bot.main import GC_THRESHOLDS, SECRET_HEADER, settle_heap, webhook_app
 from bot.storage.models import ProcessedUpdate
 from tests.support.harness import ChatHarness
 from tests.test_bot_checkup import count
@@ -124,3 +125,23 @@ async def test_a_well_formed_update_the_bot_does_not_handle_is_200_without_error
     assert response.status_code == 200
     assert harness.api.messages(-100) == []  # deliberately silent
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.fixture
+def collector_as_it_was() -> Iterator[None]:
+    thresholds = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
+
+
+def test_before_serving_the_loaded_bot_is_left_out_of_garbage_collection(collector_as_it_was: None) -> None:
+    gc.unfreeze()
+    loaded = ["what the bot holds for as long as it runs"]
+    assert any(o is loaded for o in gc.get_objects())
+    settle_heap()
+    assert not any(o is loaded for o in gc.get_objects())  # left out of every round
+    made_later = ["what an update makes"]
+    assert any(o is made_later for o in gc.get_objects())
+    assert gc.get_threshold() == GC_THRESHOLDS
+    assert GC_THRESHOLDS[0] > 700  # young rounds less often than Python's default
