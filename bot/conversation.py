@@ -319,7 +319,8 @@ async def finish_checkup(uow: Unit, user: User, checkup: Checkup, answers: dict[
     profile = QUESTIONNAIRE.to_profile(answers)
     assessment = assess(profile)
     html = render(assessment, user.language, "html")
-    report = await uow.save_report(
+    report = await uow.finish_checkup(
+        checkup,
         AdviceReport(
             user_id=user.id,
             checkup_id=checkup.id,
@@ -330,12 +331,11 @@ async def finish_checkup(uow: Unit, user: User, checkup: Checkup, answers: dict[
             bottleneck=assessment.bottleneck,
             monthly_sales=assessment.metrics.monthly_sales,
             rendered_html=html,
-        )
+        ),
     )
-    await uow.close_checkup(checkup, CheckupStatus.FINISHED)
     intro = text("checkup_done_intro", user.language)
     advice = Reply(f"{intro}\n\n{html}", advice_buttons(report.id, user.language))
-    return [await checkin_chat.with_offer(uow, user, advice)]
+    return [await checkin_chat.with_offer(uow, user, checkup, advice)]
 
 
 async def show_advice(uow: Unit, user: User, view: str = "report", report_id: int | None = None) -> list[Reply]:

@@ -11,7 +11,7 @@ from functools import partial
 
 import asyncpg
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import delete, event, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -606,6 +606,66 @@ async def test_an_optimistic_update_overtaken_before_a_write_that_cannot_wait_wr
         assert (await unit.active_checkup(ANNA)) is not None  # not cancelled
 
 
+async def reports_and_status(store: Store, checkup_id: int) -> tuple[list[int], str]:
+    """(the ids of the check-up's reports, its status)."""
+    async with store.unit() as unit:
+        reports = [r.id for r in await unit.reports(ANNA) if r.checkup_id == checkup_id]
+        status = await count(store.engine, "SELECT count(*) FROM checkups WHERE id = :c AND status = 'finished'", c=checkup_id)
+    return reports, "finished" if status else "in progress"
+
+
+@pytest.mark.postgres
+async def test_an_optimistic_update_finishing_a_check_up_writes_its_report_with_its_other_writes(postgres_store: Store) -> None:
+    store = postgres_store
+    checkup_id = await answered_checkup(store, 840)
+    async with answering(store, 841) as (unit, _, checkup):
+        report = await unit.finish_checkup(checkup, make_report(ANNA, checkup_id))
+        assert report.id is not None  # for the advice's buttons, before anything is written
+        assert not unit.driver.is_in_transaction()  # nothing written yet: no lock held
+        assert await unit.active_checkup(ANNA) is None
+        assert await rows_of(store, 841) == (1, 0)
+        assert await reports_and_status(store, checkup_id) == ([], "in progress")
+    assert await rows_of(store, 841) == (2, 1)
+    assert await reports_and_status(store, checkup_id) == ([report.id], "finished")
+
+
+@pytest.mark.postgres
+async def test_an_optimistic_update_finishing_a_check_up_overtaken_writes_neither_report_nor_answer(postgres_store: Store) -> None:
+    store = postgres_store
+    checkup_id = await answered_checkup(store, 850)
+    with pytest.raises(Contended):
+        async with answering(store, 851) as (unit, _, checkup):
+            await unit.finish_checkup(checkup, make_report(ANNA, checkup_id))
+            async with store.update_unit(852, ANNA, "en") as other:
+                assert other is not None
+    assert await rows_of(store, 851) == (1, 0)
+    assert await reports_and_status(store, checkup_id) == ([], "in progress")
+
+
+@pytest.mark.parametrize("optimistic", [False, True], ids=["locking", "optimistic"])
+async def test_check_ins_are_offered_under_the_first_check_ups_advice_only(store: Store, optimistic: bool) -> None:
+    async def finish(update_id: int) -> bool:
+        async with store.update_unit(update_id, ANNA, "en") as handled:
+            assert handled is not None
+            unit, user = handled
+            checkup = await unit.start_checkup(user)
+            await unit.save_answer(checkup, "category", Answer("menswear"), replaces=False)
+        async with store.update_unit(update_id + 1, ANNA, "en", optimistic=optimistic) as handled:
+            assert handled is not None
+            unit, user = handled
+            checkup = await unit.active_checkup(ANNA)
+            await unit.finish_checkup(checkup, make_report(ANNA, checkup.id))
+            return await unit.offers_checkins(ANNA, checkup.id)
+
+    assert await finish(860) is True
+    assert await finish(870) is False  # a second check-up
+    async with store.unit() as unit:
+        await unit.session.execute(delete(AdviceReport))
+        await unit.session.execute(delete(Checkup))
+        (await unit.settings(ANNA)).checkin_cadence = "weekly"
+    assert await finish(880) is False  # check-ins already on
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("optimistic", [True, False])
 async def test_a_connection_the_driver_lost_track_of_is_a_database_error_and_never_lent_again(
@@ -707,6 +767,15 @@ DRIVER_STATEMENTS = {
     ),
     "the check-up in progress": (repository._active_checkup, {"user": ANNA, "wanted_kind": "checkup"}),
     "closing a check-up": (repository._close_checkup, {"of_checkup": 3, "to": "finished", "now": utcnow()}),
+    "an optimistic update's writes, finishing a check-up": (
+        partial(repository._apply_unchanged, finishing=True),
+        {
+            "user": ANNA, "seen": "1234", "now": utcnow(), "update": 1,
+            **{f"report_{key}": value for key, value in repository._report_values(make_report(ANNA, 3)).items()},
+            "report_id": 7, "report_created_at": utcnow(),
+        },
+    ),
+    "whether check-ins are offered": (repository._checkin_offer, {"user": ANNA, "of_checkup": 3}),
 }
 
 

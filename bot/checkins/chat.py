@@ -76,10 +76,10 @@ def checkin_message(claim: Claim) -> Reply:
 
 
 # --- offer and settings ------------------------------------------------------------------
-async def with_offer(uow: Unit, user: User, advice: Reply) -> Reply:
+async def with_offer(uow: Unit, user: User, checkup: Checkup, advice: Reply) -> Reply:
     """The first check-up's advice, offering check-ins under it (nothing is sent unless
     the seller accepts)."""
-    if await uow.checkin_cadence(user.id) != "off" or await uow.count_finished(user.id, CheckupKind.CHECKUP) != 1:
+    if not await uow.offers_checkins(user.id, checkup.id):
         return advice
     lang = user.language
     offer = [
@@ -452,7 +452,8 @@ async def finish_checkin(
         history(top[0] if top else None, outcome.value if outcome else None, answered_before),
     )
     html = render(assessment, lang, "html")
-    report = await uow.save_report(
+    report = await uow.finish_checkup(
+        checkup,
         AdviceReport(
             user_id=user.id,
             checkup_id=checkup.id,
@@ -463,9 +464,8 @@ async def finish_checkin(
             bottleneck=assessment.bottleneck,
             monthly_sales=assessment.metrics.monthly_sales,
             rendered_html=html,
-        )
+        ),
     )
-    await uow.close_checkup(checkup, CheckupStatus.FINISHED)
     round_ = await uow.round_of_checkup(checkup.id)
     if round_ is not None:
         round_.status = RoundStatus.ANSWERED.value

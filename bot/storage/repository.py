@@ -228,12 +228,13 @@ def _in_progress(user_id: Any) -> tuple[tuple[Any, ...], Any]:
     return columns, (checkup.user_id == user_id) & (checkup.status == CheckupStatus.IN_PROGRESS.value)
 
 
-def _apply_unchanged(insert: Any, noting: bool = False, answering: bool = False) -> Executable:
+def _apply_unchanged(insert: Any, noting: bool = False, answering: bool = False, finishing: bool = False) -> Executable:
     """PostgreSQL: the update's writes, applied only if the user's row is the version the
     update read (``seen``): nothing changed the user's check-ups since (every update
     changes the user's row). In one statement: the user's row updated (so locked, in a
     transaction), the update id recorded, ``answering``: one answer stored, ``noting``: the
-    noted question messages written. Returns ``locked`` (0: the row changed, nothing was
+    noted question messages written, ``finishing``: the check-up closed as finished and
+    its report stored (its id taken before, see Unit.finish_checkup). Returns ``locked`` (0: the row changed, nothing was
     written) and ``recorded`` (0: the update was handled meanwhile)."""
     c, handled = _USERS.c, ProcessedUpdate.__table__.c
     unchanged = text("users.xmin = CAST(CAST(:seen AS text) AS xid)").bindparams(bindparam("seen", type_=String))
@@ -257,6 +258,16 @@ def _apply_unchanged(insert: Any, noting: bool = False, answering: bool = False)
         applied = applied.add_cte(insert(_ANSWERS).from_select(columns, answer).cte("answered"))
     if noting:
         applied = applied.add_cte(_note_questions(of_user=locked.c.id).cte("noted_questions"))
+    if finishing:
+        k = _CHECKUPS.c
+        closed = (
+            _CHECKUPS.update()
+            .where(k.id == bindparam("report_checkup_id"), select(recorded.c.update_id).exists())
+            .values(status=CheckupStatus.FINISHED.value, finished_at=bindparam("now"))
+        )
+        columns = list(_REPORTS.c)
+        report = select(*(bindparam(f"report_{column.key}", type_=column.type) for column in columns)).select_from(recorded)
+        applied = applied.add_cte(closed.cte("closed")).add_cte(insert(_REPORTS).from_select(columns, report).cte("reported"))
     return applied
 
 
@@ -320,15 +331,31 @@ def _insert_report(insert: Any) -> Executable:
     return _REPORTS.insert().returning(_REPORTS.c.id, _REPORTS.c.created_at)
 
 
+def _next_report_id(insert: Any) -> Executable:
+    """PostgreSQL: an id for a report stored later in the update (see Unit.finish_checkup)."""
+    return select(func.nextval(func.pg_get_serial_sequence(_REPORTS.name, _REPORTS.c.id.name)).label("id"))
+
+
+def _checkin_offer(insert: Any) -> Executable:
+    """Whether the user finished a check-up other than ``of_checkup``, and their check-in
+    cadence (NULL: never set)."""
+    k, s = _CHECKUPS.c, UserSettings.__table__.c
+    finished = (k.user_id == bindparam("user")) & (k.kind == CheckupKind.CHECKUP.value) & (k.status == CheckupStatus.FINISHED.value)
+    return select(
+        select(k.id).where(finished, k.id != bindparam("of_checkup")).exists().label("finished_before"),
+        select(s.checkin_cadence).where(s.user_id == bindparam("user")).scalar_subquery().label("cadence"),
+    )
+
+
+def _report_values(report: AdviceReport) -> dict[str, Any]:
+    """The report's columns that have a value (the others take their defaults)."""
+    return {column.key: getattr(report, column.key) for column in _REPORTS.c if getattr(report, column.key) is not None}
+
+
 def _count_finished(insert: Any) -> Executable:
     c = _CHECKUPS.c
     finished = (c.user_id == bindparam("user")) & (c.kind == bindparam("wanted_kind")) & (c.status == CheckupStatus.FINISHED.value)
     return select(func.count().label("finished")).select_from(_CHECKUPS).where(finished)
-
-
-def _checkin_cadence(insert: Any) -> Executable:
-    c = UserSettings.__table__.c
-    return select(c.checkin_cadence).where(c.user_id == bindparam("user"))
 
 
 def _current_answers(insert: Any) -> Executable:
@@ -453,6 +480,7 @@ class _Unchecked:
     now: datetime
     noted: dict[int, tuple[int, str]]
     answer: dict[str, Any] | None = None  # the one answer to store, as save_answer builds it
+    report: dict[str, Any] | None = None  # the report of the check-up it finishes (see finish_checkup)
 
 
 @dataclass
@@ -686,10 +714,31 @@ class Unit:
     async def save_report(self, report: AdviceReport) -> AdviceReport:
         """Store the advice (a Core insert: the ORM's flush costs more than the rest of
         finishing a check-up); the report gets its id."""
-        values = {column.key: getattr(report, column.key) for column in _REPORTS.c if getattr(report, column.key) is not None}
-        (row,) = await self._run(_statement(self.dialect, "insert_report", _insert_report), values)
+        (row,) = await self._run(_statement(self.dialect, "insert_report", _insert_report), _report_values(report))
         for key in ("id", "created_at"):
             set_committed_value(report, key, row[key])
+        return report
+
+    async def finish_checkup(self, checkup: Checkup, report: AdviceReport) -> AdviceReport:
+        """Close the check-up as finished and store its advice; the report gets its id.
+
+        An update handled optimistically takes the report's id from its sequence now and
+        makes both writes at its end, in the statement that makes its others: the last
+        answer of a check-up then takes four round trips, not eight (a transaction opened,
+        the answer, the report, the check-up closed, and the commit)."""
+        unchecked = self._unchecked
+        if unchecked is None or unchecked.report is not None:
+            report = await self.save_report(report)
+            await self.close_checkup(checkup, CheckupStatus.FINISHED)
+            return report
+        (row,) = await self._run(_statement(self.dialect, "next_report_id", _next_report_id), {}, reads=True)
+        set_committed_value(report, "id", row["id"])
+        set_committed_value(report, "created_at", unchecked.now)
+        unchecked.report = _report_values(report)
+        set_committed_value(checkup, "status", CheckupStatus.FINISHED.value)
+        set_committed_value(checkup, "finished_at", unchecked.now)
+        if self._in_progress is not None:
+            self._in_progress.pop(checkup.id, None)
         return report
 
     async def latest_report(self, user_id: int) -> AdviceReport | None:
@@ -728,15 +777,16 @@ class Unit:
             await session.flush()
         return found
 
+    async def offers_checkins(self, user_id: int, checkup_id: int) -> bool:
+        """Whether the advice of ``checkup_id`` offers check-ins: the user's first finished
+        check-up (whether or not it is written yet), and check-ins never switched on."""
+        (row,) = await self._run(_statement(self.dialect, "checkin_offer", _checkin_offer), {"user": user_id, "of_checkup": checkup_id}, reads=True)
+        return not row["finished_before"] and (row["cadence"] or "off") == "off"
+
     async def count_finished(self, user_id: int, kind: CheckupKind) -> int:
         query = _statement(self.dialect, "count_finished", _count_finished)
         (row,) = await self._run(query, {"user": user_id, "wanted_kind": kind.value}, reads=True)
         return row["finished"]
-
-    async def checkin_cadence(self, user_id: int) -> str:
-        """The user's check-in cadence, "off" when they never set one (nothing is created)."""
-        rows = await self._run(_statement(self.dialect, "checkin_cadence", _checkin_cadence), {"user": user_id}, reads=True)
-        return rows[0]["checkin_cadence"] if rows else "off"
 
     # --- check-in rounds (the seller's side) ----------------------------------------
     async def checkin_round(self, round_id: int, user_id: int) -> CheckinRound | None:
@@ -1309,8 +1359,11 @@ async def _apply(driver: asyncpg.Connection, unchecked: _Unchecked, *, with_answ
     if with_answer:
         assert unchecked.answer is not None
         parameters.update({f"answer_{key}": value for key, value in unchecked.answer.items()})
-    name = f"apply_unchanged_{noting}_{with_answer}"
-    statement = _statement("postgresql", name, partial(_apply_unchanged, noting=noting, answering=with_answer))
+    finishing = unchecked.report is not None
+    if finishing:
+        parameters.update({f"report_{key}": value for key, value in unchecked.report.items()})
+    name = f"apply_unchanged_{noting}_{with_answer}_{finishing}"
+    statement = _statement("postgresql", name, partial(_apply_unchanged, noting=noting, answering=with_answer, finishing=finishing))
     (row,) = await _run_on_driver(driver, statement, parameters)
     if not (row["locked"] and row["recorded"]):
         raise Contended
