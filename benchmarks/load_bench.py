@@ -2,7 +2,7 @@
 against PostgreSQL; compared with the floor, and memory with 100,000 stored users.
 
     .venv/bin/python benchmarks/load_bench.py [--users 1000] [--in-flight 32] [--turns 2]
-        [--latency-in-flight 4] [--latency-users 300] [--stored-users 100000]
+        [--latency-in-flight 6] [--latency-users 1000] [--stored-users 100000]
         [--admin-url postgresql://postgres@127.0.0.1:5432/test] [--profile]
 
 What runs:
@@ -30,7 +30,10 @@ What runs:
   rather than on whichever ran at a slow moment.
 * latency: ``--latency-users`` more sellers at ``--latency-in-flight`` updates in flight,
   about as many as keep the process busy here (the Telegram stand-in answers at once):
-  the handling latency without the queueing that more updates in flight add.
+  the handling latency without the queueing that more updates in flight add, and the
+  throughput with it. At 32 in flight an update waits behind 31 others on one event loop
+  (Little's law: 32 / 1,200 a second is 27 ms on average), the floor's included; that p99
+  is printed beside the floor's, not held to the 20 ms.
 * memory: ``--stored-users`` users with a finished check-up and answers are inserted, then
   the sellers run again (as new users) while the resident size of this process (bot and
   benchmark together) is sampled every 50 ms.
@@ -628,9 +631,9 @@ async def main(args: argparse.Namespace) -> int:
         targets = {
             "answer costs <= 2x the floor (CPU per update)": cpu_ratio <= 2.0,
             ">= 1,000 answers/s": bot.updates / bot.seconds >= 1000,
-            f"service p99 < 20 ms at {args.in_flight} in flight": pct(bot.service, 99) < 20,
             "errors 0": bot.errors == 0 and floor.errors == 0,
         }
+        print(f"queueing at {args.in_flight} in flight: service p99 {pct(bot.service, 99):.1f} ms (the floor's {pct(floor.service, 99):.1f} ms)")
 
         if args.latency_in_flight:
             # Handling latency where the process is just kept busy: more updates in flight
@@ -640,8 +643,10 @@ async def main(args: argparse.Namespace) -> int:
             print(latency.line(), f"({args.latency_in_flight} in flight)")
             async with pool.acquire() as connection:
                 problems += check_counts(await row_counts(connection, third), args.latency_users)
-            targets[f"service p99 < 20 ms at {args.latency_in_flight} in flight ({latency.updates / latency.seconds:,.0f} updates/s)"] = (
-                pct(latency.service, 99) < 20 and latency.errors == 0
+            rate = latency.updates / latency.seconds
+            targets[f"service p99 < 20 ms at >= 1,000 answers/s, together ({args.latency_in_flight} in flight:"
+                    f" {pct(latency.service, 99):.1f} ms at {rate:,.0f} updates/s)"] = (
+                pct(latency.service, 99) < 20 and rate >= 1000 and latency.errors == 0
             )
 
         if args.stored_users:
@@ -674,8 +679,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--in-flight", type=int, default=32)
     parser.add_argument("--turns", type=int, default=2, help="runs of the floor, the answer floor and the bot, in turn")
-    parser.add_argument("--latency-in-flight", type=int, default=4, help="a second run's updates in flight (0: none)")
-    parser.add_argument("--latency-users", type=int, default=300)
+    parser.add_argument("--latency-in-flight", type=int, default=6, help="a second run's updates in flight (0: none)")
+    parser.add_argument("--latency-users", type=int, default=1000)
     parser.add_argument("--stored-users", type=int, default=100_000)
     parser.add_argument("--admin-url", default=os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--profile", action="store_true", help="cProfile the bot's run")
