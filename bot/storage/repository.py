@@ -579,13 +579,13 @@ class Unit:
         query = _statement(self.dialect, "checkup_by_id", _checkup_by_id)
         return self._checkup_from(await self._run(query, {"of_checkup": checkup_id, "user": user_id}, reads=True))
 
-    def _checkup_from(self, rows: list[Mapping[str, Any]], prefix: str = "") -> Checkup | None:
-        """The check-up of :func:`_with_answers` rows (its columns named ``prefix`` + key);
-        its answers are kept for :meth:`answers` until this unit writes one."""
+    def _checkup_from(self, rows: list[Mapping[str, Any]]) -> Checkup | None:
+        """The check-up of :func:`_with_answers` rows; its answers are kept for
+        :meth:`answers` until this unit writes one."""
         if not rows:
             return None
         first = rows[0]
-        checkup = _unloaded(Checkup, {key: first[prefix + key] for key in _CHECKUP_KEYS})
+        checkup = _unloaded(Checkup, {key: first[key] for key in _CHECKUP_KEYS})
         self._answers[checkup.id] = {
             r["a_field"]: Answer.stored(r["a_value"], r["a_status"], r["a_low"], r["a_high"]) for r in rows if r["a_field"] is not None
         }
@@ -723,9 +723,11 @@ class Unit:
         """Close the check-up as finished and store its advice; the report gets its id.
 
         An update handled optimistically takes the report's id from its sequence now and
-        makes both writes at its end, in the statement that makes its others: the last
-        answer of a check-up then takes four round trips, not eight (a transaction opened,
-        the answer, the report, the check-up closed, and the commit)."""
+        makes both writes at its end, in the statement that makes its others. With
+        :meth:`offers_checkins`, the last answer of a check-up takes four round trips (the
+        read, the report's id, the offer, the write) where it took eight (the read, a
+        transaction opened, the answer, the report, the check-up closed, two reads for the
+        offer, the commit)."""
         unchecked = self._unchecked
         if unchecked is None or unchecked.report is not None:
             report = await self.save_report(report)
