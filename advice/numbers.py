@@ -29,22 +29,25 @@ Chinese numerals
     ``二十`` 20, ``三百`` 300, ``两千`` 2000, ``一百零五`` 105, ``两万三千`` 23000,
     ``一亿五千万`` 150000000. A lone digit right after a unit is the next unit down, as in
     speech: ``一万五`` 15000, ``三千五`` 3500, ``两百五`` 250, ``一百一`` 110.
-    A decimal with ``点`` and an optional multiplier: ``一点五`` 1.5, ``十二点五`` 12.5,
-    ``一点五万`` 15000. Malformed sequences (``三三``, ``百``, ``十十``) are rejected.
+    A decimal with ``点``, its digits read one by one, and an optional multiplier: ``一点五``
+    1.5, ``一点二五`` 1.25, ``零点五`` 0.5, ``零点零五`` 0.05, ``十二点五`` 12.5,
+    ``一千二点五`` 1200.5, ``一点五万`` 15000. Malformed sequences (``三三``, ``百``,
+    ``十十``) are rejected.
 
 Percent
     ``30%``, ``30 %``, ``３０％``, ``30 percent``/``per cent``/``pct``, ``百分之三十``;
     the value stays 30 and ``percent`` is set.
 
 Ranges
-    Two amounts joined by ``-`` (or any dash), ``~``, ``to``, ``到`` or ``至``, with optional
-    spaces: ``100-200``, ``100 - 200``, ``100–200``, ``100～200``, ``100到200``, ``1k-2k``,
-    ``10%-20%``, ``10-20%``, ``三到五``. ``value`` is the midpoint, ``low``/``high`` the
+    Two amounts joined by ``-`` (or any dash), ``~``, ``to``, ``or``, ``到``, ``至``, ``或``
+    or ``或者``, with optional spaces: ``100-200``, ``6 or 7``, ``100 - 200``, ``100–200``,
+    ``100～200``, ``100到200``, ``1k-2k``, ``10%-20%``, ``10-20%``, ``三到五``. ``value`` is the midpoint, ``low``/``high`` the
     bounds. A bare low end borrows the high end's multiplier (``1-2万`` is 10000-20000,
     ``5-20k`` is 5000-20000, ``三到五万`` is 30000-50000) unless that would put it above the
     high end (``500-1k`` is 500-1000). A Chinese low end borrows only when it is one digit and
-    the high end is one digit plus units (``两到三千``). A ``%`` on either end makes the whole
-    range a percentage. A range whose low end exceeds its high end is rejected (None), not
+    the high end is one digit plus units (``两到三千``). Two neighbouring Chinese digits are a
+    range too, as in speech: ``两三`` 2-3, ``一两`` 1-2, ``三五`` 3-5, ``三四十`` 30-40,
+    ``两三百`` 200-300. A ``%`` on either end makes the whole range a percentage. A range whose low end exceeds its high end is rejected (None), not
     swapped: "200-100" is more likely a typo than a range. Units and currency are written once
     around the whole range (``100-200人``), not on each end.
 
@@ -61,23 +64,30 @@ Words allowed around the number (any number of them, in any order; nothing else)
     view(s), like(s), post(s), each; 人 个人 位 名 个 件 单 笔 次 份 条 盒 瓶 包 套 篇 粉 粉丝
     订单 客户 顾客 买家 (some with 个/位 in front), and per-unit forms per person/item/piece/
     order/customer, /人 每人 一人 (likewise 个 件 单 份 位).
-    Periods, after: per/a/each/every day|week|month|year, /day /week /wk /month /mo /year
-    /yr, daily, weekly, monthly, yearly, annually; 天 日 周 星期 个星期 礼拜 个礼拜 月 个月 年,
-    each also as 每…, 一… and /… (每周, 一周, 每个月, /月); the Chinese forms also before
-    the number (每周300单).
+    Units of time are kept, never dropped (``unit``/``per``; :func:`convert` turns them into
+    the unit a question asks for, or refuses them):
+    A length of time (``unit``), after: min, mins, minute(s), h, hr, hrs, hour(s), d, day(s),
+    wk(s), week(s), mo, mos, mth(s), month(s), yr(s), year(s); 分钟 小时 个小时 钟头 天 日
+    周 星期 个星期 礼拜 个礼拜 月 个月 年: ``2天`` is 2 days, ``48h`` 48 hours. Alone,
+    ``an hour``, ``a day``, ``a year`` are one. Halves: ``half an hour``, ``an hour and a
+    half``, ``2 and a half hours``, ``半小时``, ``半天``, ``一个半小时``, ``两天半``.
+    A rate (``per``), after: per/a/each/every day|week|month|year, /day /week /wk /month /mo
+    /year /yr, daily, weekly, monthly, yearly, annually; 每天 一天 /天 (likewise 日 周 星期
+    个星期 礼拜 个礼拜 月 个月 年); and before the number: 每周300单, 一天3单.
+    One unit of time at most: "2 hours a day" and "3 days 2 hours" are rejected.
     Words that mean something else are deliberately absent (毛 would change the value,
     "over"/"at least" are not the number). An English word must not run into other letters
     ("5kpeople" is rejected) and a word starting with 一 is not split off another Chinese
     numeral (十一个月 is 11) nor swallow the whole text (一个月 alone is 1).
 
-Everything else returns None: empty or blank text, no digits, several numbers ("3 or 4",
-"12 34"), malformed digits ("1,2,,3", "1..2", "--5"), unknown words ("banana 5"), emoji,
-magnitudes above 1e15.
+Everything else returns None: empty or blank text, no digits, several numbers ("3 or 4
+or 5", "12 34"), malformed digits ("1,2,,3", "1..2", "--5"), unknown words ("banana 5"),
+emoji, magnitudes above 1e15.
 """
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 MAX_TEXT_LENGTH = 200
@@ -93,6 +103,8 @@ class ParsedNumber:
     high: float | None = None
     percent: bool = False
     approximate: bool = False
+    unit: str | None = None  # a length of time the text gave: "2天" is 2 with unit "day"
+    per: str | None = None  # the period of a rate: "3 per day" is 3 with per "day"
 
     @property
     def is_range(self) -> bool:
@@ -161,18 +173,38 @@ _AMOUNT_RE = re.compile(
     rf"(?P<sign>[+-])?(?:(?P<num>{_DIGITS}) ?(?P<mult>{_MULT})?|(?P<cn>[{_CN_CHARS}]+))"
     r" ?(?P<pct>%)?"
 )
-_RANGE_RE = re.compile(rf"(?P<low>{_AMOUNT}) ?(?:-|~|to|到|至) ?(?P<high>{_AMOUNT})")
+_RANGE_RE = re.compile(rf"(?P<low>{_AMOUNT}) ?(?:-|~|to|or|到|至|或者|或) ?(?P<high>{_AMOUNT})")
 _CN_FRACTION_RE = re.compile(rf"(?P<digits>[{''.join(_CN_DIGITS)}]+)(?P<mult>{_MULT})?")
 _CN_DIGIT_AND_UNITS_RE = re.compile(r"[一二两三四五六七八九][十百千万亿]*[百千万亿]")
 
 # --- words around the number ------------------------------------------------------------------
 
 _APPROX, _PERCENT, _NEUTRAL = "approximate", "percent", "neutral"
+# Followed by the unit of time: "unit:day" (2天), "half:day" (两天半), "lone_half:day" (半天), "per:day".
+_UNIT, _HALF, _LONE_HALF, _PER = "unit:", "half:", "lone_half:", "per:"
 
 # Word lists are space-separated; the few words that hold a space are spelled out apart.
 _CURRENCY_CODES = "rmb cny usd hkd sgd eur gbp myr php".split()
-_EN_PERIODS = "day week month year".split()
-_ZH_PERIODS = "天 日 周 星期 个星期 礼拜 个礼拜 月 个月 年".split()
+# Time, by the unit it names (minute, hour, day, week, month, year).
+_EN_DURATIONS = {
+    "minute": "minute minutes min mins",
+    "hour": "hour hours hr hrs h",
+    "day": "day days d",
+    "week": "week weeks wk wks",
+    "month": "month months mo mos mth mths",
+    "year": "year years yr yrs",
+}
+_ZH_DURATIONS = {
+    "minute": "分钟",
+    "hour": "小时 个小时 钟头 个钟头",
+    "day": "天 日",
+    "week": "周 星期 个星期 礼拜 个礼拜",
+    "month": "月 个月",
+    "year": "年",
+}
+_EN_RATES = {"day": "day d", "week": "week wk", "month": "month mo", "year": "year yr"}
+_EN_RATE_WORDS = {"day": "daily", "week": "weekly", "month": "monthly", "year": "yearly annually"}
+_ZH_RATES = {unit: _ZH_DURATIONS[unit] for unit in ("day", "week", "month", "year")}
 _ZH_PER_UNITS = "人 个 件 单 份 位".split()
 _EN_COUNTS = """
     people person persons ppl customer customers buyer buyers client clients follower
@@ -197,30 +229,59 @@ _PER_UNIT_AFTER = [
     *(f"per {what}" for what in "person item piece order customer".split()),
     *(f"{per}{unit}" for unit in _ZH_PER_UNITS for per in ("/", "每", "一")),
 ]
-_PERIOD_BEFORE = [f"{each}{p}" for p in _ZH_PERIODS for each in ("每", "一")]
-_PERIOD_AFTER = [
-    *(f"{per}{p}" for p in _EN_PERIODS for per in ("per ", "a ", "each ", "every ", "/")),
-    *"/wk /mo /yr daily weekly monthly yearly annually".split(),
-    *(f"{per}{p}" for p in _ZH_PERIODS for per in ("", "每", "一", "/")),
-]
+_RATE_BEFORE = {
+    f"{each}{word}": f"{_PER}{unit}"
+    for unit, words in _ZH_RATES.items()
+    for word in words.split()
+    for each in ("每", "一")
+}
+_RATE_AFTER = {
+    **{
+        f"{per}{word}": f"{_PER}{unit}"
+        for unit, words in _EN_RATES.items()
+        for word in words.split()
+        for per in ("per ", "a ", "each ", "every ", "/")
+    },
+    **{word: f"{_PER}{unit}" for unit, words in _EN_RATE_WORDS.items() for word in words.split()},
+    **{
+        f"{per}{word}": f"{_PER}{unit}"
+        for unit, words in _ZH_RATES.items()
+        for word in words.split()
+        for per in ("每", "一", "/")
+    },
+}
+# 半 is a half: 半小时 (half an hour), 一个半小时 (an hour and a half), 一天半 (a day and a half).
+_DURATION_AFTER = {
+    **{word: f"{_UNIT}{unit}" for unit, words in _EN_DURATIONS.items() for word in words.split()},
+    **{word: f"{_UNIT}{unit}" for unit, words in _ZH_DURATIONS.items() for word in words.split()},
+    **{
+        half: f"{_HALF}{unit}"
+        for unit, words in _ZH_DURATIONS.items()
+        for word in words.split()
+        for half in (f"{word}半", f"个半{word.removeprefix('个')}")
+    },
+    **{
+        f"半{word}": f"{_LONE_HALF}{unit}"
+        for unit, words in _ZH_DURATIONS.items()
+        for word in words.split()
+    },
+}
 
 _PREFIXES: dict[str, str] = {
     **dict.fromkeys(_APPROX_BEFORE, _APPROX),
     "百分之": _PERCENT,
-    **dict.fromkeys(_CURRENCY_BEFORE + _CURRENCY_CODES + _PERIOD_BEFORE, _NEUTRAL),
+    **dict.fromkeys(_CURRENCY_BEFORE + _CURRENCY_CODES, _NEUTRAL),
+    **_RATE_BEFORE,
 }
 _SUFFIXES: dict[str, str] = {
     **dict.fromkeys(_APPROX_AFTER, _APPROX),
     **dict.fromkeys(["per cent", "percent", "pct"], _PERCENT),
     **dict.fromkeys(
-        _CURRENCY_AFTER
-        + _CURRENCY_CODES
-        + _EN_COUNTS
-        + _ZH_COUNTS
-        + _PER_UNIT_AFTER
-        + _PERIOD_AFTER,
+        _CURRENCY_AFTER + _CURRENCY_CODES + _EN_COUNTS + _ZH_COUNTS + _PER_UNIT_AFTER,
         _NEUTRAL,
     ),
+    **_DURATION_AFTER,
+    **_RATE_AFTER,
 }
 
 
@@ -240,7 +301,8 @@ def _peeler(words: dict[str, str], *, reverse: bool) -> re.Pattern[str]:
         elif inner in _CN_CHARS:
             guard = f"(?=[^{_CN_CHARS}])"
         elif any(char in _CN_CHARS for char in word):
-            guard = "(?=.)"
+            # 一天3单 is 3 a day, but 一天半 is a day and a half.
+            guard = "(?=.)" if reverse else "(?=[^半])"
         else:
             guard = ""
         parts.append(re.escape(key) + guard)
@@ -263,19 +325,27 @@ def parse_number(text: str) -> ParsedNumber | None:
     if len(text) > MAX_TEXT_LENGTH:
         return None
     core = _WHITESPACE.sub(" ", text.translate(_TRANSLATION)).strip().lower()
-    approximate = percent = False
+    said = _Said()
     while (match := _PREFIX_RE.match(core)) is not None:
-        kind = _PREFIXES[match["word"]]
-        approximate |= kind == _APPROX
-        percent |= kind == _PERCENT
+        said.note(_PREFIXES[match["word"]])
         core = core[match.end() :]
+    core = _english_halves(core)
     backwards = core[::-1]
     while (match := _SUFFIX_RE.match(backwards)) is not None:
-        kind = _SUFFIX_KINDS[match["word"]]
-        approximate |= kind == _APPROX
-        percent |= kind == _PERCENT
+        said.note(_SUFFIX_KINDS[match["word"]])
         backwards = backwards[match.end() :]
-    core = backwards[::-1]
+    core = backwards[::-1].strip()
+    if not said.consistent:
+        return None
+    unit, per = said.unit, said.per
+    if said.halves:  # 半小时 alone; 一个半小时, 两天半 after a whole number
+        if said.halves != [not core]:
+            return None
+        whole = _read_amount(core) if core else (Decimal(0), None, False)
+        if whole is None or whole[2] or whole[0] < 0 or whole[0] != int(whole[0]):
+            return None
+        value = whole[0] * (whole[1] or 1) + Decimal("0.5")
+        return ParsedNumber(_to_float(value), approximate=said.approximate, unit=unit)
 
     single = _read_amount(core)
     if single is not None:
@@ -284,12 +354,100 @@ def parse_number(text: str) -> ParsedNumber | None:
         if abs(value) > MAX_MAGNITUDE:
             return None
         return ParsedNumber(
-            _to_float(value), percent=percent or has_percent, approximate=approximate
+            _to_float(value),
+            percent=said.percent or has_percent,
+            approximate=said.approximate,
+            unit=unit,
+            per=per,
         )
-    return _read_range(core, percent=percent, approximate=approximate)
+    found = _read_pair(core) or _read_range(core)
+    if found is None:
+        return None
+    return replace(
+        found,
+        percent=said.percent or found.percent,
+        approximate=said.approximate,
+        unit=unit,
+        per=per,
+    )
 
 
-def _read_range(core: str, *, percent: bool, approximate: bool) -> ParsedNumber | None:
+@dataclass(slots=True)
+class _Said:
+    """What the words around a number said about it."""
+
+    approximate: bool = False
+    percent: bool = False
+    halves: list[bool] = field(default_factory=list)  # for each half: whether it stands alone
+    units: set[str] = field(default_factory=set)
+    pers: set[str] = field(default_factory=set)
+
+    def note(self, kind: str) -> None:
+        if kind == _APPROX:
+            self.approximate = True
+        elif kind == _PERCENT:
+            self.percent = True
+        elif kind.startswith(_PER):
+            self.pers.add(kind.removeprefix(_PER))
+        elif kind.startswith((_HALF, _LONE_HALF)):
+            self.halves.append(kind.startswith(_LONE_HALF))
+            self.units.add(kind.partition(":")[2])
+        elif kind.startswith(_UNIT):
+            self.units.add(kind.removeprefix(_UNIT))
+
+    @property
+    def consistent(self) -> bool:
+        """One length of time or one rate at most ('2 hours a day' is two things)."""
+        return len(self.units) + len(self.pers) <= 1
+
+    @property
+    def unit(self) -> str | None:
+        return next(iter(self.units), None)
+
+    @property
+    def per(self) -> str | None:
+        return next(iter(self.pers), None)
+
+
+_EN_TIME = "(minute|hour|day|week|month|year)"
+_EN_HALVES = (
+    (re.compile(rf"\bhalf an? {_EN_TIME}\b"), r"0.5 \1"),
+    (re.compile(rf"\ban? {_EN_TIME} and a half\b"), r"1.5 \1"),
+    (re.compile(rf"\b([0-9]+) and a half {_EN_TIME}s?\b"), r"\1.5 \2"),
+    (re.compile(rf"^an? {_EN_TIME}\b"), r"1 \1"),  # "an hour" alone; "3 a day" is a rate
+)
+
+
+def _english_halves(core: str) -> str:
+    """'half an hour' -> '0.5 hour', 'a day and a half' -> '1.5 day', 'a week' -> '1 week'."""
+    for pattern, replacement in _EN_HALVES:
+        core = pattern.sub(replacement, core)
+    return core
+
+
+# 两三个 is two or three: a range of two neighbouring digits (and the idiomatic 三五).
+_CN_PAIRS = {
+    "一两": (1, 2), "一二": (1, 2), "两三": (2, 3), "二三": (2, 3), "三四": (3, 4),
+    "四五": (4, 5), "五六": (5, 6), "六七": (6, 7), "七八": (7, 8), "八九": (8, 9),
+    "三五": (3, 5),
+}  # fmt: skip
+_CN_PAIR_UNITS = {"": 1, "十": 10, **{k: v for k, v in _MULTIPLIERS.items() if k[0] in _CN_CHARS}}
+_CN_PAIR_RE = re.compile(
+    f"(?P<pair>{_alternation(_CN_PAIRS)})(?P<unit>{_alternation(_CN_PAIR_UNITS)})"
+)
+
+
+def _read_pair(core: str) -> ParsedNumber | None:
+    """两三 -> 2 to 3, 两三百 -> 200 to 300, 三五千 -> 3000 to 5000."""
+    match = _CN_PAIR_RE.fullmatch(core)
+    if match is None:
+        return None
+    low, high = _CN_PAIRS[match["pair"]]
+    factor = _CN_PAIR_UNITS[match["unit"]]
+    return ParsedNumber((low + high) * factor / 2, float(low * factor), float(high * factor))
+
+
+def _read_range(core: str) -> ParsedNumber | None:
     """Two amounts around a separator; the low end may borrow the high end's multiplier."""
     match = _RANGE_RE.fullmatch(core)
     if match is None:
@@ -312,8 +470,7 @@ def _read_range(core: str, *, percent: bool, approximate: bool) -> ParsedNumber 
         _to_float((low + high) / 2),
         low=low_float,
         high=high_float,
-        percent=percent or low_percent or high_percent,
-        approximate=approximate,
+        percent=low_percent or high_percent,
     )
 
 
@@ -428,6 +585,58 @@ def _chinese_section(text: str) -> int | None:
 def _to_float(value: Decimal) -> float:
     """Decimal to float without a negative zero, which would print as '-0'."""
     return float(value) + 0.0
+
+
+# --- units of time ----------------------------------------------------------------------------
+
+# What each unit of time is worth in hours. A month is 30 days and a year 365, as people
+# count a reply's "a month" or a stock's "3 months".
+HOURS_IN: dict[str, float] = {
+    "minute": 1 / 60,
+    "hour": 1.0,
+    "day": 24.0,
+    "week": 168.0,
+    "month": 720.0,
+    "year": 8760.0,
+}
+
+
+def convert(
+    parsed: ParsedNumber, *, unit: str | None = None, per: str | None = None
+) -> ParsedNumber | None:
+    """The number as a length of time in ``unit``, a figure per ``per``, or a plain figure.
+
+    A number the text gave no unit of time is taken as already in the one asked for. None
+    when the text's own unit does not fit: a length of time for a figure per week ("2 days"
+    as orders), a rate for a length of time ("3 a day" as a reply time), or any unit of
+    time for a plain figure ("two days" as money). Both bounds of a range are converted.
+    """
+    if unit is not None and per is not None:
+        raise ValueError("a figure is a length of time or a rate, not both")
+    if unit is not None:
+        if parsed.per is not None:
+            return None
+        factor = HOURS_IN[parsed.unit] / HOURS_IN[unit] if parsed.unit else 1.0
+    elif per is not None:
+        if parsed.unit is not None:
+            return None
+        factor = HOURS_IN[per] / HOURS_IN[parsed.per] if parsed.per else 1.0
+    else:
+        if parsed.unit is not None or parsed.per is not None:
+            return None
+        factor = 1.0
+
+    def scaled(value: float | None) -> float | None:
+        return None if value is None else value * factor
+
+    return replace(
+        parsed,
+        value=parsed.value * factor,
+        low=scaled(parsed.low),
+        high=scaled(parsed.high),
+        unit=unit,
+        per=per,
+    )
 
 
 def format_number(value: float, lang: str = "en") -> str:
