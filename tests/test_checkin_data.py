@@ -102,7 +102,7 @@ def test_a_daily_check_in_with_no_repeat_order_keeps_the_repeat_rate_and_the_bot
     assert CHECKIN.window_note(window, "en") == (
         "Repeat purchases: kept from your check-up until 90 days of check-ins exist (1 so far)."
     )
-    assert "沿用体检时的数字" in CHECKIN.window_note(window, "zh")
+    assert "沿用诊断时的数字" in CHECKIN.window_note(window, "zh")
 
 
 def day_of(orders: float, repeat: float, cadence: str | None = None) -> dict[str, Answer]:
