@@ -74,7 +74,8 @@ Words allowed around the number (any number of them, in any order; nothing else)
     A rate (``per``), after: per/a/each/every day|week|month|year, /day /week /wk /month /mo
     /year /yr, daily, weekly, monthly, yearly, annually; 每天 一天 /天 (likewise 日 周 星期
     个星期 礼拜 个礼拜 月 个月 年); and before the number: 每周300单, 一天3单.
-    One unit of time at most: "2 hours a day" and "3 days 2 hours" are rejected.
+    One unit of time at most: "2 hours a day" and "3 days 2 hours" are rejected. "Within"
+    is the figure itself: ``within 2 hours``, ``2小时内``, ``两天以内``.
     Words that mean something else are deliberately absent (毛 would change the value,
     "over"/"at least" are not the number). An English word must not run into other letters
     ("5kpeople" is rejected) and a word starting with 一 is not split off another Chinese
@@ -220,6 +221,7 @@ _APPROX_BEFORE = """
     about around approx approx. approximately roughly circa ~ ≈ 约 大约 大概 大致 差不多 估计
 """.split()
 _APPROX_AFTER = ["or so", *"左右 上下 前后 多 余 + ish -ish approx approx.".split()]
+_WITHIN_BEFORE, _WITHIN_AFTER = ["within"], "内 以内 之内".split()  # "2小时内": within 2 hours
 _CURRENCY_BEFORE = "$ us$ hk$ s$ a$ c$ nt$ ¥ € £ ₱ ₹ ₩ ฿ rm 人民币".split()
 _CURRENCY_AFTER = """
     元 块 块钱 元钱 美元 美金 港币 港元 人民币 新币 yuan dollar dollars buck bucks euro euros
@@ -270,14 +272,19 @@ _DURATION_AFTER = {
 _PREFIXES: dict[str, str] = {
     **dict.fromkeys(_APPROX_BEFORE, _APPROX),
     "百分之": _PERCENT,
-    **dict.fromkeys(_CURRENCY_BEFORE + _CURRENCY_CODES, _NEUTRAL),
+    **dict.fromkeys(_CURRENCY_BEFORE + _CURRENCY_CODES + _WITHIN_BEFORE, _NEUTRAL),
     **_RATE_BEFORE,
 }
 _SUFFIXES: dict[str, str] = {
     **dict.fromkeys(_APPROX_AFTER, _APPROX),
     **dict.fromkeys(["per cent", "percent", "pct"], _PERCENT),
     **dict.fromkeys(
-        _CURRENCY_AFTER + _CURRENCY_CODES + _EN_COUNTS + _ZH_COUNTS + _PER_UNIT_AFTER,
+        _CURRENCY_AFTER
+        + _CURRENCY_CODES
+        + _EN_COUNTS
+        + _ZH_COUNTS
+        + _PER_UNIT_AFTER
+        + _WITHIN_AFTER,
         _NEUTRAL,
     ),
     **_DURATION_AFTER,
@@ -301,8 +308,9 @@ def _peeler(words: dict[str, str], *, reverse: bool) -> re.Pattern[str]:
         elif inner in _CN_CHARS:
             guard = f"(?=[^{_CN_CHARS}])"
         elif any(char in _CN_CHARS for char in word):
-            # 一天3单 is 3 a day, but 一天半 is a day and a half.
-            guard = "(?=.)" if reverse else "(?=[^半])"
+            # 一天3单 is 3 a day, but 一天半 is a day and a half and 一天内 within a day:
+            # a period before the number is followed by it (or by 约, 大概...).
+            guard = "(?=.)" if reverse else f"(?=[0-9.+ ~≈约大差估{_CN_CHARS}-])"
         else:
             guard = ""
         parts.append(re.escape(key) + guard)

@@ -156,6 +156,11 @@ SPECIFICATION: list[tuple[str, ParsedNumber | None]] = [
     ("a year", number(1, unit="year")),
     ("an hour", number(1, unit="hour")),
     ("about a day", number(1, approx=True, unit="day")),
+    ("within 2 hours", number(2, unit="hour")),
+    ("2小时内", number(2, unit="hour")),
+    ("两天以内", number(2, unit="day")),
+    ("一天之内", number(1, unit="day")),
+    ("一天内", number(1, unit="day")),
     # halves
     ("half an hour", number(0.5, unit="hour")),
     ("half a day", number(0.5, unit="day")),
