@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from advice.data import DATA_DIR, LANGUAGES, read_toml
-from advice.numbers import HOURS_IN, format_number, parse_number
+from advice.numbers import format_number, parse_number
 from advice.profile import Profile
 from advice.questionnaire import Answer, AnswerStatus, Rejection, clean_text
 from advice.schedule import PERIOD_DAYS
+from advice.units import HOURS_IN
 
 FOLLOW_UP = "last_action_outcome"
 CADENCE = "cadence"  # stored when a check-in starts: the period its figures are for

@@ -41,15 +41,16 @@ Percent
 Ranges
     Two amounts joined by ``-`` (or any dash), ``~``, ``to``, ``or``, ``到``, ``至``, ``或``
     or ``或者``, with optional spaces: ``100-200``, ``6 or 7``, ``100 - 200``, ``100–200``,
-    ``100～200``, ``100到200``, ``1k-2k``, ``10%-20%``, ``10-20%``, ``三到五``. ``value`` is the midpoint, ``low``/``high`` the
-    bounds. A bare low end borrows the high end's multiplier (``1-2万`` is 10000-20000,
-    ``5-20k`` is 5000-20000, ``三到五万`` is 30000-50000) unless that would put it above the
-    high end (``500-1k`` is 500-1000). A Chinese low end borrows only when it is one digit and
-    the high end is one digit plus units (``两到三千``). Two neighbouring Chinese digits are a
-    range too, as in speech: ``两三`` 2-3, ``一两`` 1-2, ``三五`` 3-5, ``三四十`` 30-40,
-    ``两三百`` 200-300. A ``%`` on either end makes the whole range a percentage. A range whose low end exceeds its high end is rejected (None), not
-    swapped: "200-100" is more likely a typo than a range. Units and currency are written once
-    around the whole range (``100-200人``), not on each end.
+    ``100～200``, ``100到200``, ``1k-2k``, ``10%-20%``, ``10-20%``, ``三到五``. ``value`` is
+    the midpoint, ``low``/``high`` the bounds. A bare low end borrows the high end's
+    multiplier (``1-2万`` is 10000-20000, ``5-20k`` is 5000-20000, ``三到五万`` is
+    30000-50000) unless that would put it above the high end (``500-1k`` is 500-1000). A
+    Chinese low end borrows only when it is one digit and the high end is one digit plus
+    units (``两到三千``). Two neighbouring Chinese digits are a range too, as in speech:
+    ``两三`` 2-3, ``一两`` 1-2, ``三五`` 3-5, ``三四十`` 30-40, ``两三百`` 200-300. A ``%``
+    on either end makes the whole range a percentage. A range whose low end exceeds its high
+    end is rejected (None), not swapped: "200-100" is more likely a typo than a range. Units
+    and currency are written once around the whole range (``100-200人``), not on each end.
 
 Words allowed around the number (any number of them, in any order; nothing else)
     Approximation, which sets ``approximate``: before - about, around, approx, approx.,
@@ -64,18 +65,8 @@ Words allowed around the number (any number of them, in any order; nothing else)
     view(s), like(s), post(s), each; 人 个人 位 名 个 件 单 笔 次 份 条 盒 瓶 包 套 篇 粉 粉丝
     订单 客户 顾客 买家 (some with 个/位 in front), and per-unit forms per person/item/piece/
     order/customer, /人 每人 一人 (likewise 个 件 单 份 位).
-    Units of time are kept, never dropped (``unit``/``per``; :func:`convert` turns them into
-    the unit a question asks for, or refuses them):
-    A length of time (``unit``), after: min, mins, minute(s), h, hr, hrs, hour(s), d, day(s),
-    wk(s), week(s), mo, mos, mth(s), month(s), yr(s), year(s); 分钟 小时 个小时 钟头 天 日
-    周 星期 个星期 礼拜 个礼拜 月 个月 年: ``2天`` is 2 days, ``48h`` 48 hours. Alone,
-    ``an hour``, ``a day``, ``a year`` are one. Halves: ``half an hour``, ``an hour and a
-    half``, ``2 and a half hours``, ``半小时``, ``半天``, ``一个半小时``, ``两天半``.
-    A rate (``per``), after: per/a/each/every day|week|month|year, /day /week /wk /month /mo
-    /year /yr, daily, weekly, monthly, yearly, annually; 每天 一天 /天 (likewise 日 周 星期
-    个星期 礼拜 个礼拜 月 个月 年); and before the number: 每周300单, 一天3单.
-    One unit of time at most: "2 hours a day" and "3 days 2 hours" are rejected. "Within"
-    is the figure itself: ``within 2 hours``, ``2小时内``, ``两天以内``.
+    Units of time (2天, 48h, half an hour, 3 per day, 每周300单) are kept in ``unit`` and
+    ``per``, never dropped; the words are listed in :mod:`advice.units`.
     Words that mean something else are deliberately absent (毛 would change the value,
     "over"/"at least" are not the number). An English word must not run into other letters
     ("5kpeople" is rejected) and a word starting with 一 is not split off another Chinese
@@ -90,6 +81,17 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+
+from advice.units import (
+    DURATION_AFTER,
+    HALF,
+    LONE_HALF,
+    PER,
+    RATE_AFTER,
+    RATE_BEFORE,
+    UNIT,
+    english_halves,
+)
 
 MAX_TEXT_LENGTH = 200
 MAX_MAGNITUDE = Decimal("1e15")
@@ -181,31 +183,9 @@ _CN_DIGIT_AND_UNITS_RE = re.compile(r"[一二两三四五六七八九][十百千
 # --- words around the number ------------------------------------------------------------------
 
 _APPROX, _PERCENT, _NEUTRAL = "approximate", "percent", "neutral"
-# Followed by the unit of time: "unit:day" (2天), "half:day" (两天半), "lone_half:day" (半天), "per:day".
-_UNIT, _HALF, _LONE_HALF, _PER = "unit:", "half:", "lone_half:", "per:"
 
 # Word lists are space-separated; the few words that hold a space are spelled out apart.
 _CURRENCY_CODES = "rmb cny usd hkd sgd eur gbp myr php".split()
-# Time, by the unit it names (minute, hour, day, week, month, year).
-_EN_DURATIONS = {
-    "minute": "minute minutes min mins",
-    "hour": "hour hours hr hrs h",
-    "day": "day days d",
-    "week": "week weeks wk wks",
-    "month": "month months mo mos mth mths",
-    "year": "year years yr yrs",
-}
-_ZH_DURATIONS = {
-    "minute": "分钟",
-    "hour": "小时 个小时 钟头 个钟头",
-    "day": "天 日",
-    "week": "周 星期 个星期 礼拜 个礼拜",
-    "month": "月 个月",
-    "year": "年",
-}
-_EN_RATES = {"day": "day d", "week": "week wk", "month": "month mo", "year": "year yr"}
-_EN_RATE_WORDS = {"day": "daily", "week": "weekly", "month": "monthly", "year": "yearly annually"}
-_ZH_RATES = {unit: _ZH_DURATIONS[unit] for unit in ("day", "week", "month", "year")}
 _ZH_PER_UNITS = "人 个 件 单 份 位".split()
 _EN_COUNTS = """
     people person persons ppl customer customers buyer buyers client clients follower
@@ -231,49 +211,12 @@ _PER_UNIT_AFTER = [
     *(f"per {what}" for what in "person item piece order customer".split()),
     *(f"{per}{unit}" for unit in _ZH_PER_UNITS for per in ("/", "每", "一")),
 ]
-_RATE_BEFORE = {
-    f"{each}{word}": f"{_PER}{unit}"
-    for unit, words in _ZH_RATES.items()
-    for word in words.split()
-    for each in ("每", "一")
-}
-_RATE_AFTER = {
-    **{
-        f"{per}{word}": f"{_PER}{unit}"
-        for unit, words in _EN_RATES.items()
-        for word in words.split()
-        for per in ("per ", "a ", "each ", "every ", "/")
-    },
-    **{word: f"{_PER}{unit}" for unit, words in _EN_RATE_WORDS.items() for word in words.split()},
-    **{
-        f"{per}{word}": f"{_PER}{unit}"
-        for unit, words in _ZH_RATES.items()
-        for word in words.split()
-        for per in ("每", "一", "/")
-    },
-}
-# 半 is a half: 半小时 (half an hour), 一个半小时 (an hour and a half), 一天半 (a day and a half).
-_DURATION_AFTER = {
-    **{word: f"{_UNIT}{unit}" for unit, words in _EN_DURATIONS.items() for word in words.split()},
-    **{word: f"{_UNIT}{unit}" for unit, words in _ZH_DURATIONS.items() for word in words.split()},
-    **{
-        half: f"{_HALF}{unit}"
-        for unit, words in _ZH_DURATIONS.items()
-        for word in words.split()
-        for half in (f"{word}半", f"个半{word.removeprefix('个')}")
-    },
-    **{
-        f"半{word}": f"{_LONE_HALF}{unit}"
-        for unit, words in _ZH_DURATIONS.items()
-        for word in words.split()
-    },
-}
 
 _PREFIXES: dict[str, str] = {
     **dict.fromkeys(_APPROX_BEFORE, _APPROX),
     "百分之": _PERCENT,
     **dict.fromkeys(_CURRENCY_BEFORE + _CURRENCY_CODES + _WITHIN_BEFORE, _NEUTRAL),
-    **_RATE_BEFORE,
+    **RATE_BEFORE,
 }
 _SUFFIXES: dict[str, str] = {
     **dict.fromkeys(_APPROX_AFTER, _APPROX),
@@ -287,8 +230,8 @@ _SUFFIXES: dict[str, str] = {
         + _WITHIN_AFTER,
         _NEUTRAL,
     ),
-    **_DURATION_AFTER,
-    **_RATE_AFTER,
+    **DURATION_AFTER,
+    **RATE_AFTER,
 }
 
 
@@ -337,7 +280,7 @@ def parse_number(text: str) -> ParsedNumber | None:
     while (match := _PREFIX_RE.match(core)) is not None:
         said.note(_PREFIXES[match["word"]])
         core = core[match.end() :]
-    core = _english_halves(core)
+    core = english_halves(core)
     backwards = core[::-1]
     while (match := _SUFFIX_RE.match(backwards)) is not None:
         said.note(_SUFFIX_KINDS[match["word"]])
@@ -395,13 +338,13 @@ class _Said:
             self.approximate = True
         elif kind == _PERCENT:
             self.percent = True
-        elif kind.startswith(_PER):
-            self.pers.add(kind.removeprefix(_PER))
-        elif kind.startswith((_HALF, _LONE_HALF)):
-            self.halves.append(kind.startswith(_LONE_HALF))
+        elif kind.startswith(PER):
+            self.pers.add(kind.removeprefix(PER))
+        elif kind.startswith((HALF, LONE_HALF)):
+            self.halves.append(kind.startswith(LONE_HALF))
             self.units.add(kind.partition(":")[2])
-        elif kind.startswith(_UNIT):
-            self.units.add(kind.removeprefix(_UNIT))
+        elif kind.startswith(UNIT):
+            self.units.add(kind.removeprefix(UNIT))
 
     @property
     def consistent(self) -> bool:
@@ -415,22 +358,6 @@ class _Said:
     @property
     def per(self) -> str | None:
         return next(iter(self.pers), None)
-
-
-_EN_TIME = "(minute|hour|day|week|month|year)"
-_EN_HALVES = (
-    (re.compile(rf"\bhalf an? {_EN_TIME}\b"), r"0.5 \1"),
-    (re.compile(rf"\ban? {_EN_TIME} and a half\b"), r"1.5 \1"),
-    (re.compile(rf"\b([0-9]+) and a half {_EN_TIME}s?\b"), r"\1.5 \2"),
-    (re.compile(rf"^an? {_EN_TIME}\b"), r"1 \1"),  # "an hour" alone; "3 a day" is a rate
-)
-
-
-def _english_halves(core: str) -> str:
-    """'half an hour' -> '0.5 hour', 'a day and a half' -> '1.5 day', 'a week' -> '1 week'."""
-    for pattern, replacement in _EN_HALVES:
-        core = pattern.sub(replacement, core)
-    return core
 
 
 # 两三个 is two or three: a range of two neighbouring digits (and the idiomatic 三五).
@@ -593,58 +520,6 @@ def _chinese_section(text: str) -> int | None:
 def _to_float(value: Decimal) -> float:
     """Decimal to float without a negative zero, which would print as '-0'."""
     return float(value) + 0.0
-
-
-# --- units of time ----------------------------------------------------------------------------
-
-# What each unit of time is worth in hours. A month is 30 days and a year 365, as people
-# count a reply's "a month" or a stock's "3 months".
-HOURS_IN: dict[str, float] = {
-    "minute": 1 / 60,
-    "hour": 1.0,
-    "day": 24.0,
-    "week": 168.0,
-    "month": 720.0,
-    "year": 8760.0,
-}
-
-
-def convert(
-    parsed: ParsedNumber, *, unit: str | None = None, per: str | None = None
-) -> ParsedNumber | None:
-    """The number as a length of time in ``unit``, a figure per ``per``, or a plain figure.
-
-    A number the text gave no unit of time is taken as already in the one asked for. None
-    when the text's own unit does not fit: a length of time for a figure per week ("2 days"
-    as orders), a rate for a length of time ("3 a day" as a reply time), or any unit of
-    time for a plain figure ("two days" as money). Both bounds of a range are converted.
-    """
-    if unit is not None and per is not None:
-        raise ValueError("a figure is a length of time or a rate, not both")
-    if unit is not None:
-        if parsed.per is not None:
-            return None
-        factor = HOURS_IN[parsed.unit] / HOURS_IN[unit] if parsed.unit else 1.0
-    elif per is not None:
-        if parsed.unit is not None:
-            return None
-        factor = HOURS_IN[per] / HOURS_IN[parsed.per] if parsed.per else 1.0
-    else:
-        if parsed.unit is not None or parsed.per is not None:
-            return None
-        factor = 1.0
-
-    def scaled(value: float | None) -> float | None:
-        return None if value is None else value * factor
-
-    return replace(
-        parsed,
-        value=parsed.value * factor,
-        low=scaled(parsed.low),
-        high=scaled(parsed.high),
-        unit=unit,
-        per=per,
-    )
 
 
 def format_number(value: float, lang: str = "en") -> str:

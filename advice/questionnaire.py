@@ -18,8 +18,9 @@ from typing import Any
 
 from advice.data import DATA_DIR, LANGUAGES, load_benchmarks, read_toml
 from advice.expr import Expression, compile_expression
-from advice.numbers import convert, format_number, parse_number
+from advice.numbers import format_number, parse_number
 from advice.profile import NUMBER_FIELDS, Profile
+from advice.units import convert
 
 QUESTION_TYPES = ("choice", "multi", "number", "text")
 # A number question's unit: a count, money, a percentage, or a length of time (converted).

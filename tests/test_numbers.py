@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from advice.numbers import HOURS_IN, ParsedNumber, convert, format_number, parse_number
+from advice.numbers import ParsedNumber, format_number, parse_number
+from advice.units import HOURS_IN, convert
 
 
 def number(
