@@ -4,11 +4,17 @@ Like the check-up, a check-in has no hidden state: given the answers so far,
 :meth:`Checkin.next_question` says what to ask. Its answers turn into a new data point:
 the previous profile with the period's figures replaced (converted to the weekly figures
 the profile holds), which is then assessed again.
+
+A period measures what it can: reach and orders per week (a day's figures times seven),
+the order value (revenue over orders). Repeat purchases are a share of buyers over 90
+days, which one day or week cannot show: they are worked out from the check-ins that span
+the window (their orders and repeat orders added up), and kept from before until the
+check-ins cover it (:class:`Window`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -19,9 +25,12 @@ from advice.numbers import format_number, parse_number
 from advice.profile import Profile
 from advice.questionnaire import Answer, AnswerStatus, Rejection, clean_text
 from advice.schedule import PERIOD_DAYS
+from advice.units import HOURS_IN
 
 FOLLOW_UP = "last_action_outcome"
+CADENCE = "cadence"  # stored when a check-in starts: the period its figures are for
 OUTCOMES = ("tried", "not_yet", "not_relevant")
+FIGURES = ("new_people", "orders", "revenue", "repeat_orders")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,19 +41,65 @@ class CheckinQuestion:
     integer: bool
     maximum: float
     needs_orders: bool  # asked only when there were orders
+    expects: dict[str, str]  # what the figure is, named when a typed unit does not fit
 
-    def parse(self, typed: str, lang: str) -> Answer | Rejection:
-        """A typed figure (the check-up's number parser: 1.2k, 1.2万, ranges)."""
+    def parse(self, typed: str, lang: str, cadence: str | None = None) -> Answer | Rejection:
+        """A typed figure (the check-up's number parser: 1.2k, 1.2万, ranges).
+
+        The figure is the period's total; a rate ("3 a day") is converted to the period of
+        ``cadence``, and a length of time ("2 days") is refused, as is any unit of time
+        when the period is not given."""
         cleaned = clean_text(typed)
-        parsed = parse_number(cleaned) if cleaned else None
-        if parsed is None or parsed.percent:
+        typed_number = parse_number(cleaned) if cleaned else None
+        if typed_number is None or typed_number.percent:
             return Rejection("not_a_number", self.hint[lang])
+        per = typed_number.per
+        if typed_number.unit is not None or (per is not None and cadence not in PERIOD_DAYS):
+            return Rejection("wrong_unit", self.hint[lang], {"expected": self.expects[lang]})
+        factor = (
+            1.0 if per is None else PERIOD_DAYS[cadence or ""] * HOURS_IN["day"] / HOURS_IN[per]
+        )
+        parsed = replace(
+            typed_number,
+            value=typed_number.value * factor,
+            low=None if typed_number.low is None else typed_number.low * factor,
+            high=None if typed_number.high is None else typed_number.high * factor,
+            per=None,
+        )
         value = round(parsed.value) if self.integer else parsed.value
         if not 0 <= value <= self.maximum:
             return Rejection(
                 "out_of_range", self.hint[lang], {"low": 0, "high": format_number(self.maximum)}
             )
         return Answer(value, AnswerStatus.GIVEN, parsed.low, parsed.high)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Repeat purchases over a window of days, from the check-ins that span it.
+
+    ``covered`` counts the days of the check-ins taken (this one first, then earlier ones,
+    newest first, until the window is full); ``orders`` and ``repeat_orders`` add up theirs.
+    """
+
+    days: int
+    covered: int
+    orders: float
+    repeat_orders: float
+
+    @property
+    def complete(self) -> bool:
+        return self.covered >= self.days
+
+    @property
+    def repeat_rate(self) -> float | None:
+        """The share of buyers who bought again, once the check-ins span the window and
+        hold orders; None until then (the previous figure is kept)."""
+        if not self.complete or self.orders <= 0:
+            return None
+        # purchases per buyer p = 1 + r, so repeat orders are the share r / p of orders.
+        share = min(self.repeat_orders / self.orders, 1.0)
+        return 1.0 if share >= 0.5 else round(share / (1 - share), 4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +110,9 @@ class Checkin:
     period: dict[str, dict[str, str]]
     zone_buttons: tuple[str, ...]
     zone_aliases: dict[str, str]
+    window_days: int
+    window_texts: dict[str, dict[str, str]]  # measured, kept, kept_no_orders
+    same_per_week: dict[str, str]  # "Same as last time (5 a week)"
 
     @property
     def by_field(self) -> dict[str, CheckinQuestion]:
@@ -80,6 +138,61 @@ class Checkin:
             )
         return None
 
+    def window(
+        self,
+        answers: Mapping[str, Answer],
+        cadence: str,
+        earlier: Sequence[Mapping[str, Answer]] = (),
+    ) -> Window:
+        """Repeat purchases over the window, from this check-in and ``earlier`` ones (the
+        answers of the check-ins before it, newest first; each tells its own cadence)."""
+        covered, orders, repeat = 0, 0.0, 0.0
+        for one in (answers, *earlier):
+            if covered >= self.window_days:
+                break
+            covered += PERIOD_DAYS[cadence_of(one, cadence)]
+            orders += _figure(one, "orders")
+            repeat += _figure(one, "repeat_orders")
+        return Window(self.window_days, covered, orders, repeat)
+
+    def window_note(self, window: Window, lang: str) -> str:
+        """Says whether repeat purchases were measured over the window or kept, and why."""
+        if window.repeat_rate is not None:
+            key = "measured"
+        else:
+            key = "kept_no_orders" if window.complete else "kept"
+        return self.window_texts[key][lang].format(
+            days=window.days,
+            covered=window.covered,
+            orders=format_number(window.orders),
+            repeat=format_number(window.repeat_orders),
+        )
+
+    def same_label(self, field: str, profile: Profile, cadence: str, lang: str) -> str:
+        """The figure on the "same as last time" button: the period's figure when it is a
+        whole number (or money, or people), else the weekly figure the seller gave (an
+        order a week is not "0.1" a day)."""
+        question = self.by_field[field]
+        figure = last_time(field, profile, cadence)
+        if question.integer:
+            return format_number(round(figure))
+        if field == "revenue" or abs(figure - round(figure)) < 0.05:
+            return format_number(round(figure, 1))
+        weekly = figure * 7 / PERIOD_DAYS[cadence]
+        return self.same_per_week[lang].format(value=format_number(round(weekly, 1)))
+
+
+def cadence_of(answers: Mapping[str, Answer], default: str) -> str:
+    """The cadence a check-in was started with (stored as its first answer), else ``default``
+    (check-ins started before it was stored)."""
+    stored = answers.get(CADENCE)
+    return stored.value if stored is not None and stored.value in PERIOD_DAYS else default
+
+
+def _figure(answers: Mapping[str, Answer], field: str) -> float:
+    answer = answers.get(field)
+    return float(answer.value) if answer is not None and answer.value is not None else 0.0
+
 
 def last_time(field: str, profile: Profile, cadence: str) -> float:
     """The previous data point's figure for a period of this cadence ("same as last time")."""
@@ -98,24 +211,31 @@ def last_time(field: str, profile: Profile, cadence: str) -> float:
     raise KeyError(field)
 
 
-def to_profile(previous: Profile, answers: Mapping[str, Answer], cadence: str) -> Profile:
+def to_profile(
+    previous: Profile,
+    answers: Mapping[str, Answer],
+    cadence: str,
+    earlier: Sequence[Mapping[str, Answer]] = (),
+) -> Profile:
     """The previous profile with this period's figures, as weekly figures.
 
-    Order value is revenue / orders and the repeat rate comes from the share of repeat
-    orders; without orders both keep their previous value (nothing to measure them by).
+    Order value is revenue / orders; without orders it keeps its previous value. The repeat
+    rate is measured over the window from this check-in and ``earlier`` ones (see
+    :meth:`Checkin.window`), and kept until they span it.
     """
+    cadence = cadence_of(answers, cadence)
     per_week = 7 / PERIOD_DAYS[cadence]
-    figures = {name: float(a.value) for name, a in answers.items() if name != FOLLOW_UP}
+    figures = {name: float(a.value) for name, a in answers.items() if name in FIGURES}
     changes: dict[str, Any] = {
         "weekly_reach": min(round(figures["new_people"] * per_week), 10_000_000),
         "weekly_orders": min(round(figures["orders"] * per_week, 2), 1_000_000),
     }
     orders = figures["orders"]
-    if orders > 0:
-        if figures.get("revenue", 0) > 0:
-            changes["average_order_value"] = round(figures["revenue"] / orders, 2)
-        share = min(figures.get("repeat_orders", 0) / orders, 1.0)
-        changes["repeat_rate"] = 1.0 if share >= 0.5 else round(share / (1 - share), 4)
+    if orders > 0 and figures.get("revenue", 0) > 0:
+        changes["average_order_value"] = round(figures["revenue"] / orders, 2)
+    repeat_rate = load_checkin().window(answers, cadence, earlier).repeat_rate
+    if repeat_rate is not None:
+        changes["repeat_rate"] = repeat_rate
     assumed = tuple(name for name in previous.assumed if name not in changes)
     return replace(previous, **changes, assumed=assumed)
 
@@ -149,6 +269,7 @@ def load_checkin(path: Path = DATA_DIR / "checkin.toml") -> Checkin:
             integer=bool(q.get("integer", False)),
             maximum=float(q["max"]),
             needs_orders=bool(q.get("ask_if_orders", False)),
+            expects=_texts(q, "expects", f"checkin: {q['field']}"),
         )
         for q in raw["question"]
     )
@@ -171,4 +292,17 @@ def load_checkin(path: Path = DATA_DIR / "checkin.toml") -> Checkin:
         period={name: _texts(raw["period"], name, "checkin: period") for name in PERIOD_DAYS},
         zone_buttons=tuple(raw["zones"]["buttons"]),
         zone_aliases={k.casefold(): v for k, v in raw["zones"]["aliases"].items()},
+        window_days=_window_days(raw["window"]),
+        window_texts={
+            key: _texts(raw["window"], key, "checkin: window")
+            for key in ("measured", "kept", "kept_no_orders")
+        },
+        same_per_week=_texts(raw["same_as_last_time"], "per_week", "checkin: same_as_last_time"),
     )
+
+
+def _window_days(window: Mapping[str, Any]) -> int:
+    days = window.get("days")
+    if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+        raise ValueError("checkin: window days must be a whole number of days")
+    return days

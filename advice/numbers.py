@@ -29,24 +29,28 @@ Chinese numerals
     ``二十`` 20, ``三百`` 300, ``两千`` 2000, ``一百零五`` 105, ``两万三千`` 23000,
     ``一亿五千万`` 150000000. A lone digit right after a unit is the next unit down, as in
     speech: ``一万五`` 15000, ``三千五`` 3500, ``两百五`` 250, ``一百一`` 110.
-    A decimal with ``点`` and an optional multiplier: ``一点五`` 1.5, ``十二点五`` 12.5,
-    ``一点五万`` 15000. Malformed sequences (``三三``, ``百``, ``十十``) are rejected.
+    A decimal with ``点``, its digits read one by one, and an optional multiplier: ``一点五``
+    1.5, ``一点二五`` 1.25, ``零点五`` 0.5, ``零点零五`` 0.05, ``十二点五`` 12.5,
+    ``一千二点五`` 1200.5, ``一点五万`` 15000. Malformed sequences (``三三``, ``百``,
+    ``十十``) are rejected.
 
 Percent
     ``30%``, ``30 %``, ``３０％``, ``30 percent``/``per cent``/``pct``, ``百分之三十``;
     the value stays 30 and ``percent`` is set.
 
 Ranges
-    Two amounts joined by ``-`` (or any dash), ``~``, ``to``, ``到`` or ``至``, with optional
-    spaces: ``100-200``, ``100 - 200``, ``100–200``, ``100～200``, ``100到200``, ``1k-2k``,
-    ``10%-20%``, ``10-20%``, ``三到五``. ``value`` is the midpoint, ``low``/``high`` the
-    bounds. A bare low end borrows the high end's multiplier (``1-2万`` is 10000-20000,
-    ``5-20k`` is 5000-20000, ``三到五万`` is 30000-50000) unless that would put it above the
-    high end (``500-1k`` is 500-1000). A Chinese low end borrows only when it is one digit and
-    the high end is one digit plus units (``两到三千``). A ``%`` on either end makes the whole
-    range a percentage. A range whose low end exceeds its high end is rejected (None), not
-    swapped: "200-100" is more likely a typo than a range. Units and currency are written once
-    around the whole range (``100-200人``), not on each end.
+    Two amounts joined by ``-`` (or any dash), ``~``, ``to``, ``or``, ``到``, ``至``, ``或``
+    or ``或者``, with optional spaces: ``100-200``, ``6 or 7``, ``100 - 200``, ``100–200``,
+    ``100～200``, ``100到200``, ``1k-2k``, ``10%-20%``, ``10-20%``, ``三到五``. ``value`` is
+    the midpoint, ``low``/``high`` the bounds. A bare low end borrows the high end's
+    multiplier (``1-2万`` is 10000-20000, ``5-20k`` is 5000-20000, ``三到五万`` is
+    30000-50000) unless that would put it above the high end (``500-1k`` is 500-1000). A
+    Chinese low end borrows only when it is one digit and the high end is one digit plus
+    units (``两到三千``). Two neighbouring Chinese digits are a range too, as in speech:
+    ``两三`` 2-3, ``一两`` 1-2, ``三五`` 3-5, ``三四十`` 30-40, ``两三百`` 200-300. A ``%``
+    on either end makes the whole range a percentage. A range whose low end exceeds its high
+    end is rejected (None), not swapped: "200-100" is more likely a typo than a range. Units
+    and currency are written once around the whole range (``100-200人``), not on each end.
 
 Words allowed around the number (any number of them, in any order; nothing else)
     Approximation, which sets ``approximate``: before - about, around, approx, approx.,
@@ -61,24 +65,33 @@ Words allowed around the number (any number of them, in any order; nothing else)
     view(s), like(s), post(s), each; 人 个人 位 名 个 件 单 笔 次 份 条 盒 瓶 包 套 篇 粉 粉丝
     订单 客户 顾客 买家 (some with 个/位 in front), and per-unit forms per person/item/piece/
     order/customer, /人 每人 一人 (likewise 个 件 单 份 位).
-    Periods, after: per/a/each/every day|week|month|year, /day /week /wk /month /mo /year
-    /yr, daily, weekly, monthly, yearly, annually; 天 日 周 星期 个星期 礼拜 个礼拜 月 个月 年,
-    each also as 每…, 一… and /… (每周, 一周, 每个月, /月); the Chinese forms also before
-    the number (每周300单).
+    Units of time (2天, 48h, half an hour, 3 per day, 每周300单) are kept in ``unit`` and
+    ``per``, never dropped; the words are listed in :mod:`advice.units`.
     Words that mean something else are deliberately absent (毛 would change the value,
     "over"/"at least" are not the number). An English word must not run into other letters
     ("5kpeople" is rejected) and a word starting with 一 is not split off another Chinese
     numeral (十一个月 is 11) nor swallow the whole text (一个月 alone is 1).
 
-Everything else returns None: empty or blank text, no digits, several numbers ("3 or 4",
-"12 34"), malformed digits ("1,2,,3", "1..2", "--5"), unknown words ("banana 5"), emoji,
-magnitudes above 1e15.
+Everything else returns None: empty or blank text, no digits, several numbers ("3 or 4
+or 5", "12 34"), malformed digits ("1,2,,3", "1..2", "--5"), unknown words ("banana 5"),
+emoji, magnitudes above 1e15.
 """
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
+
+from advice.units import (
+    DURATION_AFTER,
+    HALF,
+    LONE_HALF,
+    PER,
+    RATE_AFTER,
+    RATE_BEFORE,
+    UNIT,
+    english_halves,
+)
 
 MAX_TEXT_LENGTH = 200
 MAX_MAGNITUDE = Decimal("1e15")
@@ -93,6 +106,8 @@ class ParsedNumber:
     high: float | None = None
     percent: bool = False
     approximate: bool = False
+    unit: str | None = None  # a length of time the text gave: "2天" is 2 with unit "day"
+    per: str | None = None  # the period of a rate: "3 per day" is 3 with per "day"
 
     @property
     def is_range(self) -> bool:
@@ -161,7 +176,7 @@ _AMOUNT_RE = re.compile(
     rf"(?P<sign>[+-])?(?:(?P<num>{_DIGITS}) ?(?P<mult>{_MULT})?|(?P<cn>[{_CN_CHARS}]+))"
     r" ?(?P<pct>%)?"
 )
-_RANGE_RE = re.compile(rf"(?P<low>{_AMOUNT}) ?(?:-|~|to|到|至) ?(?P<high>{_AMOUNT})")
+_RANGE_RE = re.compile(rf"(?P<low>{_AMOUNT}) ?(?:-|~|to|or|到|至|或者|或) ?(?P<high>{_AMOUNT})")
 _CN_FRACTION_RE = re.compile(rf"(?P<digits>[{''.join(_CN_DIGITS)}]+)(?P<mult>{_MULT})?")
 _CN_DIGIT_AND_UNITS_RE = re.compile(r"[一二两三四五六七八九][十百千万亿]*[百千万亿]")
 
@@ -171,8 +186,6 @@ _APPROX, _PERCENT, _NEUTRAL = "approximate", "percent", "neutral"
 
 # Word lists are space-separated; the few words that hold a space are spelled out apart.
 _CURRENCY_CODES = "rmb cny usd hkd sgd eur gbp myr php".split()
-_EN_PERIODS = "day week month year".split()
-_ZH_PERIODS = "天 日 周 星期 个星期 礼拜 个礼拜 月 个月 年".split()
 _ZH_PER_UNITS = "人 个 件 单 份 位".split()
 _EN_COUNTS = """
     people person persons ppl customer customers buyer buyers client clients follower
@@ -188,6 +201,7 @@ _APPROX_BEFORE = """
     about around approx approx. approximately roughly circa ~ ≈ 约 大约 大概 大致 差不多 估计
 """.split()
 _APPROX_AFTER = ["or so", *"左右 上下 前后 多 余 + ish -ish approx approx.".split()]
+_WITHIN_BEFORE, _WITHIN_AFTER = ["within"], "内 以内 之内".split()  # "2小时内": within 2 hours
 _CURRENCY_BEFORE = "$ us$ hk$ s$ a$ c$ nt$ ¥ € £ ₱ ₹ ₩ ฿ rm 人民币".split()
 _CURRENCY_AFTER = """
     元 块 块钱 元钱 美元 美金 港币 港元 人民币 新币 yuan dollar dollars buck bucks euro euros
@@ -197,17 +211,12 @@ _PER_UNIT_AFTER = [
     *(f"per {what}" for what in "person item piece order customer".split()),
     *(f"{per}{unit}" for unit in _ZH_PER_UNITS for per in ("/", "每", "一")),
 ]
-_PERIOD_BEFORE = [f"{each}{p}" for p in _ZH_PERIODS for each in ("每", "一")]
-_PERIOD_AFTER = [
-    *(f"{per}{p}" for p in _EN_PERIODS for per in ("per ", "a ", "each ", "every ", "/")),
-    *"/wk /mo /yr daily weekly monthly yearly annually".split(),
-    *(f"{per}{p}" for p in _ZH_PERIODS for per in ("", "每", "一", "/")),
-]
 
 _PREFIXES: dict[str, str] = {
     **dict.fromkeys(_APPROX_BEFORE, _APPROX),
     "百分之": _PERCENT,
-    **dict.fromkeys(_CURRENCY_BEFORE + _CURRENCY_CODES + _PERIOD_BEFORE, _NEUTRAL),
+    **dict.fromkeys(_CURRENCY_BEFORE + _CURRENCY_CODES + _WITHIN_BEFORE, _NEUTRAL),
+    **RATE_BEFORE,
 }
 _SUFFIXES: dict[str, str] = {
     **dict.fromkeys(_APPROX_AFTER, _APPROX),
@@ -218,9 +227,11 @@ _SUFFIXES: dict[str, str] = {
         + _EN_COUNTS
         + _ZH_COUNTS
         + _PER_UNIT_AFTER
-        + _PERIOD_AFTER,
+        + _WITHIN_AFTER,
         _NEUTRAL,
     ),
+    **DURATION_AFTER,
+    **RATE_AFTER,
 }
 
 
@@ -240,7 +251,9 @@ def _peeler(words: dict[str, str], *, reverse: bool) -> re.Pattern[str]:
         elif inner in _CN_CHARS:
             guard = f"(?=[^{_CN_CHARS}])"
         elif any(char in _CN_CHARS for char in word):
-            guard = "(?=.)"
+            # 一天3单 is 3 a day, but 一天半 is a day and a half and 一天内 within a day:
+            # a period before the number is followed by it (or by 约, 大概...).
+            guard = "(?=.)" if reverse else f"(?=[0-9.+ ~≈约大差估{_CN_CHARS}-])"
         else:
             guard = ""
         parts.append(re.escape(key) + guard)
@@ -263,19 +276,27 @@ def parse_number(text: str) -> ParsedNumber | None:
     if len(text) > MAX_TEXT_LENGTH:
         return None
     core = _WHITESPACE.sub(" ", text.translate(_TRANSLATION)).strip().lower()
-    approximate = percent = False
+    said = _Said()
     while (match := _PREFIX_RE.match(core)) is not None:
-        kind = _PREFIXES[match["word"]]
-        approximate |= kind == _APPROX
-        percent |= kind == _PERCENT
+        said.note(_PREFIXES[match["word"]])
         core = core[match.end() :]
+    core = english_halves(core)
     backwards = core[::-1]
     while (match := _SUFFIX_RE.match(backwards)) is not None:
-        kind = _SUFFIX_KINDS[match["word"]]
-        approximate |= kind == _APPROX
-        percent |= kind == _PERCENT
+        said.note(_SUFFIX_KINDS[match["word"]])
         backwards = backwards[match.end() :]
-    core = backwards[::-1]
+    core = backwards[::-1].strip()
+    if not said.consistent:
+        return None
+    unit, per = said.unit, said.per
+    if said.halves:  # 半小时 alone; 一个半小时, 两天半 after a whole number
+        if said.halves != [not core]:
+            return None
+        whole = _read_amount(core) if core else (Decimal(0), None, False)
+        if whole is None or whole[2] or whole[0] < 0 or whole[0] != int(whole[0]):
+            return None
+        value = whole[0] * (whole[1] or 1) + Decimal("0.5")
+        return ParsedNumber(_to_float(value), approximate=said.approximate, unit=unit)
 
     single = _read_amount(core)
     if single is not None:
@@ -284,12 +305,84 @@ def parse_number(text: str) -> ParsedNumber | None:
         if abs(value) > MAX_MAGNITUDE:
             return None
         return ParsedNumber(
-            _to_float(value), percent=percent or has_percent, approximate=approximate
+            _to_float(value),
+            percent=said.percent or has_percent,
+            approximate=said.approximate,
+            unit=unit,
+            per=per,
         )
-    return _read_range(core, percent=percent, approximate=approximate)
+    found = _read_pair(core) or _read_range(core)
+    if found is None:
+        return None
+    return replace(
+        found,
+        percent=said.percent or found.percent,
+        approximate=said.approximate,
+        unit=unit,
+        per=per,
+    )
 
 
-def _read_range(core: str, *, percent: bool, approximate: bool) -> ParsedNumber | None:
+@dataclass(slots=True)
+class _Said:
+    """What the words around a number said about it."""
+
+    approximate: bool = False
+    percent: bool = False
+    halves: list[bool] = field(default_factory=list)  # for each half: whether it stands alone
+    units: set[str] = field(default_factory=set)
+    pers: set[str] = field(default_factory=set)
+
+    def note(self, kind: str) -> None:
+        if kind == _APPROX:
+            self.approximate = True
+        elif kind == _PERCENT:
+            self.percent = True
+        elif kind.startswith(PER):
+            self.pers.add(kind.removeprefix(PER))
+        elif kind.startswith((HALF, LONE_HALF)):
+            self.halves.append(kind.startswith(LONE_HALF))
+            self.units.add(kind.partition(":")[2])
+        elif kind.startswith(UNIT):
+            self.units.add(kind.removeprefix(UNIT))
+
+    @property
+    def consistent(self) -> bool:
+        """One length of time or one rate at most ('2 hours a day' is two things)."""
+        return len(self.units) + len(self.pers) <= 1
+
+    @property
+    def unit(self) -> str | None:
+        return next(iter(self.units), None)
+
+    @property
+    def per(self) -> str | None:
+        return next(iter(self.pers), None)
+
+
+# 两三个 is two or three: a range of two neighbouring digits (and the idiomatic 三五).
+_CN_PAIRS = {
+    "一两": (1, 2), "一二": (1, 2), "两三": (2, 3), "二三": (2, 3), "三四": (3, 4),
+    "四五": (4, 5), "五六": (5, 6), "六七": (6, 7), "七八": (7, 8), "八九": (8, 9),
+    "三五": (3, 5),
+}  # fmt: skip
+_CN_PAIR_UNITS = {"": 1, "十": 10, **{k: v for k, v in _MULTIPLIERS.items() if k[0] in _CN_CHARS}}
+_CN_PAIR_RE = re.compile(
+    f"(?P<pair>{_alternation(_CN_PAIRS)})(?P<unit>{_alternation(_CN_PAIR_UNITS)})"
+)
+
+
+def _read_pair(core: str) -> ParsedNumber | None:
+    """两三 -> 2 to 3, 两三百 -> 200 to 300, 三五千 -> 3000 to 5000."""
+    match = _CN_PAIR_RE.fullmatch(core)
+    if match is None:
+        return None
+    low, high = _CN_PAIRS[match["pair"]]
+    factor = _CN_PAIR_UNITS[match["unit"]]
+    return ParsedNumber((low + high) * factor / 2, float(low * factor), float(high * factor))
+
+
+def _read_range(core: str) -> ParsedNumber | None:
     """Two amounts around a separator; the low end may borrow the high end's multiplier."""
     match = _RANGE_RE.fullmatch(core)
     if match is None:
@@ -312,8 +405,7 @@ def _read_range(core: str, *, percent: bool, approximate: bool) -> ParsedNumber 
         _to_float((low + high) / 2),
         low=low_float,
         high=high_float,
-        percent=percent or low_percent or high_percent,
-        approximate=approximate,
+        percent=low_percent or high_percent,
     )
 
 

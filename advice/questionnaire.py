@@ -20,8 +20,16 @@ from advice.data import DATA_DIR, LANGUAGES, load_benchmarks, read_toml
 from advice.expr import Expression, compile_expression
 from advice.numbers import format_number, parse_number
 from advice.profile import NUMBER_FIELDS, Profile
+from advice.units import convert
 
 QUESTION_TYPES = ("choice", "multi", "number", "text")
+# A number question's unit: a count, money, a percentage, or a length of time (converted).
+TIME_UNITS = {
+    "minutes": "minute", "hours": "hour", "days": "day", "weeks": "week", "months": "month",
+    "years": "year",
+}  # fmt: skip
+UNITS = ("people", "posts", "orders", "money", "percent", *TIME_UNITS)
+PERIODS = ("day", "week", "month", "year")  # what ``per`` may name
 MAX_TEXT_LENGTH = 256  # no typed answer is stored longer than this (characters)
 APPLICABLE_CACHE_SIZE = 4096  # sets of condition answers whose applicable questions are kept
 _ABSENT = object()  # a question not answered, told apart from an answer of None
@@ -103,6 +111,7 @@ class Question:
     optional: bool = False
     typed: bool = False  # a choice that also accepts a typed value
     unit: str | None = None
+    per: str | None = None  # a figure per week: "3 a day" is converted to 21
     max_length: int | None = None
     ask_if: Expression | None = None
     dont_know: Expression | None = None
@@ -110,6 +119,13 @@ class Question:
     @property
     def accepts_dont_know(self) -> bool:
         return self.dont_know is not None
+
+    @property
+    def measure(self) -> str | None:
+        """What the figure is counted in, as the [expects] table names it."""
+        if self.type != "number":
+            return None
+        return f"per_{self.per}" if self.per else self.unit
 
     def option_index(self, value: Any) -> int | None:
         for i, option in enumerate(self.options):
@@ -137,9 +153,15 @@ class Progress:
 class Questionnaire:
     """The ordered questions and what they imply for a given set of answers."""
 
-    def __init__(self, questions: list[Question], sections: dict[str, dict[str, str]]) -> None:
+    def __init__(
+        self,
+        questions: list[Question],
+        sections: dict[str, dict[str, str]],
+        expects: Mapping[str, dict[str, str]] | None = None,
+    ) -> None:
         self.questions = tuple(questions)
         self.sections = sections
+        self.expects = dict(expects or {})
         self.by_field = {q.field: q for q in self.questions}
         # The answers any question's condition reads: which questions apply depends on
         # these alone, so the result is kept by their values (asking one question works it
@@ -234,7 +256,7 @@ class Questionnaire:
                 return Answer(None, AnswerStatus.DONT_KNOW)
             return Rejection("dont_know_not_allowed", hint)
         if question.type == "number":
-            return self._parse_number(question, cleaned, hint)
+            return self._parse_number(question, cleaned, lang, hint)
         if question.type == "text":
             limit = question.max_length or MAX_TEXT_LENGTH
             if len(cleaned) > limit:
@@ -255,10 +277,18 @@ class Questionnaire:
         chosen = sorted(set(indexes))
         return Answer(tuple(question.options[i].value for i in chosen))
 
-    def _parse_number(self, question: Question, text: str, hint: str) -> Answer | Rejection:
-        parsed = parse_number(text)
-        if parsed is None:
+    def _parse_number(
+        self, question: Question, text: str, lang: str, hint: str
+    ) -> Answer | Rejection:
+        typed = parse_number(text)
+        if typed is None:
             return Rejection("not_a_number", hint)
+        # "2 days" is 48 for a question in hours, "3 a day" 21 for a figure per week; a unit
+        # of time that does not fit ("two days" as money) is refused, never dropped.
+        parsed = convert(typed, unit=TIME_UNITS.get(question.unit or ""), per=question.per)
+        if parsed is None:
+            expected = self.expects.get(question.measure or "", {}).get(lang, "")
+            return Rejection("wrong_unit", hint, {"expected": expected})
         bounds = NUMBER_FIELDS[question.field]
         scale = 100.0 if question.unit == "percent" else 1.0
         value, low, high = (_scaled(v, scale) for v in (parsed.value, parsed.low, parsed.high))
@@ -362,6 +392,10 @@ def _parse_question(raw: Mapping[str, Any], answer_names: list[str]) -> Question
         raise ValueError(f"{where}: a text question needs a max_length of 1 to {MAX_TEXT_LENGTH}")
     if raw["type"] == "number" and name not in NUMBER_FIELDS:
         raise ValueError(f"{where}: a number question must fill a number field")
+    if raw["type"] == "number" and raw.get("unit") not in UNITS:
+        raise ValueError(f"{where}: a number question needs a unit, one of {UNITS}")
+    if "per" in raw and (raw["per"] not in PERIODS or raw.get("unit") in TIME_UNITS):
+        raise ValueError(f"{where}: per is one of {PERIODS}, for a figure that is not a time")
     ask_if = compile_expression(raw["ask_if"], answer_names) if "ask_if" in raw else None
     dont_know = (
         compile_expression(raw["dont_know"], [*answer_names, *ESTIMATE_NAMES])
@@ -379,6 +413,7 @@ def _parse_question(raw: Mapping[str, Any], answer_names: list[str]) -> Question
         optional=bool(raw.get("optional", False)),
         typed=bool(raw.get("typed", False)),
         unit=raw.get("unit"),
+        per=raw.get("per"),
         max_length=raw.get("max_length"),
         ask_if=ask_if,
         dont_know=dont_know,
@@ -396,5 +431,9 @@ def load_questionnaire(path: Path = DATA_DIR / "questionnaire.toml") -> Question
     unknown = {q.section for q in questions} - set(sections)
     if unknown:
         raise ValueError(f"questionnaire: sections without names: {sorted(unknown)}")
-    return Questionnaire(questions, sections)
+    expects = {k: _texts(raw["expects"], k, "questionnaire: expects") for k in raw["expects"]}
+    unnamed = {q.measure for q in questions if q.measure} - set(expects)
+    if unnamed:
+        raise ValueError(f"questionnaire: [expects] lacks {sorted(unnamed)}")
+    return Questionnaire(questions, sections, expects)
 

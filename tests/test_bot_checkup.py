@@ -174,6 +174,36 @@ async def test_a_word_where_a_number_is_asked_gets_the_hint_and_stores_nothing(h
     assert "outside what I can use" in reply.text
 
 
+async def stored(harness: ChatHarness, user_id: int, field: str) -> AnswerRow:
+    async with harness.store.sessions() as session:
+        query = select(AnswerRow).where(
+            AnswerRow.user_id == user_id, AnswerRow.field == field, AnswerRow.superseded_at.is_(None)
+        )
+        return (await session.execute(query)).scalar_one()
+
+
+async def test_a_unit_of_time_typed_in_chinese_is_converted_to_the_questions_unit(
+    harness: ChatHarness,
+) -> None:
+    """2天 at the reply-time question is 48 hours, not 2; 两天 as the order value is refused."""
+    seller = harness.seller(1003, "zh-CN")
+    await seller.says("/checkup")
+    await answer_all(seller, CHINESE_ANSWERS[:6])
+    await seller.says("每天3人")  # new people a week: 3 a day is 21 a week
+    await answer_all(seller, CHINESE_ANSWERS[7:11])
+    assert "多少小时内回复" in seller.last().text
+    await seller.says("2天")
+    assert (await stored(harness, 1003, "response_hours")).value == 48
+    assert (await stored(harness, 1003, "weekly_reach")).value == 21
+    assert "平均每单多少钱" in seller.last().text
+    before = await count(harness, AnswerRow, user_id=1003)
+    [refused] = await seller.says("两天")
+    assert "这一题需要金额" in refused.text
+    assert await count(harness, AnswerRow, user_id=1003) == before
+    await seller.says("180元")
+    assert (await stored(harness, 1003, "average_order_value")).value == 180
+
+
 async def test_back_reopens_the_previous_question_and_keeps_the_old_answer_as_history(harness: ChatHarness) -> None:
     seller = harness.seller()
     await seller.says("/checkup")

@@ -553,3 +553,63 @@ async def test_checkin_before_any_check_up_points_to_the_check_up(harness: ChatH
     seller = harness.seller(1010, "en")
     replies = await seller.says("/checkin")
     assert "start with one: /checkup" in replies[-1].text and not replies[-1].buttons
+
+
+async def in_a_daily_check_in(harness: ChatHarness, seller: Seller) -> None:
+    """Daily check-ins set up after the check-up (2 orders a week, 10% repeat), one started."""
+    await asked_for_the_zone_of_daily_check_ins_at_20(seller)
+    await seller.says("UTC+8")
+    due = datetime.now(UTC) - timedelta(minutes=1)
+    async with harness.store.sessions() as session, session.begin():
+        (await session.get(UserSettings, seller.id)).checkin_next_due_at = due
+    assert await dispatcher_for(harness, Clock(due)).pass_once() == 1
+    await seller.presses("Start the check-in")
+
+
+async def reports_of(harness: ChatHarness, user_id: int) -> list[AdviceReport]:
+    async with harness.store.sessions() as session:
+        query = select(AdviceReport).where(AdviceReport.user_id == user_id).order_by(AdviceReport.id)
+        return list((await session.execute(query)).scalars())
+
+
+async def test_a_daily_check_in_keeps_repeat_purchases_from_the_check_up_and_says_so(harness: ChatHarness) -> None:
+    """One day's "0 repeat orders out of 1" is no 90-day repeat rate: it is kept, and the
+    bottleneck does not move to repeat purchases because of it."""
+    seller = harness.seller(1011, "en")
+    await in_a_daily_check_in(harness, seller)
+    await seller.says("3")
+    orders = seller.last()
+    assert "orders did you get in the last day" in orders.text
+    # 2 orders a week is not "0.3" a day: the button shows the figure as the seller gave it
+    assert [label for row in orders.buttons for label, _ in row] == ["↺ Same as last time (2 a week)"]
+    await seller.says("1")
+    await seller.says("180")
+    await seller.says("0")
+    result = await seller.presses("Not yet")
+    text = result[-1].text
+    assert "Repeat purchases: kept from your check-up until 90 days of check-ins exist (1 so far)." in text
+    checkup, checkin = await reports_of(harness, seller.id)
+    assert checkin.profile["repeat_rate"] == checkup.profile["repeat_rate"] == 0.1
+    assert checkin.profile["weekly_orders"] == 7  # one order in a day is seven a week
+    assert checkin.bottleneck != "repeat"
+
+
+async def test_a_check_in_keeps_the_period_it_started_with(harness: ChatHarness) -> None:
+    """Changing to weekly check-ins half-way does not turn a day's figures into a week's."""
+    seller = harness.seller(1012, "en")
+    await in_a_daily_check_in(harness, seller)
+    await seller.says("3 a day")  # read as the day's 3
+    await seller.says("/checkin")
+    await seller.presses("Every week")
+    await seller.presses("Wed")
+    await seller.presses("09:00")
+    await seller.says("UTC+8")
+    await seller.says("2")  # orders: the check-in goes on where it was
+    assert "bring in, in total" in seller.last().text
+    await seller.says("360")
+    refused = await seller.says("2 days")
+    assert "it needs the number of repeat orders in the whole period" in refused[-1].text
+    await seller.says("0")
+    await seller.presses("Not yet")
+    _, checkin = await reports_of(harness, seller.id)
+    assert checkin.profile["weekly_reach"] == 21 and checkin.profile["weekly_orders"] == 14

@@ -261,6 +261,34 @@ def test_progress_gives_the_section_the_position_and_the_total(questionnaire: Qu
         ("repeat_rate", "百分之三十", "zh", 0.3),
         ("response_hours", "0.5", "en", 0.5),
         ("shop_name", "  Lao Wang's  ", "en", "Lao Wang's"),
+        # units of time, converted to the question's own
+        ("response_hours", "2天", "zh", 48),
+        ("response_hours", "两天", "zh", 48),
+        ("response_hours", "一天", "zh", 24),
+        ("response_hours", "半小时", "zh", 0.5),
+        ("response_hours", "一个半小时", "zh", 1.5),
+        ("response_hours", "half an hour", "en", 0.5),
+        ("response_hours", "1.5 hours", "en", 1.5),
+        ("response_hours", "48h", "en", 48),
+        ("response_hours", "30 min", "en", 0.5),
+        ("response_hours", "2 days", "en", 48),
+        ("response_hours", "a day", "en", 24),
+        ("unsold_stock_weeks", "一年", "zh", 365 / 7),
+        ("unsold_stock_weeks", "3个月", "zh", 90 / 7),
+        ("unsold_stock_weeks", "两周", "zh", 2),
+        ("unsold_stock_weeks", "14 days", "en", 2),
+        ("unsold_stock_weeks", "6", "en", 6),
+        ("weekly_reach", "3 per day", "en", 21),
+        ("weekly_reach", "每天10人", "zh", 70),
+        ("weekly_reach", "300 a month", "en", 70),
+        ("weekly_reach", "300 a week", "en", 300),
+        ("weekly_orders", "每天2单", "zh", 14),
+        ("weekly_orders", "6 or 7", "en", 6.5),
+        ("weekly_orders", "两三个", "zh", 2.5),
+        ("posts_per_week", "2 a day", "en", 14),
+        ("posts_per_week", "6~7", "en", 6.5),
+        ("average_order_value", "¥85/件", "zh", 85),
+        ("average_order_value", "一点二五", "zh", 1.25),
     ],
 )
 def test_typed_answers_are_read(field: str, text: str, lang: str, value: Any) -> None:
@@ -273,6 +301,84 @@ def test_typed_answers_are_read(field: str, text: str, lang: str, value: Any) ->
 def test_a_whole_number_field_gets_a_whole_number() -> None:
     answer = parse("weekly_reach", "1.2k")
     assert isinstance(answer, Answer) and type(answer.value) is int
+    assert parse("weekly_reach", "每天3人") == Answer(21)
+
+
+def test_every_number_question_names_its_unit_and_a_figure_per_week_says_so() -> None:
+    for question in QUESTIONS:
+        if question.type == "number":
+            assert question.unit is not None, question.field
+            assert set(Q.expects[question.measure]) == set(LANGUAGES), question.field
+    weekly = {q.field for q in QUESTIONS if q.per == "week"}
+    assert weekly == {"weekly_reach", "weekly_orders", "posts_per_week"}
+    assert Q.by_field["response_hours"].unit == "hours"
+    assert Q.by_field["unsold_stock_weeks"].unit == "weeks"
+
+
+def test_a_number_question_without_its_unit_named_is_refused(tmp_path) -> None:
+    source = (DATA_DIR / "questionnaire.toml").read_text(encoding="utf-8")
+    for old, new, error in [
+        ('unit = "hours"\n', "", "needs a unit"),
+        ('unit = "hours"\n', 'unit = "fortnights"\n', "needs a unit"),
+        ('unit = "weeks"\n', 'unit = "weeks"\nper = "week"\n', "per is one of"),
+        ('per = "week"\n', 'per = "fortnight"\n', "per is one of"),
+        ("hours = { en =", "hourz = { en =", "lacks"),
+    ]:
+        assert old in source
+        path = tmp_path / "questionnaire.toml"
+        path.write_text(source.replace(old, new, 1), encoding="utf-8")
+        with pytest.raises(ValueError, match=error):
+            load_questionnaire(path)
+
+
+NUMBER_QUESTIONS = [q for q in QUESTIONS if q.type == "number"]
+WRITTEN_TIMES = {
+    "minute": ["{x} min", "{x}分钟"],
+    "hour": ["{x}h", "{x} hours", "{x}小时"],
+    "day": ["{x} days", "{x}天"],
+    "week": ["{x} weeks", "{x}周"],
+    "month": ["{x} months", "{x}个月"],
+    "year": ["{x} years", "{x}年"],
+}
+WRITTEN_RATES = {
+    "day": ["{x} per day", "每天{x}"],
+    "week": ["{x} a week", "每周{x}"],
+    "month": ["{x} a month", "每月{x}"],
+    "year": ["{x} a year", "每年{x}"],
+}
+# A question's own unit of time: (a length of time, the period of a rate).
+OWN_TIME = {"hours": ("hour", None), "weeks": ("week", None)}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    question=st.sampled_from(NUMBER_QUESTIONS),
+    x=st.integers(min_value=1, max_value=500),
+    written=st.sampled_from(
+        [(WRITTEN_TIMES, u) for u in WRITTEN_TIMES] + [(WRITTEN_RATES, u) for u in WRITTEN_RATES]
+    ),
+    data=st.data(),
+)
+def test_a_number_with_a_unit_is_never_silently_the_same_number_in_another_unit(
+    question: Question, x: int, written: tuple[dict[str, list[str]], str], data: st.DataObject
+) -> None:
+    """Typed with a unit of time, a figure is converted (never kept as is in another unit)
+    or refused with the unit the question needs."""
+    forms, unit = written
+    text = data.draw(st.sampled_from(forms[unit])).format(x=x)
+    result = Q.parse(question, text, data.draw(st.sampled_from(LANGUAGES)))
+    own = OWN_TIME.get(question.unit or "", (None, question.per))
+    same_unit = (forms is WRITTEN_TIMES and own[0] == unit) or (
+        forms is WRITTEN_RATES and own[1] == unit
+    )
+    if isinstance(result, Rejection):
+        assert result.reason in ("wrong_unit", "out_of_range"), (text, result)
+        assert not same_unit or result.reason == "out_of_range"
+        return
+    assert result.status is AnswerStatus.GIVEN
+    scale = 100 if question.unit == "percent" else 1
+    if not same_unit:
+        assert result.value * scale != pytest.approx(x), (question.field, text, result)
 
 
 @pytest.mark.parametrize(
@@ -282,6 +388,14 @@ def test_a_whole_number_field_gets_a_whole_number() -> None:
         ("weekly_orders", "10 to 15", 12.5, 10, 15),
         ("repeat_rate", "10-20%", 0.15, 0.1, 0.2),
         ("average_order_value", "80-100元", 90, 80, 100),
+        ("weekly_orders", "6 or 7", 6.5, 6, 7),
+        ("weekly_orders", "6 to 7", 6.5, 6, 7),
+        ("weekly_orders", "6~7", 6.5, 6, 7),
+        ("weekly_orders", "两三个", 2.5, 2, 3),
+        ("weekly_orders", "每天2到3单", 17.5, 14, 21),
+        ("response_hours", "2-3天", 60, 48, 72),
+        ("response_hours", "两三个小时", 2.5, 2, 3),
+        ("unsold_stock_weeks", "1-2个月", 45 / 7, 30 / 7, 60 / 7),
     ],
 )
 def test_a_range_is_read_as_its_midpoint_and_keeps_its_ends(
@@ -313,6 +427,17 @@ def test_a_range_is_read_as_its_midpoint_and_keeps_its_ends(
         ("weekly_orders", "   ", "en", "empty", "I didn't get an answer there."),
         ("weekly_orders", "don't know", "en", "dont_know_not_allowed", "even a rough one"),
         ("category", "不知道", "zh", "dont_know_not_allowed", "这一题需要回答"),
+        # a unit of time that does not fit the question is refused, naming the unit it needs
+        ("average_order_value", "两天", "zh", "wrong_unit", "这一题需要金额"),
+        ("average_order_value", "2 days", "en", "wrong_unit", "it needs an amount of money"),
+        ("average_order_value", "300 a week", "en", "wrong_unit", "an amount of money"),
+        ("response_hours", "3 per day", "en", "wrong_unit", "it needs a number of hours"),
+        ("unsold_stock_weeks", "每天5件", "zh", "wrong_unit", "这一题需要周数"),
+        ("weekly_orders", "2天", "zh", "wrong_unit", "这一题需要每周的数量"),
+        ("weekly_reach", "3 months", "en", "wrong_unit", "it needs a number a week"),
+        ("repeat_rate", "20% a month", "en", "wrong_unit", "a percentage"),
+        ("response_hours", "2 hours a day", "en", "not_a_number", "I couldn't read a number"),
+        ("response_hours", "两个月", "zh", "out_of_range", "（0 到 720）"),
     ],
 )
 def test_an_unusable_answer_is_rejected_with_the_problem_and_the_hint(

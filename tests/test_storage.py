@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 from functools import partial
 
 import asyncpg
@@ -26,6 +27,7 @@ from bot.storage.models import (
     Base,
     CheckinRound,
     Checkup,
+    CheckupKind,
     CheckupStatus,
     User,
     utcnow,
@@ -791,3 +793,38 @@ def test_statements_run_on_asyncpg_get_the_values_sqlalchemy_would_give_them(nam
         convert = compiled.binds[place].type.dialect_impl(dialect).bind_processor(dialect)
         expected.append(values[place] if convert is None else convert(values[place]))
     assert repository._driver_arguments(statement, parameters) == (str(compiled), expected)
+
+
+async def test_the_check_ins_of_a_window_are_read_newest_first(store: Store) -> None:
+    """What repeat purchases over 90 days add up: finished check-ins since a moment, this
+    one and check-ups aside, each with its own answers."""
+    now = utcnow()
+    async with store.unit() as unit:
+        anna = await unit.user(ANNA, "en")
+        made = []
+        days_ago_kind_orders = [
+            (100, CheckupKind.CHECKIN, 1),  # before the window
+            (20, CheckupKind.CHECKIN, 2),
+            (3, CheckupKind.CHECKUP, 3),  # a check-up, not a check-in
+            (2, CheckupKind.CHECKIN, 4),
+        ]
+        for days_ago, kind, orders in days_ago_kind_orders:
+            checkup = await unit.start_checkup(anna, kind)
+            await unit.save_answer(checkup, "orders", Answer(orders), replaces=False)
+            await unit.close_checkup(checkup, CheckupStatus.FINISHED)
+            made.append((checkup.id, now - timedelta(days=days_ago)))
+        unfinished = await unit.start_checkup(anna, CheckupKind.CHECKIN)
+        await unit.save_answer(unfinished, "orders", Answer(5), replaces=False)
+        boris = await unit.start_checkup(await unit.user(BORIS, "en"), CheckupKind.CHECKIN)
+        await unit.save_answer(boris, "orders", Answer(6), replaces=False)
+        await unit.close_checkup(boris, CheckupStatus.FINISHED)
+    async with store.unit() as unit:
+        for checkup_id, finished in made:
+            (await unit.session.get(Checkup, checkup_id)).finished_at = finished
+    async with store.unit() as unit:
+        window = await unit.checkin_answers_since(ANNA, now - timedelta(days=90), unfinished.id)
+        assert window == [{"orders": Answer(4)}, {"orders": Answer(2)}]
+        latest = made[3][0]
+        assert await unit.checkin_answers_since(ANNA, now - timedelta(days=90), latest) == [
+            {"orders": Answer(2)}
+        ]

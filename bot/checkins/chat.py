@@ -13,16 +13,17 @@ from functools import partial
 from html import escape
 
 from advice.checkin import (
+    CADENCE,
     FOLLOW_UP,
     OUTCOMES,
     CheckinQuestion,
+    cadence_of,
     history,
     last_time,
     load_checkin,
     to_profile,
 )
 from advice.engine import assess
-from advice.numbers import format_number
 from advice.profile import Profile
 from advice.questionnaire import Answer, Rejection
 from advice.render import rejection_text, render, render_checkin_result, to_json
@@ -297,6 +298,9 @@ async def start_checkin(uow: Unit, user: User, round_: CheckinRound) -> list[Rep
     round_.checkup_id = checkup.id
     round_.status = RoundStatus.STARTED.value
     settings = await uow.settings(user.id)
+    # The period its figures are for, kept with them: a cadence changed mid-way does not
+    # rescale them, and a window of check-ins adds up each one's own days.
+    await uow.save_answer(checkup, CADENCE, Answer(_cadence(settings)), replaces=False)
     settings.checkin_ignored_in_row = 0
     return await ask_current(uow, user, checkup)
 
@@ -327,8 +331,10 @@ def _top_action(report: AdviceReport, lang: str) -> tuple[str, str] | None:
     return rule_id, actions[0]["text"]
 
 
-def _cadence(settings: UserSettings) -> str:
-    return settings.checkin_cadence if settings.checkin_cadence in PERIOD_DAYS else "weekly"
+def _cadence(settings: UserSettings, answers: dict[str, Answer] | None = None) -> str:
+    """The check-in's period: the one it started with, else the seller's cadence now."""
+    now = settings.checkin_cadence if settings.checkin_cadence in PERIOD_DAYS else "weekly"
+    return cadence_of(answers or {}, now)
 
 
 async def ask_current(uow: Unit, user: User, checkup: Checkup) -> list[Reply]:
@@ -340,7 +346,7 @@ async def ask_current(uow: Unit, user: User, checkup: Checkup) -> list[Reply]:
         return [Reply(text("no_advice_yet", lang))]
     report, profile = previous
     settings = await uow.settings(user.id)
-    cadence = _cadence(settings)
+    cadence = _cadence(settings, answers)
     question = CHECKIN.next_question(answers)
     if question is not None:
         return [_question_reply(checkup, question, answers, profile, cadence, lang)]
@@ -370,8 +376,7 @@ def _question_reply(
         f"<i>{_escape(text('checkin_progress', lang, index=position, total=len(applicable)))}</i>\n"
         f"<b>{_escape(ask)}</b>\n{_escape(question.hint[lang])}"
     )
-    figure = last_time(question.field, profile, cadence)
-    same = format_number(round(figure) if question.integer else round(figure, 1))
+    same = CHECKIN.same_label(question.field, profile, cadence, lang)
     index = [q.field for q in CHECKIN.questions].index(question.field)
     button = Button(text("button_same_as_last_time", lang, value=same), f"cia:{checkup.id}:{index}")
     return Reply(body, [[button]])
@@ -384,7 +389,8 @@ async def answer_text(uow: Unit, user: User, checkup: Checkup, typed: str) -> li
     question = CHECKIN.next_question(answers)
     if question is None:
         return [Reply(text("checkin_use_buttons", lang)), *await ask_current(uow, user, checkup)]
-    result = question.parse(typed, lang)
+    cadence = _cadence(await uow.settings(user.id), answers)
+    result = question.parse(typed, lang, cadence)
     if not isinstance(result, Rejection):
         result = CHECKIN.check(question, result, answers, lang) or result
     if isinstance(result, Rejection):
@@ -416,7 +422,8 @@ async def answer_button(
             ]
         previous = await _previous_profile(uow, user)
         assert previous is not None  # a check-in starts only after a report
-        value = last_time(question.field, previous[1], _cadence(await uow.settings(user.id)))
+        cadence = _cadence(await uow.settings(user.id), answers)
+        value = last_time(question.field, previous[1], cadence)
         answer = Answer(value)
         rejected = CHECKIN.check(question, answer, answers, lang)
         if rejected is not None:
@@ -444,7 +451,11 @@ async def finish_checkin(
 ) -> list[Reply]:
     """The new data point: assessed with the seller's history, stored, compared."""
     lang = user.language
-    current = to_profile(previous, answers, cadence)
+    # Repeat purchases are measured over a window (90 days) of check-ins, this one first.
+    since = utcnow() - timedelta(days=CHECKIN.window_days)
+    earlier = await uow.checkin_answers_since(user.id, since, checkup.id)
+    current = to_profile(previous, answers, cadence, earlier)
+    window_note = CHECKIN.window_note(CHECKIN.window(answers, cadence, earlier), lang)
     outcome = answers.get(FOLLOW_UP)
     answered_before = await uow.count_finished(user.id, CheckupKind.CHECKIN)
     assessment = assess(
@@ -481,4 +492,4 @@ async def finish_checkin(
             Button(text("button_more", lang), f"adv:more:{report.id}"),
         ]
     ]
-    return [Reply(f"{result}\n\n{streak}", buttons)]
+    return [Reply(f"{result}\n\n{_escape(window_note)}\n\n{streak}", buttons)]

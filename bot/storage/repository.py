@@ -803,22 +803,30 @@ class Unit:
             )
         ).scalar_one_or_none()
 
-    async def checkin_answers_before(self, user_id: int, checkup_id: int) -> dict[str, Answer]:
-        """The answers of the user's last finished check-in before ``checkup_id``."""
-        previous = (
-            await (await self.orm()).execute(
-                select(Checkup.id)
-                .where(
-                    Checkup.user_id == user_id,
-                    Checkup.kind == CheckupKind.CHECKIN.value,
-                    Checkup.status == CheckupStatus.FINISHED.value,
-                    Checkup.id < checkup_id,
-                )
-                .order_by(Checkup.id.desc())
-                .limit(1)
+    async def checkin_answers_since(self, user_id: int, since: datetime, checkup_id: int) -> list[dict[str, Answer]]:
+        """The answers of the user's check-ins finished since ``since``, other than
+        ``checkup_id``, newest first: what a lever measured over a window adds up."""
+        finished = (
+            select(Checkup.id, Checkup.finished_at)
+            .where(
+                Checkup.user_id == user_id,
+                Checkup.kind == CheckupKind.CHECKIN.value,
+                Checkup.status == CheckupStatus.FINISHED.value,
+                Checkup.finished_at >= since,
+                Checkup.id != checkup_id,
             )
-        ).scalar_one_or_none()
-        return {} if previous is None else await self.answers(previous)
+            .subquery()
+        )
+        rows = await (await self.orm()).execute(
+            select(AnswerRow.checkup_id, AnswerRow.field, AnswerRow.value, AnswerRow.status, AnswerRow.low, AnswerRow.high)
+            .join(finished, finished.c.id == AnswerRow.checkup_id)
+            .where(AnswerRow.superseded_at.is_(None))
+            .order_by(finished.c.finished_at.desc(), AnswerRow.checkup_id.desc(), AnswerRow.id)
+        )
+        found: dict[int, dict[str, Answer]] = {}
+        for row in rows:
+            found.setdefault(row.checkup_id, {})[row.field] = Answer.stored(row.value, row.status, row.low, row.high)
+        return list(found.values())
 
     # --- the dispatcher ----------------------------------------------------------------
     async def claim_due_checkins(self, now: datetime, limit: int) -> list[Claim]:
