@@ -19,7 +19,7 @@ from typing import Any, Literal
 import jinja2
 import markupsafe
 
-from advice.data import DATA_DIR, LANGUAGES, LEVERS, load_benchmarks, load_strings
+from advice.data import DATA_DIR, LANGUAGES, LEVERS, load_benchmarks, load_strings, pick_text
 from advice.engine import Assessment, Finding, assess
 from advice.metrics import Metrics, Projection
 from advice.numbers import format_number
@@ -80,9 +80,12 @@ class Formatter:
     lang: str
     currency: str
 
-    def t(self, key: str, **values: Any) -> str:
-        """An interface text in this language, with ``{name}`` placeholders filled."""
-        text = load_strings()[key][self.lang]
+    def t(self, key: str, count: float | None = None, **values: Any) -> str:
+        """An interface text in this language, with ``{name}`` placeholders filled;
+        ``count`` picks the form of a counted text and fills its ``{count}``."""
+        text = pick_text(load_strings(), key, self.lang, count)
+        if count is not None:
+            values["count"] = self.num(count)
         return text.format(**values) if values else text
 
     def num(self, value: float | None) -> str:
@@ -361,8 +364,10 @@ def progress_line(question: Question, answers: Mapping[str, Answer], lang: str) 
 
 def rejection_text(rejection: Rejection, lang: str) -> str:
     """Why an answer was not accepted, followed by the question's hint."""
-    reason = Formatter(lang, "CNY").t(f"reject_{rejection.reason}", **rejection.values)
-    return f"{reason} {rejection.hint}"
+    values = dict(rejection.values)
+    count = values.pop("limit", None)  # "at most {count} characters"
+    reason = Formatter(lang, "CNY").t(f"reject_{rejection.reason}", count, **values)
+    return f"{reason}{'' if lang == 'zh' else ' '}{rejection.hint}"  # Chinese runs on: no space
 
 
 # --- progress over time ----------------------------------------------------------------------

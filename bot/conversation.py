@@ -58,7 +58,7 @@ def welcome(user: User, first_name: str) -> list[Reply]:
     lang = user.language
     return [
         Reply(
-            text("welcome", lang, name=first_name or "there", count=len(QUESTIONNAIRE.applicable({}))),
+            text("welcome", lang, name=first_name or "there", count=len(QUESTIONNAIRE.may_apply({}))),
             start_menu(lang),
         )
     ]
@@ -90,7 +90,7 @@ async def begin_checkup(uow: Unit, user: User) -> list[Reply]:
         if answered:
             return [
                 Reply(
-                    text("checkup_resume", user.language, answered=answered),
+                    text("checkup_resume", user.language, count=answered),
                     [[Button(text("button_continue", user.language), "cu:go"),
                       Button(text("button_restart", user.language), "cu:restart")]],
                 )

@@ -238,7 +238,7 @@ async def test_checkup_resumes_where_it_stopped(harness: ChatHarness) -> None:
     await seller.says("/checkup")
     await seller.presses("Menswear")
     [offer] = await seller.says("/checkup")
-    assert "in progress (1 answered)" in offer.text
+    assert "in progress (1 question answered)" in offer.text
     replies = await seller.presses("Continue")
     assert "Compared with similar products" in replies[-1].text
     replies = await seller.presses("Start over", offer)

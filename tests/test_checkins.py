@@ -266,7 +266,7 @@ async def test_a_full_check_in_round_trip(harness: ChatHarness) -> None:
 
     text = result[-1].text
     assert "Orders a week: 2 -> 4" in text
-    assert "Check-ins answered in a row: 1" in text
+    assert "1 check-in answered in a row." in text
     async with harness.store.sessions() as session:
         reports = list((await session.execute(select(AdviceReport).order_by(AdviceReport.id))).scalars())
         kinds = list((await session.execute(select(Checkup.kind).order_by(Checkup.id))).scalars())

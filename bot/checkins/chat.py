@@ -127,7 +127,7 @@ def _status(user: User, settings: UserSettings) -> str:
         hour=f"{settings.checkin_hour or 0:02d}:00",
         zone=user.time_zone,
         next=_when(due, user) if due else "—",
-        streak=settings.checkin_streak,
+        streak=text("checkins_in_a_row", lang, count=settings.checkin_streak),
     )
 
 

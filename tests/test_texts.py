@@ -1,0 +1,127 @@
+"""The texts a seller reads, as data: counted texts take the form their number needs, in
+English and Chinese, and every text is valid Telegram HTML."""
+
+from __future__ import annotations
+
+import re
+import string
+
+import pytest
+
+from advice.data import DATA_DIR, LANGUAGES, load_strings, pick_text
+from advice.engine import assess
+from advice.profile import Profile
+from advice.render import TOP_ACTIONS, Formatter, render, to_json
+from bot.replies import TEXTS_PATH, text
+from tests.personas import seller
+
+TEXT_FILES = {"bot": TEXTS_PATH, "advice": DATA_DIR / "strings.toml"}
+
+
+def placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def all_texts() -> list[tuple[str, str, str, object]]:
+    """(file, key, language, text or forms) for every text of both files."""
+    return [
+        (where, key, lang, entry[lang])
+        for where, path in TEXT_FILES.items()
+        for key, entry in load_strings(path).items()
+        for lang in LANGUAGES
+    ]
+
+
+COUNTED = sorted(
+    {(where, key) for where, key, lang, value in all_texts() if isinstance(value, dict)}
+)
+
+
+def fill(where: str, key: str, lang: str, count: int) -> str:
+    """A counted text with ``count`` and a stand-in for every other value."""
+    template = pick_text(load_strings(TEXT_FILES[where]), key, lang, count)
+    values = {name: "X" for name in placeholders(template) - {"count"}}
+    if where == "bot":
+        return text(key, lang, count, **values)
+    return Formatter(lang, "CNY").t(key, count, **values)
+
+
+# --- plurals -------------------------------------------------------------------------------------
+
+
+def test_every_text_that_takes_a_count_has_its_english_forms() -> None:
+    """A number of things is always ``{count}``; an English text with one form for it would
+    say "1 more suggestions"."""
+    single = [
+        f"{where}:{key}"
+        for where, key, lang, value in all_texts()
+        if lang == "en" and isinstance(value, str) and "count" in placeholders(value)
+    ]
+    assert single == []
+    assert len(COUNTED) >= 8  # welcome, resume, streaks, estimate, more, hidden rows, ...
+
+
+@pytest.mark.parametrize(("where", "key"), COUNTED)
+def test_a_counted_text_reads_right_for_zero_one_and_two(where: str, key: str) -> None:
+    zero, one, two = (fill(where, key, "en", n) for n in (0, 1, 2))
+    forms = load_strings(TEXT_FILES[where])[key]["en"]
+    assert one == fill(where, key, "en", 1) and "{" not in one
+    assert one != two.replace("2", "1"), "the singular must differ from the plural"
+    assert zero.replace("0", "2") == two, "zero takes the plural, as in '0 suggestions'"
+    assert "1" in one or "one" in one.lower() or "1" not in forms["other"]
+    # Chinese has one form: the number changes, nothing else.
+    zh = [fill(where, key, "zh", n) for n in (0, 1, 2)]
+    assert zh[1] == zh[2].replace("2", "1") and zh[0] == zh[2].replace("2", "0")
+
+
+def test_a_counted_text_without_its_count_is_a_mistake_caught_at_once() -> None:
+    with pytest.raises(ValueError, match="needs a count"):
+        Formatter("en", "CNY").t("more_actions")
+
+
+PROFILES = [
+    seller(),
+    seller(weekly_reach=10, response_hours=6, repeat_rate=0.05, supply_tier="reseller"),
+    seller(weekly_reach=10, social_proof=False, response_hours=6, repeat_rate=0.05, supply_tier="reseller"),
+    seller(weekly_reach=10, copywriting="copied", social_proof=False, response_hours=6,
+           repeat_rate=0.05, supply_tier="reseller", weekly_orders=1),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_report_counts_the_suggestions_left_for_more(lang: str) -> None:
+    seen = set()
+    for profile in PROFILES:
+        assessment = assess(Profile.from_dict(profile))
+        left = len(to_json(assessment, lang)["actions"]) - TOP_ACTIONS
+        report = render(assessment, lang, "text")
+        if left <= 0:
+            assert "更多" not in report.split("\n")[-1] and "more suggestion" not in report
+            continue
+        seen.add(min(left, 2))
+        expected = {
+            "en": "1 more suggestion: ask" if left == 1 else f"{left} more suggestions: ask",
+            "zh": f"还有 {left} 条建议",
+        }[lang]
+        assert expected in report
+    assert seen == {1, 2}, "the profiles cover one suggestion left and several"
+
+
+@pytest.mark.parametrize(("orders", "said"), [(1, "about 1 order a week"), (2, "about 2 orders a week"),
+                                              (0, "about 0 orders a week"), (1.5, "about 1.5 orders a week")])  # fmt: skip
+def test_the_estimate_counts_orders_as_a_seller_would(orders: float, said: str) -> None:
+    assert said in render(assess(Profile.from_dict(seller(weekly_orders=orders))), "en", "text")
+
+
+# --- valid Telegram HTML -------------------------------------------------------------------------
+
+TAG = re.compile(r"</?(b|i|u|s|code|pre|a|blockquote)( [^<>]*)?>")
+
+
+@pytest.mark.parametrize(("where", "key", "lang", "value"), [t for t in all_texts() if t[0] == "bot"])
+def test_every_bot_text_is_telegram_html_with_no_raw_angle_bracket(where: str, key: str, lang: str, value: object) -> None:
+    """Bot texts are sent as HTML: a ``<`` or ``>`` outside a tag ("¥55,208 -> ¥17,225")
+    must be written as an entity or avoided."""
+    forms = value.values() if isinstance(value, dict) else [value]
+    for form in forms:
+        assert "<" not in TAG.sub("", form) and ">" not in TAG.sub("", form), form
