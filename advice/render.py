@@ -126,7 +126,7 @@ class Formatter:
             if isinstance(value, tuple | list):
                 if not value:
                     return self.t("none_chosen")
-                return ", ".join(labels.get(v, str(v)) for v in value)
+                return self.t("list_separator").join(labels.get(v, str(v)) for v in value)
             if value in labels:
                 return labels[value]
         if isinstance(value, bool):
@@ -146,10 +146,14 @@ class Formatter:
         if name in ("category", "bottleneck"):
             return self.lever(value) if name == "bottleneck" else self.option(name, value)
         if name == "assumed":  # field names: say which answers, as the questions call them
-            return ", ".join(self.label(field) for field in value) or self.t("none_chosen")
+            return self.t("list_separator").join(self.label(field) for field in value) or self.t("none_chosen")
         if isinstance(value, bool | str | tuple | list):
             return self.option(name, value)
         return self.num(value)
+
+    def because(self, items: Sequence[tuple[str, str]]) -> str:
+        """The answers behind a finding: "New people reached a week: 10; Typical ...: 120"."""
+        return self.t("item_separator").join(self.t("label_value", label=label, value=value) for label, value in items)
 
     def projection(self, p: Projection) -> str:
         return self.t(
@@ -254,6 +258,7 @@ def render(
         m=assessment.metrics,
         f=f,
         levers=LEVERS,
+        lever_table=_lever_table(assessment.metrics, f),
         findings=findings,
         red_flags=[r for r in findings if r.red_flag],
         top_actions=actions[:TOP_ACTIONS],
@@ -261,6 +266,14 @@ def render(
         assumptions=_assumptions(assessment, f),
         weeks_per_month=load_benchmarks().weeks_per_month,
     ).strip()
+
+
+def _lever_table(m: Metrics, f: Formatter) -> list[tuple[str, int, bool]]:
+    """The four levers' rows: name (padded to the widest, counting a CJK character as two
+    columns, so the scores line up), score, and whether it is the bottleneck."""
+    names = [f.lever(lever) for lever in LEVERS]
+    width = max(_display_width(name) for name in names)
+    return [(_pad(name, width), m.levers[lever].score, lever == m.bottleneck) for name, lever in zip(names, LEVERS, strict=True)]
 
 
 def _projection_json(p: Projection | None) -> dict[str, Any] | None:

@@ -116,7 +116,7 @@ def test_the_advice_names_the_bottleneck_and_what_to_do(transcript: tuple[int, s
     assert "What to do first:" in said
     # 'why' showed the reasons
     assert "Why this advice: every finding and the answers behind it" in said
-    assert "because: Buyers who came back = 10%; Typical repeat rate = 25%" in said
+    assert "Because: Buyers who came back: 10%; Typical repeat rate: 25%" in said
 
 
 def test_the_saved_profile_loads_back(transcript: tuple[int, str, Seller, Path]) -> None:
