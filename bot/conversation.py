@@ -29,7 +29,7 @@ from advice.render import (
     render_progress,
     to_json,
 )
-from advice.whatif import parse_whatif, to_benchmark, with_lever
+from advice.whatif import parse_whatif, to_benchmark, what_if
 from bot.callbacks import Callback
 from bot.charts import progress_chart
 from bot.checkins import chat as checkin_chat
@@ -311,7 +311,10 @@ async def current_question(uow: Unit, user: User, checkup: Checkup) -> list[Repl
 
 # --- advice ------------------------------------------------------------------------------
 def advice_buttons(report_id: int, lang: str) -> list[list[Button]]:
-    return [[Button(text("button_why", lang), f"adv:why:{report_id}"), Button(text("button_more", lang), f"adv:more:{report_id}")]]
+    return [
+        [Button(text("button_why", lang), f"adv:why:{report_id}"), Button(text("button_more", lang), f"adv:more:{report_id}")],
+        [Button(text("button_whatif", lang), "wi:ask")],
+    ]
 
 
 async def finish_checkup(uow: Unit, user: User, checkup: Checkup, answers: dict[str, Answer]) -> list[Reply]:
@@ -349,44 +352,51 @@ async def show_advice(uow: Unit, user: User, view: str = "report", report_id: in
     return [Reply(html, buttons)]
 
 
+LEVER_FIELDS = {"traffic": "weekly_reach", "conversion": "conversion", "order_value": "average_order_value", "repeat": "repeat_rate"}
+
+
+def _lever_buttons(lang: str) -> list[list[Button]]:
+    return [[Button(_ui(lang).lever(lv).capitalize(), f"wi:{lv}")] for lv in LEVERS]
+
+
 async def whatif(uow: Unit, user: User, args: str | None = None, lever: str | None = None) -> list[Reply]:
-    """The estimate with one lever changed, against the current one."""
+    """The estimate with one lever changed, against the current one. ``lever``: a lever
+    lifted to its benchmark (a button); ``args``: a lever and a figure as typed."""
     lang = user.language
     report = await uow.latest_report(user.id)
     if report is None:
         return [Reply(text("no_advice_yet", lang), start_menu(lang))]
     profile = Profile.from_dict(report.profile)
-    if lever is not None:
+    f = Formatter(lang, profile.currency)
+    notes: list[str] = []
+    if lever in LEVERS:
         changed = to_benchmark(profile, lever)
     elif args:
-        parsed = parse_whatif(args)
-        if parsed is None:
-            return [Reply(text("whatif_bad", lang))]
-        lever, value = parsed
-        changed = with_lever(profile, lever, value)
+        asked = parse_whatif(args)
+        if asked is None:
+            return [Reply(text("whatif_bad", lang), _lever_buttons(lang))]
+        lever, outcome = asked.lever, what_if(profile, asked)
+        changed, field = outcome.profile, LEVER_FIELDS[asked.lever]
+        if asked.read_as_percent:
+            typed = f.num(asked.value * 100)
+            notes.append(text("whatif_read_as_percent", lang, typed=typed, used=f.value(field, asked.value)))
+        if outcome.clamped:
+            notes.append(text("whatif_clamped", lang, asked=f.value(field, outcome.asked), used=f.value(field, outcome.used)))
     else:
-        buttons = [[Button(_ui(lang).lever(lv).capitalize(), f"wi:{lv}")] for lv in LEVERS]
-        return [Reply(text("whatif_prompt", lang), buttons)]
+        return [Reply(text("whatif_prompt", lang), _lever_buttons(lang))]
     before, after = compute_metrics(profile), compute_metrics(changed)
-    f = Formatter(lang, profile.currency)
-    value_text = f.value({"traffic": "weekly_reach", "conversion": "conversion",
-                          "order_value": "average_order_value", "repeat": "repeat_rate"}[lever],
-                         after.levers[lever].value)
     change = None if before.monthly_sales <= 0 else (after.monthly_sales / before.monthly_sales - 1) * 100
-    return [
-        Reply(
-            text(
-                "whatif_result",
-                lang,
-                lever=f.lever(lever),
-                value=value_text,
-                current=f.money(before.monthly_sales),
-                projected=f.money(after.monthly_sales),
-                change=f.signed_pct(change),
-                bottleneck=f.lever(after.bottleneck),
-            )
-        )
-    ]
+    result = text(
+        "whatif_result",
+        lang,
+        lever=f.lever(lever),
+        value=f.value(LEVER_FIELDS[lever], after.levers[lever].value),
+        current=f.money(before.monthly_sales),
+        projected=f.money(after.monthly_sales),
+        change=f.signed_pct(change),
+        bottleneck=f.lever(after.bottleneck),
+    )
+    return [Reply("\n\n".join([result, *notes]))]
 
 
 # --- progress over time ------------------------------------------------------------------

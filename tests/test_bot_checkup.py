@@ -98,7 +98,7 @@ async def test_a_full_checkup_in_english_ends_with_the_advice(harness: ChatHarne
     assert advice.text.count("\n1. ") == 1 and "\n3. " in advice.text and "\n4. " not in advice.text
     # The first advice also offers check-ins; nothing is scheduled until the seller accepts.
     assert [label for row in advice.buttons for label, _ in row] == [
-        "Why?", "More", "✅ Yes, set up check-ins", "No thanks",
+        "Why?", "More", "What if…?", "✅ Yes, set up check-ins", "No thanks",
     ]  # fmt: skip
     # The shop name the seller typed is shown literally, not as markup.
     assert "Lao Wang <b>Menswear</b>" in advice.text

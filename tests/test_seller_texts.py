@@ -1,0 +1,126 @@
+"""What a seller reads, walked through every feature as chat transcripts (offline, real
+database): what-ifs by the names the advice shows, Back, the question count, typed text
+outside a question, /language mid-check-up, and valid Telegram HTML throughout."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.support.fake_bot_api import BotMessage
+from tests.support.harness import ChatHarness, Seller
+from tests.test_bot_checkup import CHINESE_ANSWERS, ENGLISH_ANSWERS, answer_all
+
+TAG = re.compile(r"</?(b|i|u|s|code|pre|a|blockquote)( [^<>]*)?>")
+
+
+def labels(message: BotMessage) -> list[str]:
+    return [label for row in message.buttons for label, _ in row]
+
+
+def assert_no_raw_angle_brackets(seller: Seller) -> None:
+    """Every message sent as HTML writes ``<`` and ``>`` outside its tags as entities."""
+    for message in seller.messages():
+        if message.html is not None:
+            bare = TAG.sub("", message.html)
+            assert "<" not in bare and ">" not in bare, message.html
+
+
+@pytest.fixture
+async def advised(harness: ChatHarness) -> Seller:
+    """The WeChat menswear reseller, after a whole check-up in English."""
+    seller = harness.seller(1001, "en")
+    await seller.says("/checkup")
+    await answer_all(seller, ENGLISH_ANSWERS)
+    return seller
+
+
+@pytest.fixture
+async def advised_zh(harness: ChatHarness) -> Seller:
+    seller = harness.seller(1002, "zh-CN")
+    await seller.says("/checkup")
+    await answer_all(seller, CHINESE_ANSWERS)
+    return seller
+
+
+# --- /whatif ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ("/whatif order value ¥200", "What if order value were ¥200?"),
+        ("/whatif Order value to 200", "What if order value were ¥200?"),
+        ("/whatif order_value 200", "What if order value were ¥200?"),
+        ("/whatif price 200", "What if order value were ¥200?"),
+        ("/whatif repeat purchases 30%", "What if repeat purchases were 30%?"),
+        ("/whatif reach 50", "What if traffic were 50?"),
+        ("/whatif conversion rate 30%", "What if conversion were 30%?"),
+        ("/whatif 客单价 ¥200", "What if order value were ¥200?"),
+    ],
+)
+async def test_whatif_takes_the_levers_by_the_names_the_advice_shows(advised: Seller, typed: str, said: str) -> None:
+    [result] = await advised.says(typed)
+    assert said in result.text
+    assert "Monthly sales: ¥1,559 -> " in result.text
+    assert_no_raw_angle_brackets(advised)
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ("/whatif 客单价 ¥200", "如果客单价是 ¥200？"),
+        ("/whatif 转化率3%", "如果转化率是 3%？"),
+        ("/whatif 复购率 30%", "如果复购是 30%？"),
+        ("/whatif order value 200", "如果客单价是 ¥200？"),
+    ],
+)
+async def test_whatif_in_chinese_takes_the_chinese_names(advised_zh: Seller, typed: str, said: str) -> None:
+    [result] = await advised_zh.says(typed)
+    assert said in result.text
+    assert "月销售额：¥1,559 -> " in result.text
+
+
+async def test_whatif_says_when_it_used_less_than_was_asked(advised: Seller) -> None:
+    [result] = await advised.says("/whatif conversion 300%")
+    assert "What if conversion were 100%?" in result.text
+    assert "300% is beyond what I can work out, so I used 100%." in result.text
+    [result] = await advised.says("/whatif traffic 99,999,999,999")
+    assert "99,999,999,999 is beyond what I can work out, so I used 10,000,000." in result.text
+    [result] = await advised.says("/whatif traffic 300")
+    assert "beyond" not in result.text
+
+
+async def test_whatif_reads_a_bare_conversion_figure_as_a_percentage_and_says_so(advised: Seller) -> None:
+    [result] = await advised.says("/whatif conversion 0.5")
+    assert "What if conversion were 0.5%?" in result.text
+    assert "I read 0.5 as 0.5%: conversion and repeat purchases are percentages." in result.text
+    [result] = await advised.says("/whatif conversion 0.5%")
+    assert "I read" not in result.text
+
+
+async def test_a_whatif_it_cannot_read_offers_the_levers_as_buttons(advised: Seller) -> None:
+    [bad] = await advised.says("/whatif happiness 100")
+    assert "couldn't read that" in bad.text and "/whatif order value 250" in bad.text
+    assert labels(bad) == ["Traffic", "Conversion", "Order value", "Repeat purchases"]
+
+
+async def test_the_advice_has_a_whatif_button(advised: Seller) -> None:
+    advice = advised.last_with_buttons()
+    assert "What if…?" in labels(advice)
+    [menu] = await advised.presses("What if…?", advice)
+    assert "Which lever?" in menu.text
+    [result] = await advised.presses("Traffic", menu)
+    assert "What if traffic were 120?" in result.text
+    again = await advised.says("/advice")
+    assert "What if…?" in labels(again[-1])
+
+
+async def test_every_message_of_a_whole_check_up_and_its_views_is_valid_html(advised: Seller) -> None:
+    advice = advised.last_with_buttons()
+    await advised.presses("Why?", advice)
+    await advised.presses("More", advice)
+    await advised.says("/whatif traffic 200")
+    await advised.says("/progress")
+    assert_no_raw_angle_brackets(advised)
