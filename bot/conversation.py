@@ -117,8 +117,13 @@ async def cancel_checkup(uow: Unit, user: User) -> list[Reply]:
     active = await uow.active_checkup(user.id)
     if active is None:
         return [Reply(text("nothing_to_cancel", user.language))]
+    answers = await uow.answers(active.id)
+    question = QUESTIONNAIRE.next_question(answers)
+    replies = []
+    if question is not None:  # its message, if it is the one stored, keeps the question
+        note = text("question_left_cancelled", user.language)
+        replies = _left_question(_question_message(active, question), question, answers, user.language, note)
     await uow.close_checkup(active, CheckupStatus.CANCELLED)
-    replies = _close_question(active.question_message_id, user.language)
     return [*replies, Reply(text("checkup_cancelled", user.language))]
 
 
@@ -185,13 +190,15 @@ def _question_message(checkup: Checkup, question: Question, pressed: int | None 
     return None
 
 
-def _close_question(message_id: int | None, lang: str, shown: str | None = None) -> list[Reply]:
-    """Edit the question message so it shows the answer and no longer has buttons."""
+def _left_question(
+    message_id: int | None, question: Question, answers: dict[str, Answer], lang: str, note: str
+) -> list[Reply]:
+    """Edit a question message left unanswered (Back, /cancel): the question stays readable,
+    with a note saying why it has no buttons any more."""
     if message_id is None:
         return []
-    note = shown if shown is not None else "—"
-    question_text = text("answer_recorded", lang, answer=note)
-    return [Reply(question_text, edit_message_id=message_id)]
+    body = f"<i>{_escape(progress_line(question, answers, lang))}</i>\n{_escape(question.ask[lang])}\n<i>{note}</i>"
+    return [Reply(body, edit_message_id=message_id)]
 
 
 async def _record(
@@ -294,7 +301,7 @@ async def go_back(
         return [Reply(_escape(_ui(user.language).t("terminal_first_question")), toast=_ui(user.language).t("terminal_first_question"))]
     await uow.withdraw_answer(checkup, previous.field)
     remaining = {k: v for k, v in answers.items() if k != previous.field}
-    closing = _close_question(message_id, user.language, _ui(user.language).t("button_back"))
+    closing = _left_question(message_id, question, answers, user.language, text("question_left_back", user.language))
     return [*closing, question_reply(checkup, previous, remaining, user.language)]
 
 

@@ -124,3 +124,47 @@ async def test_every_message_of_a_whole_check_up_and_its_views_is_valid_html(adv
     await advised.says("/whatif traffic 200")
     await advised.says("/progress")
     assert_no_raw_angle_brackets(advised)
+
+
+# --- the check-up: Back, /cancel, the count of questions ------------------------------------------
+
+
+async def test_after_back_the_question_left_still_reads_as_its_question(harness: ChatHarness) -> None:
+    seller = harness.seller()
+    await seller.says("/checkup")
+    [_, price] = await seller.presses("Menswear")
+    assert "Compared with similar products" in price.text
+    left, again = await seller.presses("Back", price)
+    assert left.message_id == price.message_id and not left.buttons
+    assert "Compared with similar products" in left.text
+    assert "You went back to the previous question." in left.text
+    assert "✓" not in left.text
+    assert "What do you mainly sell?" in again.text and again.buttons
+
+
+async def test_cancel_leaves_the_question_readable(harness: ChatHarness) -> None:
+    seller = harness.seller()
+    [question] = await seller.says("/checkup")
+    left, stopped = await seller.says("/cancel")
+    assert left.message_id == question.message_id and not left.buttons
+    assert "What do you mainly sell?" in left.text and "Check-up stopped here." in left.text
+    assert "Check-up stopped" in stopped.text
+
+
+async def test_the_welcome_promises_the_count_the_questions_then_show_and_it_never_grows(
+    harness: ChatHarness,
+) -> None:
+    seller = harness.seller()
+    [welcome] = await seller.says("/start")
+    promised = int(re.search(r"at most (\d+) short questions", welcome.text).group(1))  # type: ignore[union-attr]
+    await seller.says("/checkup")
+    await answer_all(seller, ENGLISH_ANSWERS)
+    counters = [
+        (int(m.group(1)), int(m.group(2)))
+        for message in seller.messages()
+        if (m := re.search(r" - (\d+)/(\d+)\n", message.text or ""))
+    ]
+    totals = [total for _, total in counters]
+    assert totals[0] == promised
+    assert totals == sorted(totals, reverse=True), totals
+    assert max(index for index, _ in counters) == totals[-1]  # the last question is n/n
