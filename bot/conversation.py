@@ -34,7 +34,7 @@ from bot.callbacks import Callback
 from bot.charts import progress_chart
 from bot.checkins import chat as checkin_chat
 from bot.replies import Button, Reply, text
-from bot.storage.models import AdviceReport, Checkup, CheckupStatus, User
+from bot.storage.models import AdviceReport, Checkup, CheckupKind, CheckupStatus, User
 from bot.storage.repository import Stats, Unit
 
 _escape = partial(escape, quote=False)
@@ -77,7 +77,15 @@ def language_menu(lang: str) -> list[Reply]:
 
 
 async def set_language(uow: Unit, user: User, lang: str) -> list[Reply]:
+    """The language from now on; a check-up (or check-in) in progress goes on, its current
+    question asked again in the new language."""
     await uow.set_language(user, lang)
+    active = await uow.active_checkup(user.id)
+    if active is not None:
+        return [Reply(text("language_set_checkup_goes_on", lang)), *await ask_current(uow, user, active)]
+    checkin = await uow.active_checkup(user.id, CheckupKind.CHECKIN)
+    if checkin is not None:
+        return [Reply(text("language_set_checkin_goes_on", lang)), *await checkin_chat.ask_current(uow, user, checkin)]
     return [Reply(text("language_set", lang))]
 
 
@@ -303,6 +311,15 @@ async def go_back(
     remaining = {k: v for k, v in answers.items() if k != previous.field}
     closing = _left_question(message_id, question, answers, user.language, text("question_left_back", user.language))
     return [*closing, question_reply(checkup, previous, remaining, user.language)]
+
+
+async def idle_text(uow: Unit, user: User) -> list[Reply]:
+    """Typed text with no question open: a seller with advice gets their options, one
+    without is invited to a check-up."""
+    report = await uow.latest_report(user.id)
+    if report is None:
+        return [Reply(text("idle_text", user.language), start_menu(user.language))]
+    return [Reply(text("idle_text_advised", user.language), advice_buttons(report.id, user.language))]
 
 
 async def _current_or_idle(uow: Unit, user: User) -> list[Reply]:

@@ -168,3 +168,87 @@ async def test_the_welcome_promises_the_count_the_questions_then_show_and_it_nev
     assert totals[0] == promised
     assert totals == sorted(totals, reverse=True), totals
     assert max(index for index, _ in counters) == totals[-1]  # the last question is n/n
+
+
+# --- typed text outside a question ------------------------------------------------------------------
+
+
+async def asked_for_the_hour(seller: Seller) -> BotMessage:
+    await seller.says("/checkin")
+    await seller.presses("Every day" if seller.user.language_code == "en" else "每天")
+    return seller.last()
+
+
+@pytest.mark.parametrize(
+    ("typed", "hour"),
+    [("9", "09:00"), ("9am", "09:00"), ("9 pm", "21:00"), ("21:00", "21:00"), ("12am", "00:00"),
+     ("9点", "09:00"), ("晚上9点", "21:00"), ("下午三点", "15:00")],
+)  # fmt: skip
+async def test_an_hour_typed_at_the_hour_step_is_taken(advised: Seller, typed: str, hour: str) -> None:
+    prompt = await asked_for_the_hour(advised)
+    assert "At what time" in prompt.text
+    [zones] = await advised.says(typed)
+    assert "Which time zone are you in?" in zones.text
+    [*_, status] = await advised.presses("Keep")
+    assert f"Every day at {hour}" in status.text
+
+
+async def test_a_typed_hour_it_cannot_read_gets_the_hours_again(advised: Seller) -> None:
+    await asked_for_the_hour(advised)
+    refused, again = await advised.says("9:30")
+    assert "Check-ins go out on the hour" in refused.text
+    assert "At what time" in again.text and "09:00" in labels(again)
+    [zones] = await advised.says("10")
+    assert "Which time zone" in zones.text
+
+
+async def test_text_after_the_advice_gets_the_sellers_options_not_a_check_up_invitation(advised: Seller) -> None:
+    [reply] = await advised.says("hello")
+    assert "To get advice, start a check-up" not in reply.text
+    for command in ("/advice", "/whatif", "/progress", "/checkup"):
+        assert command in reply.text
+    assert labels(reply) == ["Why?", "More", "What if…?"]
+    [why] = await advised.presses("Why?", reply)
+    assert "Why this advice" in why.text
+
+
+async def test_text_before_any_advice_still_invites_a_check_up(harness: ChatHarness) -> None:
+    [reply] = await harness.seller().says("hello")
+    assert "To get advice, start a check-up" in reply.text
+
+
+# --- /language during a check-up ------------------------------------------------------------------
+
+
+async def test_language_during_a_check_up_goes_on_with_the_question_in_the_new_language(
+    harness: ChatHarness,
+) -> None:
+    seller = harness.seller()
+    await seller.says("/checkup")
+    await seller.presses("Menswear")
+    [menu] = await seller.says("/language")
+    said, question = await seller.presses("中文", menu)
+    assert "/checkup" not in said.text and "诊断接着进行" in said.text
+    assert "和同类产品相比，你的价格处在什么位置？" in question.text
+    assert "中等" in labels(question)
+    await seller.presses("中等", question)
+    assert "你用什么货币收款？" in seller.last().text
+
+
+async def test_language_without_a_check_up_says_how_to_start_one(harness: ChatHarness) -> None:
+    seller = harness.seller()
+    [menu] = await seller.says("/language")
+    [said] = await seller.presses("中文", menu)
+    assert "发送 /checkup 开始诊断" in said.text
+
+
+# --- Chinese chats ---------------------------------------------------------------------------------
+
+
+async def test_time_zone_buttons_are_named_in_the_chats_language(advised_zh: Seller) -> None:
+    await asked_for_the_hour(advised_zh)
+    [zones] = await advised_zh.presses("20:00")
+    assert labels(zones)[:4] == ["上海", "香港", "新加坡", "吉隆坡"]
+    assert "保持 UTC" in labels(zones)[-1]
+    [*_, status] = await advised_zh.presses("吉隆坡")
+    assert "每天 20:00（吉隆坡）" in status.text
