@@ -252,3 +252,30 @@ async def test_time_zone_buttons_are_named_in_the_chats_language(advised_zh: Sel
     assert "保持 UTC" in labels(zones)[-1]
     [*_, status] = await advised_zh.presses("吉隆坡")
     assert "每天 20:00（吉隆坡）" in status.text
+
+
+async def test_a_chinese_seller_reads_chinese_punctuation_throughout(advised_zh: Seller) -> None:
+    """Every message of a Chinese chat: check-up, a refused answer, the advice and its views,
+    a what-if, check-in settings (weekly, on Friday)."""
+    from tests.test_texts import typography_faults
+
+    advice = advised_zh.last_with_buttons()
+    await advised_zh.presses("为什么？", advice)
+    await advised_zh.presses("更多", advice)
+    await advised_zh.says("/whatif 转化率 0.5")
+    await advised_zh.says("/checkin")
+    await advised_zh.presses("每周")
+    await advised_zh.presses("周五")
+    await advised_zh.says("晚上9点")
+    [*_, status] = await advised_zh.presses("上海")
+    assert "每周，周五 21:00（上海）" in status.text
+    await advised_zh.says("/checkup")
+    await advised_zh.presses("男装")
+    await advised_zh.presses("中等")
+    await advised_zh.presses("人民币")
+    await advised_zh.presses("朋友圈")
+    await advised_zh.presses("完成")
+    [refused] = await advised_zh.says("很多")
+    assert "我没看出这是一个数字。大概" in refused.text
+    faults = [(m.text, fault) for m in advised_zh.messages() for fault in typography_faults(m.text or "")]
+    assert faults == []

@@ -11,6 +11,7 @@ import pytest
 from advice.data import DATA_DIR, LANGUAGES, load_strings, pick_text
 from advice.engine import assess
 from advice.profile import Profile
+from advice.questionnaire import Rejection
 from advice.render import TOP_ACTIONS, Formatter, render, to_json
 from bot.replies import TEXTS_PATH, text
 from tests.personas import seller
@@ -125,3 +126,102 @@ def test_every_bot_text_is_telegram_html_with_no_raw_angle_bracket(where: str, k
     forms = value.values() if isinstance(value, dict) else [value]
     for form in forms:
         assert "<" not in TAG.sub("", form) and ">" not in TAG.sub("", form), form
+
+
+# --- Chinese typography --------------------------------------------------------------------------
+
+HAN = r"[\u4e00-\u9fff]"
+CJK = r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef“”‘’]"
+ASCII_PUNCTUATION_BY_HAN = re.compile(rf"{HAN}[:,?!;]|[:,?!;]{HAN}")
+SPACE_BETWEEN_CJK = re.compile(rf"{CJK} +{CJK}")
+
+
+def typography_faults(chinese: str) -> list[str]:
+    """ASCII ``:,?!;`` touching a Chinese character ("原因:", "每周, 周五") and spaces
+    between two CJK characters or marks."""
+    return [
+        chinese[max(0, m.start() - 6) : m.end() + 6]
+        for pattern in (ASCII_PUNCTUATION_BY_HAN, SPACE_BETWEEN_CJK)
+        for m in pattern.finditer(chinese)
+    ]
+
+
+def chinese_in(value: object) -> list[str]:
+    """Every Chinese text in a loaded TOML file (``zh`` values, and text with Han characters)."""
+    if isinstance(value, dict):
+        return [t for key, v in value.items() if key != "en" for t in chinese_in(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in chinese_in(v)]
+    return [value] if isinstance(value, str) and re.search(HAN, value) else []
+
+
+CHINESE_FILES = [
+    path
+    for path in [TEXTS_PATH, *sorted(DATA_DIR.glob("*.toml")), *sorted((DATA_DIR / "rules").glob("*.toml"))]
+    if "zh" in path.read_text(encoding="utf-8")
+]
+
+
+@pytest.mark.parametrize("path", CHINESE_FILES, ids=lambda p: p.name)
+def test_every_chinese_text_uses_full_width_punctuation_and_no_stray_spaces(path) -> None:
+    import tomllib
+
+    with path.open("rb") as f:
+        texts = chinese_in(tomllib.load(f))
+    assert texts
+    assert [fault for t in texts for fault in typography_faults(t)] == []
+
+
+def chinese_messages() -> list[str]:
+    """What the advice says in Chinese, rendered: every persona in every view and format,
+    with the labels, lists and separators the templates add."""
+    from advice.questionnaire import load_questionnaire
+    from advice.render import rejection_text
+    from tests.personas import PERSONAS
+
+    rendered = [
+        render(assess(Profile.from_dict(persona.profile)), "zh", fmt, view=view)  # type: ignore[arg-type]
+        for persona in PERSONAS
+        for fmt in ("text", "html")
+        for view in ("report", "why", "more")
+    ]
+    unsure = assess(Profile.from_dict(seller(weekly_reach=120, repeat_rate=0.13, assumed=["weekly_reach", "repeat_rate"])))
+    rendered += [render(unsure, "zh", "text"), render(unsure, "zh", "text", view="why")]
+    questionnaire = load_questionnaire()
+    for question in questionnaire.questions:
+        refused = questionnaire.parse(question, "x" * 300 if question.type == "text" else "???", "zh")
+        if isinstance(refused, Rejection):
+            rendered.append(rejection_text(refused, "zh"))
+    return rendered
+
+
+def test_the_chinese_advice_as_rendered_has_no_ascii_punctuation_or_stray_spaces() -> None:
+    faults = [fault for message in chinese_messages() for fault in typography_faults(message)]
+    assert faults == []
+
+
+def test_the_weekly_check_in_settings_read_with_a_chinese_comma() -> None:
+    from bot.checkins.chat import cadence_and_day
+
+    assert cadence_and_day("weekly", 4, "zh") == "每周，周五"
+    assert cadence_and_day("weekly", 4, "en") == "Every week, Fri"
+    assert cadence_and_day("daily", None, "zh") == "每天"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_lever_table_lines_up_its_scores_whatever_the_length_of_the_names(lang: str) -> None:
+    """Two-, three- and four-character Chinese names ("流量", "转化率"): a CJK character
+    takes two columns in a monospaced font, so padding by characters puts the scores out of
+    line."""
+    import unicodedata
+
+    def columns(s: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+    for fmt in ("text", "html"):
+        report = render(assess(Profile.from_dict(seller(weekly_reach=10))), lang, fmt)  # type: ignore[arg-type]
+        rows = [line for line in report.splitlines() if re.search(r"\s\d{1,3}(\s|$)", line) and re.match(r"\s*\D", line)]
+        rows = [row for row in rows if any(Formatter(lang, "CNY").lever(lv) in row for lv in ("traffic", "conversion", "order_value", "repeat"))][:4]
+        assert len(rows) == 4, report
+        ends = {columns(re.match(r"(.*?\s\d{1,3})(\s|$)", row).group(1)) for row in rows}  # type: ignore[union-attr]
+        assert len(ends) == 1, rows

@@ -118,9 +118,7 @@ def _status(user: User, settings: UserSettings) -> str:
         return text("checkin_status_off", lang)
     if settings.checkin_paused:
         return text("checkin_status_paused", lang)
-    when = text(f"cadence_{settings.checkin_cadence}", lang)
-    if settings.checkin_cadence != "daily":
-        when += ", " + text(f"weekday_{settings.checkin_weekday or 0}", lang)
+    when = cadence_and_day(settings.checkin_cadence, settings.checkin_weekday, lang)
     due = settings.checkin_next_due_at
     return text(
         "checkin_status_on",
@@ -131,6 +129,13 @@ def _status(user: User, settings: UserSettings) -> str:
         next=_when(due, user) if due else "—",
         streak=text("checkins_in_a_row", lang, count=settings.checkin_streak),
     )
+
+
+def cadence_and_day(cadence: str, weekday: int | None, lang: str) -> str:
+    """"Every week, Fri" / "每周，周五"; "Every day" alone."""
+    if cadence == "daily":
+        return text(f"cadence_{cadence}", lang)
+    return text("cadence_on_day", lang, cadence=text(f"cadence_{cadence}", lang), day=text(f"weekday_{weekday or 0}", lang))
 
 
 def zone_name(zone: str, lang: str) -> str:
