@@ -225,3 +225,36 @@ def test_the_lever_table_lines_up_its_scores_whatever_the_length_of_the_names(la
         assert len(rows) == 4, report
         ends = {columns(re.match(r"(.*?\s\d{1,3})(\s|$)", row).group(1)) for row in rows}  # type: ignore[union-attr]
         assert len(ends) == 1, rows
+
+
+COUNTED_NOUN = re.compile(r"f\.num\(\w+\) \}\} (?:new )?(?:people|persons?|hours?|times|weeks?|orders?|buyers?|days?)\b")
+
+
+def test_rule_texts_count_with_the_counted_words_not_a_bare_number() -> None:
+    """``{{ f.num(weekly_reach) }} new people`` says "1 new people"; the counted words
+    (``{{ f.t('new_people', weekly_reach) }}``) take the form their number needs."""
+    import tomllib
+
+    bare = []
+    for path in sorted((DATA_DIR / "rules").glob("*.toml")):
+        with path.open("rb") as f:
+            for rule in tomllib.load(f)["rule"]:
+                for key in ("message", "action", "example"):
+                    english = (rule.get(key) or {}).get("en", "")
+                    bare += [f"{rule['id']}.{key}: {m.group(0)}" for m in COUNTED_NOUN.finditer(english)]
+    assert bare == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "said"),
+    [
+        ({"weekly_reach": 1}, "You reach about 1 new person a week"),
+        ({"weekly_reach": 2}, "You reach about 2 new people a week"),
+        ({"posts_per_week": 1, "channels": ["moments_feed"]}, "You post about once a week"),
+        ({"posts_per_week": 2, "channels": ["moments_feed"]}, "You post about 2 times a week"),
+        ({"posts_per_week": 0, "channels": ["moments_feed"]}, "You post about 0 times a week"),
+    ],
+)
+def test_rule_texts_read_right_for_one_and_for_more(changes: dict, said: str) -> None:
+    why = render(assess(Profile.from_dict(seller(**changes))), "en", "text", view="why")
+    assert said in why
