@@ -325,7 +325,7 @@ async def idle_text(uow: Unit, user: User) -> list[Reply]:
 async def _current_or_idle(uow: Unit, user: User) -> list[Reply]:
     active = await uow.active_checkup(user.id)
     if active is None:
-        return [Reply(text("idle_text", user.language), start_menu(user.language))]
+        return await idle_text(uow, user)
     return await ask_current(uow, user, active)
 
 

@@ -279,3 +279,24 @@ async def test_a_chinese_seller_reads_chinese_punctuation_throughout(advised_zh:
     assert "我没看出这是一个数字。大概" in refused.text
     faults = [(m.text, fault) for m in advised_zh.messages() for fault in typography_faults(m.text or "")]
     assert faults == []
+
+
+# --- check-ins ------------------------------------------------------------------------------------
+
+
+async def test_a_check_in_goes_on_in_the_new_language_and_its_result_has_a_whatif_button(
+    harness: ChatHarness,
+) -> None:
+    from tests.test_checkins import in_a_check_in
+
+    seller = harness.seller(1001, "en")
+    await in_a_check_in(harness, seller)
+    assert "Check-in 1/" in seller.last().text
+    [menu] = await seller.says("/language")
+    said, question = await seller.presses("中文", menu)
+    assert "复查接着进行" in said.text and "/checkup" not in said.text
+    assert "复查 1/" in question.text
+    while any("和上次一样" in label for label in labels(seller.last())):
+        await seller.presses("和上次一样")
+    result = await seller.presses("还没有")
+    assert "如果……会怎样？" in labels(result[-1])

@@ -502,6 +502,7 @@ async def finish_checkin(
         [
             Button(text("button_why", lang), f"adv:why:{report.id}"),
             Button(text("button_more", lang), f"adv:more:{report.id}"),
-        ]
+        ],
+        [Button(text("button_whatif", lang), "wi:ask")],
     ]
     return [Reply(f"{result}\n\n{streak}", buttons)]
