@@ -300,3 +300,4 @@ async def test_a_check_in_goes_on_in_the_new_language_and_its_result_has_a_whati
         await seller.presses("和上次一样")
     result = await seller.presses("还没有")
     assert "如果……会怎样？" in labels(result[-1])
+    assert_no_raw_angle_brackets(seller)
