@@ -8,7 +8,7 @@ import string
 
 import pytest
 
-from advice.data import DATA_DIR, LANGUAGES, load_strings, pick_text
+from advice.data import DATA_DIR, LANGUAGES, LEVERS, load_strings, pick_text
 from advice.engine import assess
 from advice.profile import Profile
 from advice.questionnaire import Rejection
@@ -64,15 +64,18 @@ def test_every_text_that_takes_a_count_has_its_english_forms() -> None:
 
 @pytest.mark.parametrize(("where", "key"), COUNTED)
 def test_a_counted_text_reads_right_for_zero_one_and_two(where: str, key: str) -> None:
-    zero, one, two = (fill(where, key, "en", n) for n in (0, 1, 2))
+    """English: 1 takes the singular form, 0 and 2 the plural ("0 suggestions"); Chinese has
+    one form, in which only the number changes."""
     forms = load_strings(TEXT_FILES[where])[key]["en"]
-    assert one == fill(where, key, "en", 1) and "{" not in one
-    assert one != two.replace("2", "1"), "the singular must differ from the plural"
-    assert zero.replace("0", "2") == two, "zero takes the plural, as in '0 suggestions'"
-    assert "1" in one or "one" in one.lower() or "1" not in forms["other"]
-    # Chinese has one form: the number changes, nothing else.
+
+    def form(name: str, n: int) -> str:
+        return forms[name].format(count=n, **{k: "X" for k in placeholders(forms[name]) - {"count"}})
+
+    zero, one, two = (fill(where, key, "en", n) for n in (0, 1, 2))
+    assert (zero, one, two) == (form("other", 0), form("one", 1), form("other", 2))
+    assert one != form("other", 1), "the singular differs from the plural"
     zh = [fill(where, key, "zh", n) for n in (0, 1, 2)]
-    assert zh[1] == zh[2].replace("2", "1") and zh[0] == zh[2].replace("2", "0")
+    assert zh[0] == zh[2].replace("2", "0") and zh[1] == zh[2].replace("2", "1")
 
 
 def test_a_counted_text_without_its_count_is_a_mistake_caught_at_once() -> None:
@@ -208,23 +211,22 @@ def test_the_weekly_check_in_settings_read_with_a_chinese_comma() -> None:
     assert cadence_and_day("daily", None, "zh") == "每天"
 
 
+@pytest.mark.parametrize("fmt", ["text", "html"])
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_the_lever_table_lines_up_its_scores_whatever_the_length_of_the_names(lang: str) -> None:
-    """Two-, three- and four-character Chinese names ("流量", "转化率"): a CJK character
-    takes two columns in a monospaced font, so padding by characters puts the scores out of
-    line."""
+def test_the_lever_table_lines_up_its_scores_whatever_the_length_of_the_names(lang: str, fmt: str) -> None:
+    """Two- and three-character Chinese names ("流量", "转化率"): a CJK character takes two
+    columns in a monospaced font, so padding by characters puts the scores out of line."""
     import unicodedata
 
     def columns(s: str) -> int:
         return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
 
-    for fmt in ("text", "html"):
-        report = render(assess(Profile.from_dict(seller(weekly_reach=10))), lang, fmt)  # type: ignore[arg-type]
-        rows = [line for line in report.splitlines() if re.search(r"\s\d{1,3}(\s|$)", line) and re.match(r"\s*\D", line)]
-        rows = [row for row in rows if any(Formatter(lang, "CNY").lever(lv) in row for lv in ("traffic", "conversion", "order_value", "repeat"))][:4]
-        assert len(rows) == 4, report
-        ends = {columns(re.match(r"(.*?\s\d{1,3})(\s|$)", row).group(1)) for row in rows}  # type: ignore[union-attr]
-        assert len(ends) == 1, rows
+    report = render(assess(Profile.from_dict(seller(weekly_reach=10))), lang, fmt)  # type: ignore[arg-type]
+    names = [Formatter(lang, "CNY").lever(lever) for lever in LEVERS]
+    rows = [line for line in report.splitlines() for name in names if re.fullmatch(rf"\s*{name}\s+\d+.*", line)]
+    assert len(rows) == 4, report
+    score_ends = {columns(re.match(r".*?\d+", row).group(0)) for row in rows}  # type: ignore[union-attr]
+    assert len(score_ends) == 1, rows
 
 
 COUNTED_NOUN = re.compile(r"f\.num\(\w+\) \}\} (?:new )?(?:people|persons?|hours?|times|weeks?|orders?|buyers?|days?)\b")
