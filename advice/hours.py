@@ -9,8 +9,12 @@ import unicodedata
 
 from advice.numbers import parse_number
 
-_LATIN = re.compile(r"(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<half>am|a\.m\.|pm|p\.m\.|h|o'?clock)?")
-_CHINESE = re.compile(r"(?P<part>凌晨|早上|早晨|清晨|上午|中午|下午|傍晚|晚上|夜里|夜间)?(?P<hour>[0-9零〇一二两三四五六七八九十]{1,3})(?:点钟?|时)(?P<whole>整)?")
+_LATIN = re.compile(
+    r"(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<half>am|a\.m\.|pm|p\.m\.|h|o'?clock)?"
+)
+_CHINESE = re.compile(
+    r"(?P<part>凌晨|早上|早晨|清晨|上午|中午|下午|傍晚|晚上|夜里|夜间)?(?P<hour>[0-9零〇一二两三四五六七八九十]{1,3})(?:点钟?|时)(?P<whole>整)?"
+)
 _AFTERNOON = frozenset({"下午", "傍晚", "晚上", "夜里", "夜间"})
 
 

@@ -15,10 +15,27 @@ from advice.profile import NUMBER_FIELDS, Profile
 
 # What sellers call the levers besides the names the advice shows (lever_* in strings.toml).
 LEVER_ALIASES = {
-    "traffic": ("reach", "new people", "people reached", "visitors", "followers", "触达", "新触达", "曝光"),
+    "traffic": (
+        "reach",
+        "new people",
+        "people reached",
+        "visitors",
+        "followers",
+        "触达",
+        "新触达",
+        "曝光",
+    ),
     "conversion": ("conversion rate", "conv", "转化"),
     "order_value": ("order", "average order value", "aov", "price", "basket", "客单", "单价"),
-    "repeat": ("repeat purchase", "repeat rate", "repeats", "returning buyers", "复购率", "回购", "回头客"),
+    "repeat": (
+        "repeat purchase",
+        "repeat rate",
+        "repeats",
+        "returning buyers",
+        "复购率",
+        "回购",
+        "回头客",
+    ),
 }
 SHARES = ("conversion", "repeat")  # typed as percentages: "3" and "3%" both mean 3%
 _JOINERS = re.compile(r"^(?:to|at|=|:|：|is|were|was|为|是|到|变成|提高到)\s*")
@@ -45,7 +62,9 @@ def lever_names() -> dict[str, str]:
     strings = load_strings()
     names = {_key(strings[f"lever_{lever}"][lang]): lever for lever in LEVERS for lang in LANGUAGES}
     names.update({_key(lever): lever for lever in LEVERS})
-    names.update({_key(alias): lever for lever, aliases in LEVER_ALIASES.items() for alias in aliases})
+    names.update(
+        {_key(alias): lever for lever, aliases in LEVER_ALIASES.items() for alias in aliases}
+    )
     return names
 
 
@@ -68,7 +87,9 @@ def with_lever(profile: Profile, lever: str, value: float) -> Profile:
         changes = {"repeat_rate": rate, "weekly_orders": m.new_buyers * (1 + rate)}
     else:
         raise ValueError(f"lever must be one of {LEVERS}")
-    changes["weekly_orders"] = _clamp("weekly_orders", changes.get("weekly_orders", profile.weekly_orders))
+    changes["weekly_orders"] = _clamp(
+        "weekly_orders", changes.get("weekly_orders", profile.weekly_orders)
+    )
     return dataclasses.replace(profile, **changes)
 
 

@@ -23,7 +23,9 @@ def test_an_hour_is_read_as_sellers_type_it(typed: str, hour: int) -> None:
     assert parse_hour(typed) == hour
 
 
-@pytest.mark.parametrize("typed", ["", "hello", "24", "25:00", "13pm", "0am", "9:30", "半点", "9.5", "-1", "晚上"])
+@pytest.mark.parametrize(
+    "typed", ["", "hello", "24", "25:00", "13pm", "0am", "9:30", "半点", "9.5", "-1", "晚上"]
+)
 def test_what_is_not_an_hour_on_the_hour_is_refused(typed: str) -> None:
     assert parse_hour(typed) is None
 

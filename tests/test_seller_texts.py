@@ -60,7 +60,9 @@ async def advised_zh(harness: ChatHarness) -> Seller:
         ("/whatif 客单价 ¥200", "What if order value were ¥200?"),
     ],
 )
-async def test_whatif_takes_the_levers_by_the_names_the_advice_shows(advised: Seller, typed: str, said: str) -> None:
+async def test_whatif_takes_the_levers_by_the_names_the_advice_shows(
+    advised: Seller, typed: str, said: str
+) -> None:
     [result] = await advised.says(typed)
     assert said in result.text
     assert "Monthly sales: ¥1,559 -> " in result.text
@@ -76,7 +78,9 @@ async def test_whatif_takes_the_levers_by_the_names_the_advice_shows(advised: Se
         ("/whatif order value 200", "如果客单价是 ¥200？"),
     ],
 )
-async def test_whatif_in_chinese_takes_the_chinese_names(advised_zh: Seller, typed: str, said: str) -> None:
+async def test_whatif_in_chinese_takes_the_chinese_names(
+    advised_zh: Seller, typed: str, said: str
+) -> None:
     [result] = await advised_zh.says(typed)
     assert said in result.text
     assert "月销售额：¥1,559 -> " in result.text
@@ -92,7 +96,9 @@ async def test_whatif_says_when_it_used_less_than_was_asked(advised: Seller) -> 
     assert "beyond" not in result.text
 
 
-async def test_whatif_reads_a_bare_conversion_figure_as_a_percentage_and_says_so(advised: Seller) -> None:
+async def test_whatif_reads_a_bare_conversion_figure_as_a_percentage_and_says_so(
+    advised: Seller,
+) -> None:
     [result] = await advised.says("/whatif conversion 0.5")
     assert "What if conversion were 0.5%?" in result.text
     assert "I read 0.5 as 0.5%: conversion and repeat purchases are percentages." in result.text
@@ -117,7 +123,9 @@ async def test_the_advice_has_a_whatif_button(advised: Seller) -> None:
     assert "What if…?" in labels(again[-1])
 
 
-async def test_every_message_of_a_whole_check_up_and_its_views_is_valid_html(advised: Seller) -> None:
+async def test_every_message_of_a_whole_check_up_and_its_views_is_valid_html(
+    advised: Seller,
+) -> None:
     advice = advised.last_with_buttons()
     await advised.presses("Why?", advice)
     await advised.presses("More", advice)
@@ -129,7 +137,9 @@ async def test_every_message_of_a_whole_check_up_and_its_views_is_valid_html(adv
 # --- the check-up: Back, /cancel, the count of questions ------------------------------------------
 
 
-async def test_after_back_the_question_left_still_reads_as_its_question(harness: ChatHarness) -> None:
+async def test_after_back_the_question_left_still_reads_as_its_question(
+    harness: ChatHarness,
+) -> None:
     seller = harness.seller()
     await seller.says("/checkup")
     [_, price] = await seller.presses("Menswear")
@@ -184,7 +194,9 @@ async def asked_for_the_hour(seller: Seller) -> BotMessage:
     [("9", "09:00"), ("9am", "09:00"), ("9 pm", "21:00"), ("21:00", "21:00"), ("12am", "00:00"),
      ("9点", "09:00"), ("晚上9点", "21:00"), ("下午三点", "15:00")],
 )  # fmt: skip
-async def test_an_hour_typed_at_the_hour_step_is_taken(advised: Seller, typed: str, hour: str) -> None:
+async def test_an_hour_typed_at_the_hour_step_is_taken(
+    advised: Seller, typed: str, hour: str
+) -> None:
     prompt = await asked_for_the_hour(advised)
     assert "At what time" in prompt.text
     [zones] = await advised.says(typed)
@@ -202,7 +214,9 @@ async def test_a_typed_hour_it_cannot_read_gets_the_hours_again(advised: Seller)
     assert "Which time zone" in zones.text
 
 
-async def test_text_after_the_advice_gets_the_sellers_options_not_a_check_up_invitation(advised: Seller) -> None:
+async def test_text_after_the_advice_gets_the_sellers_options_not_a_check_up_invitation(
+    advised: Seller,
+) -> None:
     [reply] = await advised.says("hello")
     assert "To get advice, start a check-up" not in reply.text
     for command in ("/advice", "/whatif", "/progress", "/checkup"):
@@ -277,7 +291,9 @@ async def test_a_chinese_seller_reads_chinese_punctuation_throughout(advised_zh:
     await advised_zh.presses("完成")
     [refused] = await advised_zh.says("很多")
     assert "我没看出这是一个数字。大概" in refused.text
-    faults = [(m.text, fault) for m in advised_zh.messages() for fault in typography_faults(m.text or "")]
+    faults = [
+        (m.text, fault) for m in advised_zh.messages() for fault in typography_faults(m.text or "")
+    ]
     assert faults == []
 
 

@@ -69,7 +69,9 @@ def test_a_counted_text_reads_right_for_zero_one_and_two(where: str, key: str) -
     forms = load_strings(TEXT_FILES[where])[key]["en"]
 
     def form(name: str, n: int) -> str:
-        return forms[name].format(count=n, **{k: "X" for k in placeholders(forms[name]) - {"count"}})
+        return forms[name].format(
+            count=n, **{k: "X" for k in placeholders(forms[name]) - {"count"}}
+        )
 
     zero, one, two = (fill(where, key, "en", n) for n in (0, 1, 2))
     assert (zero, one, two) == (form("other", 0), form("one", 1), form("other", 2))
@@ -122,8 +124,12 @@ def test_the_estimate_counts_orders_as_a_seller_would(orders: float, said: str) 
 TAG = re.compile(r"</?(b|i|u|s|code|pre|a|blockquote)( [^<>]*)?>")
 
 
-@pytest.mark.parametrize(("where", "key", "lang", "value"), [t for t in all_texts() if t[0] == "bot"])
-def test_every_bot_text_is_telegram_html_with_no_raw_angle_bracket(where: str, key: str, lang: str, value: object) -> None:
+@pytest.mark.parametrize(
+    ("where", "key", "lang", "value"), [t for t in all_texts() if t[0] == "bot"]
+)
+def test_every_bot_text_is_telegram_html_with_no_raw_angle_bracket(
+    where: str, key: str, lang: str, value: object
+) -> None:
     """Bot texts are sent as HTML: a ``<`` or ``>`` outside a tag ("¥55,208 -> ¥17,225")
     must be written as an entity or avoided."""
     forms = value.values() if isinstance(value, dict) else [value]
@@ -160,7 +166,11 @@ def chinese_in(value: object) -> list[str]:
 
 CHINESE_FILES = [
     path
-    for path in [TEXTS_PATH, *sorted(DATA_DIR.glob("*.toml")), *sorted((DATA_DIR / "rules").glob("*.toml"))]
+    for path in [
+        TEXTS_PATH,
+        *sorted(DATA_DIR.glob("*.toml")),
+        *sorted((DATA_DIR / "rules").glob("*.toml")),
+    ]
     if "zh" in path.read_text(encoding="utf-8")
 ]
 
@@ -188,11 +198,17 @@ def chinese_messages() -> list[str]:
         for fmt in ("text", "html")
         for view in ("report", "why", "more")
     ]
-    unsure = assess(Profile.from_dict(seller(weekly_reach=120, repeat_rate=0.13, assumed=["weekly_reach", "repeat_rate"])))
+    unsure = assess(
+        Profile.from_dict(
+            seller(weekly_reach=120, repeat_rate=0.13, assumed=["weekly_reach", "repeat_rate"])
+        )
+    )
     rendered += [render(unsure, "zh", "text"), render(unsure, "zh", "text", view="why")]
     questionnaire = load_questionnaire()
     for question in questionnaire.questions:
-        refused = questionnaire.parse(question, "x" * 300 if question.type == "text" else "???", "zh")
+        refused = questionnaire.parse(
+            question, "x" * 300 if question.type == "text" else "???", "zh"
+        )
         if isinstance(refused, Rejection):
             rendered.append(rejection_text(refused, "zh"))
     return rendered
@@ -213,7 +229,9 @@ def test_the_weekly_check_in_settings_read_with_a_chinese_comma() -> None:
 
 @pytest.mark.parametrize("fmt", ["text", "html"])
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_the_lever_table_lines_up_its_scores_whatever_the_length_of_the_names(lang: str, fmt: str) -> None:
+def test_the_lever_table_lines_up_its_scores_whatever_the_length_of_the_names(
+    lang: str, fmt: str
+) -> None:
     """Two- and three-character Chinese names ("流量", "转化率"): a CJK character takes two
     columns in a monospaced font, so padding by characters puts the scores out of line."""
     import unicodedata
@@ -223,13 +241,20 @@ def test_the_lever_table_lines_up_its_scores_whatever_the_length_of_the_names(la
 
     report = render(assess(Profile.from_dict(seller(weekly_reach=10))), lang, fmt)  # type: ignore[arg-type]
     names = [Formatter(lang, "CNY").lever(lever) for lever in LEVERS]
-    rows = [line for line in report.splitlines() for name in names if re.fullmatch(rf"\s*{name}\s+\d+.*", line)]
+    rows = [
+        line
+        for line in report.splitlines()
+        for name in names
+        if re.fullmatch(rf"\s*{name}\s+\d+.*", line)
+    ]
     assert len(rows) == 4, report
     score_ends = {columns(re.match(r".*?\d+", row).group(0)) for row in rows}  # type: ignore[union-attr]
     assert len(score_ends) == 1, rows
 
 
-COUNTED_NOUN = re.compile(r"f\.num\(\w+\) \}\} (?:new )?(?:people|persons?|hours?|times|weeks?|orders?|buyers?|days?)\b")
+COUNTED_NOUN = re.compile(
+    r"f\.num\(\w+\) \}\} (?:new )?(?:people|persons?|hours?|times|weeks?|orders?|buyers?|days?)\b"
+)
 
 
 def test_rule_texts_count_with_the_counted_words_not_a_bare_number() -> None:
@@ -243,7 +268,9 @@ def test_rule_texts_count_with_the_counted_words_not_a_bare_number() -> None:
             for rule in tomllib.load(f)["rule"]:
                 for key in ("message", "action", "example"):
                     english = (rule.get(key) or {}).get("en", "")
-                    bare += [f"{rule['id']}.{key}: {m.group(0)}" for m in COUNTED_NOUN.finditer(english)]
+                    bare += [
+                        f"{rule['id']}.{key}: {m.group(0)}" for m in COUNTED_NOUN.finditer(english)
+                    ]
     assert bare == []
 
 

@@ -72,7 +72,9 @@ def load_strings(path: Path = DATA_DIR / "strings.toml") -> dict[str, dict[str, 
             raise ValueError(f"{path.name}: {key} has no text for {sorted(missing)}")
         for lang, text in texts.items():
             if isinstance(text, dict) and set(text) != PLURAL_FORMS:
-                raise ValueError(f"{path.name}: {key}.{lang} needs exactly the forms {sorted(PLURAL_FORMS)}")
+                raise ValueError(
+                    f"{path.name}: {key}.{lang} needs exactly the forms {sorted(PLURAL_FORMS)}"
+                )
     return raw
 
 
