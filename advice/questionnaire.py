@@ -203,9 +203,20 @@ class Questionnaire:
             asked = [q for q in asked if fields.index(q.field) < position]
         return asked[-1] if asked else None
 
+    def may_apply(self, answers: Mapping[str, Answer]) -> tuple[Question, ...]:
+        """The questions that apply, or may still apply: a question whose condition reads
+        an answer not given yet counts until that answer rules it out. So the count of a
+        check-up never grows as it goes; it only shrinks when a question drops out."""
+        known = {name: a.value for name, a in answers.items()}
+        return tuple(
+            q
+            for q in self.questions
+            if q.ask_if is None or not set(q.ask_if.names) <= known.keys() or q.ask_if(known)
+        )
+
     def progress(self, question: Question, answers: Mapping[str, Answer]) -> Progress:
-        applicable = [q.field for q in self.applicable(answers)]
-        return Progress(question.section, applicable.index(question.field) + 1, len(applicable))
+        counted = [q.field for q in self.may_apply(answers)]
+        return Progress(question.section, counted.index(question.field) + 1, len(counted))
 
     def relevant_answers(self, answers: Mapping[str, Answer]) -> dict[str, Answer]:
         """The stored answers to questions that still apply (a changed answer can

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import jinja2
 import markupsafe
 
-from advice.data import DATA_DIR, LANGUAGES, LEVERS, load_benchmarks, load_strings
+from advice.data import DATA_DIR, LANGUAGES, LEVERS, load_benchmarks, load_strings, pick_text
 from advice.engine import Assessment, Finding, assess
 from advice.metrics import Metrics, Projection
 from advice.numbers import format_number
@@ -80,9 +80,12 @@ class Formatter:
     lang: str
     currency: str
 
-    def t(self, key: str, **values: Any) -> str:
-        """An interface text in this language, with ``{name}`` placeholders filled."""
-        text = load_strings()[key][self.lang]
+    def t(self, key: str, count: float | None = None, **values: Any) -> str:
+        """An interface text in this language, with ``{name}`` placeholders filled;
+        ``count`` picks the form of a counted text and fills its ``{count}``."""
+        text = pick_text(load_strings(), key, self.lang, count)
+        if count is not None:
+            values["count"] = self.num(count)
         return text.format(**values) if values else text
 
     def num(self, value: float | None) -> str:
@@ -123,7 +126,7 @@ class Formatter:
             if isinstance(value, tuple | list):
                 if not value:
                     return self.t("none_chosen")
-                return ", ".join(labels.get(v, str(v)) for v in value)
+                return self.t("list_separator").join(labels.get(v, str(v)) for v in value)
             if value in labels:
                 return labels[value]
         if isinstance(value, bool):
@@ -143,10 +146,14 @@ class Formatter:
         if name in ("category", "bottleneck"):
             return self.lever(value) if name == "bottleneck" else self.option(name, value)
         if name == "assumed":  # field names: say which answers, as the questions call them
-            return ", ".join(self.label(field) for field in value) or self.t("none_chosen")
+            return self.t("list_separator").join(self.label(field) for field in value) or self.t("none_chosen")
         if isinstance(value, bool | str | tuple | list):
             return self.option(name, value)
         return self.num(value)
+
+    def because(self, items: Sequence[tuple[str, str]]) -> str:
+        """The answers behind a finding: "New people reached a week: 10; Typical ...: 120"."""
+        return self.t("item_separator").join(self.t("label_value", label=label, value=value) for label, value in items)
 
     def projection(self, p: Projection) -> str:
         return self.t(
@@ -251,6 +258,7 @@ def render(
         m=assessment.metrics,
         f=f,
         levers=LEVERS,
+        lever_table=_lever_table(assessment.metrics, f),
         findings=findings,
         red_flags=[r for r in findings if r.red_flag],
         top_actions=actions[:TOP_ACTIONS],
@@ -258,6 +266,14 @@ def render(
         assumptions=_assumptions(assessment, f),
         weeks_per_month=load_benchmarks().weeks_per_month,
     ).strip()
+
+
+def _lever_table(m: Metrics, f: Formatter) -> list[tuple[str, int, bool]]:
+    """The four levers' rows: name (padded to the widest, counting a CJK character as two
+    columns, so the scores line up), score, and whether it is the bottleneck."""
+    names = [f.lever(lever) for lever in LEVERS]
+    width = max(_display_width(name) for name in names)
+    return [(_pad(name, width), m.levers[lever].score, lever == m.bottleneck) for name, lever in zip(names, LEVERS, strict=True)]
 
 
 def _projection_json(p: Projection | None) -> dict[str, Any] | None:
@@ -361,8 +377,10 @@ def progress_line(question: Question, answers: Mapping[str, Answer], lang: str) 
 
 def rejection_text(rejection: Rejection, lang: str) -> str:
     """Why an answer was not accepted, followed by the question's hint."""
-    reason = Formatter(lang, "CNY").t(f"reject_{rejection.reason}", **rejection.values)
-    return f"{reason} {rejection.hint}"
+    values = dict(rejection.values)
+    count = values.pop("limit", None)  # "at most {count} characters"
+    reason = Formatter(lang, "CNY").t(f"reject_{rejection.reason}", count, **values)
+    return f"{reason}{'' if lang == 'zh' else ' '}{rejection.hint}"  # Chinese runs on: no space
 
 
 # --- progress over time ----------------------------------------------------------------------

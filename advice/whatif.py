@@ -3,20 +3,69 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
+from dataclasses import dataclass
+from functools import cache
 
-from advice.data import LEVERS
+from advice.data import LANGUAGES, LEVERS, load_strings
 from advice.metrics import compute_metrics
 from advice.numbers import parse_number
 from advice.profile import NUMBER_FIELDS, Profile
 
-LEVER_WORDS = {
-    "traffic": "traffic", "reach": "traffic", "流量": "traffic",
-    "conversion": "conversion", "转化": "conversion", "转化率": "conversion",
-    "order_value": "order_value", "order": "order_value", "aov": "order_value",
-    "price": "order_value", "客单价": "order_value",
-    "repeat": "repeat", "复购": "repeat", "复购率": "repeat",
-}  # fmt: skip
+# What sellers call the levers besides the names the advice shows (lever_* in strings.toml).
+LEVER_ALIASES = {
+    "traffic": (
+        "reach",
+        "new people",
+        "people reached",
+        "visitors",
+        "followers",
+        "触达",
+        "新触达",
+        "曝光",
+    ),
+    "conversion": ("conversion rate", "conv", "转化"),
+    "order_value": ("order", "average order value", "aov", "price", "basket", "客单", "单价"),
+    "repeat": (
+        "repeat purchase",
+        "repeat rate",
+        "repeats",
+        "returning buyers",
+        "复购率",
+        "回购",
+        "回头客",
+    ),
+}
+SHARES = ("conversion", "repeat")  # typed as percentages: "3" and "3%" both mean 3%
+_JOINERS = re.compile(r"^(?:to|at|=|:|：|is|were|was|为|是|到|变成|提高到)\s*")
+
+
+@dataclass(frozen=True, slots=True)
+class WhatIf:
+    """A what-if as typed: which lever, the figure (a share for conversion and repeat), and
+    whether a share was typed without "%" (then it was read as a percentage)."""
+
+    lever: str
+    value: float
+    read_as_percent: bool = False
+
+
+def _key(name: str) -> str:
+    return " ".join(name.casefold().replace("_", " ").replace("-", " ").split())
+
+
+@cache
+def lever_names() -> dict[str, str]:
+    """Every name a lever goes by, normalised: the names shown in both languages and the
+    aliases above."""
+    strings = load_strings()
+    names = {_key(strings[f"lever_{lever}"][lang]): lever for lever in LEVERS for lang in LANGUAGES}
+    names.update({_key(lever): lever for lever in LEVERS})
+    names.update(
+        {_key(alias): lever for lever, aliases in LEVER_ALIASES.items() for alias in aliases}
+    )
+    return names
 
 
 def with_lever(profile: Profile, lever: str, value: float) -> Profile:
@@ -38,8 +87,32 @@ def with_lever(profile: Profile, lever: str, value: float) -> Profile:
         changes = {"repeat_rate": rate, "weekly_orders": m.new_buyers * (1 + rate)}
     else:
         raise ValueError(f"lever must be one of {LEVERS}")
-    changes["weekly_orders"] = _clamp("weekly_orders", changes.get("weekly_orders", profile.weekly_orders))
+    changes["weekly_orders"] = _clamp(
+        "weekly_orders", changes.get("weekly_orders", profile.weekly_orders)
+    )
     return dataclasses.replace(profile, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A what-if worked out: the changed profile, the figure asked for and the one used
+    (they differ when the figure was beyond what the model takes, e.g. 300% conversion)."""
+
+    profile: Profile
+    asked: float
+    used: float
+
+    @property
+    def clamped(self) -> bool:
+        return not math.isclose(self.asked, self.used, rel_tol=1e-6, abs_tol=1e-9)
+
+
+def what_if(profile: Profile, asked: WhatIf) -> Outcome:
+    """``profile`` with the lever set as asked; the figure used is read back from it."""
+    changed = with_lever(profile, asked.lever, asked.value)
+    used = compute_metrics(changed).levers[asked.lever].value
+    wanted = round(asked.value) if asked.lever == "traffic" else asked.value  # whole people
+    return Outcome(changed, wanted, used)
 
 
 def to_benchmark(profile: Profile, lever: str) -> Profile:
@@ -48,19 +121,25 @@ def to_benchmark(profile: Profile, lever: str) -> Profile:
     return with_lever(profile, lever, max(score.value, score.benchmark))
 
 
-def parse_whatif(text: str) -> tuple[str, float] | None:
-    """Read "conversion 3%", "traffic 200", "客单价 150"; None if it is not that."""
-    match = re.fullmatch(r"\s*([A-Za-z_]+|[\u4e00-\u9fff]+)\s*(.+?)\s*", text)
-    if not match:
+def parse_whatif(text: str) -> WhatIf | None:
+    """Read "conversion 3%", "order value ¥200", "客单价 150", "转化率3%": a lever's name
+    (as shown, in either language, or an alias), then a figure; None if it is not that."""
+    typed = " ".join(text.casefold().replace("_", " ").split())  # a minus sign stays
+    for name in sorted(lever_names(), key=len, reverse=True):  # "order value" before "order"
+        if typed.startswith(name):
+            rest = typed[len(name) :]
+            if rest[:1].isalpha() and name.isascii():  # "pricey": not the word "price"
+                continue
+            lever = lever_names()[name]
+            break
+    else:
         return None
-    lever = LEVER_WORDS.get(match.group(1).casefold())
-    number = parse_number(match.group(2))
-    if lever is None or number is None or number.value < 0:
+    number = parse_number(_JOINERS.sub("", rest.strip()))
+    if number is None or number.value < 0:
         return None
-    value = number.value
-    if lever in ("conversion", "repeat"):
-        value = value / 100  # always typed as a percentage: "3" and "3%" both mean 3%
-    return lever, value
+    if lever in SHARES:
+        return WhatIf(lever, number.value / 100, read_as_percent=not number.percent)
+    return WhatIf(lever, number.value)
 
 
 def _clamp(field: str, value: float) -> float:

@@ -9,6 +9,7 @@ Formats (all fields are plain integers or short words, at most 64 bytes):
   menu:checkup|help|checkin|language
   adv:why|more:<report>             explain a report / more actions
   wi:<lever>                        what if this lever reached the benchmark
+  wi:ask                            which lever? (the what-if button under the advice)
   lang:en|zh                        choose the language
   del:yes|no                        confirm deletion
   co:yes|no                         accept or decline the offer of check-ins
@@ -34,7 +35,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "cu": re.compile(r"cu:(go|restart)"),
     "menu": re.compile(r"menu:(checkup|help|checkin|language)"),
     "adv": re.compile(r"adv:(why|more):(\d{1,12})"),
-    "wi": re.compile(r"wi:(traffic|conversion|order_value|repeat)"),
+    "wi": re.compile(r"wi:(traffic|conversion|order_value|repeat|ask)"),
     "lang": re.compile(r"lang:(en|zh)"),
     "del": re.compile(r"del:(yes|no)"),
     "co": re.compile(r"co:(yes|no)"),

@@ -29,12 +29,12 @@ from advice.render import (
     render_progress,
     to_json,
 )
-from advice.whatif import parse_whatif, to_benchmark, with_lever
+from advice.whatif import parse_whatif, to_benchmark, what_if
 from bot.callbacks import Callback
 from bot.charts import progress_chart
 from bot.checkins import chat as checkin_chat
 from bot.replies import Button, Reply, text
-from bot.storage.models import AdviceReport, Checkup, CheckupStatus, User
+from bot.storage.models import AdviceReport, Checkup, CheckupKind, CheckupStatus, User
 from bot.storage.repository import Stats, Unit
 
 _escape = partial(escape, quote=False)
@@ -58,7 +58,7 @@ def welcome(user: User, first_name: str) -> list[Reply]:
     lang = user.language
     return [
         Reply(
-            text("welcome", lang, name=first_name or "there", count=len(QUESTIONNAIRE.applicable({}))),
+            text("welcome", lang, name=first_name or "there", count=len(QUESTIONNAIRE.may_apply({}))),
             start_menu(lang),
         )
     ]
@@ -77,7 +77,15 @@ def language_menu(lang: str) -> list[Reply]:
 
 
 async def set_language(uow: Unit, user: User, lang: str) -> list[Reply]:
+    """The language from now on; a check-up (or check-in) in progress goes on, its current
+    question asked again in the new language."""
     await uow.set_language(user, lang)
+    active = await uow.active_checkup(user.id)
+    if active is not None:
+        return [Reply(text("language_set_checkup_goes_on", lang)), *await ask_current(uow, user, active)]
+    checkin = await uow.active_checkup(user.id, CheckupKind.CHECKIN)
+    if checkin is not None:
+        return [Reply(text("language_set_checkin_goes_on", lang)), *await checkin_chat.ask_current(uow, user, checkin)]
     return [Reply(text("language_set", lang))]
 
 
@@ -90,7 +98,7 @@ async def begin_checkup(uow: Unit, user: User) -> list[Reply]:
         if answered:
             return [
                 Reply(
-                    text("checkup_resume", user.language, answered=answered),
+                    text("checkup_resume", user.language, count=answered),
                     [[Button(text("button_continue", user.language), "cu:go"),
                       Button(text("button_restart", user.language), "cu:restart")]],
                 )
@@ -117,8 +125,13 @@ async def cancel_checkup(uow: Unit, user: User) -> list[Reply]:
     active = await uow.active_checkup(user.id)
     if active is None:
         return [Reply(text("nothing_to_cancel", user.language))]
+    answers = await uow.answers(active.id)
+    question = QUESTIONNAIRE.next_question(answers)
+    replies = []
+    if question is not None:  # its message, if it is the one stored, keeps the question
+        note = text("question_left_cancelled", user.language)
+        replies = _left_question(_question_message(active, question), question, answers, user.language, note)
     await uow.close_checkup(active, CheckupStatus.CANCELLED)
-    replies = _close_question(active.question_message_id, user.language)
     return [*replies, Reply(text("checkup_cancelled", user.language))]
 
 
@@ -185,13 +198,15 @@ def _question_message(checkup: Checkup, question: Question, pressed: int | None 
     return None
 
 
-def _close_question(message_id: int | None, lang: str, shown: str | None = None) -> list[Reply]:
-    """Edit the question message so it shows the answer and no longer has buttons."""
+def _left_question(
+    message_id: int | None, question: Question, answers: dict[str, Answer], lang: str, note: str
+) -> list[Reply]:
+    """Edit a question message left unanswered (Back, /cancel): the question stays readable,
+    with a note saying why it has no buttons any more."""
     if message_id is None:
         return []
-    note = shown if shown is not None else "—"
-    question_text = text("answer_recorded", lang, answer=note)
-    return [Reply(question_text, edit_message_id=message_id)]
+    body = f"<i>{_escape(progress_line(question, answers, lang))}</i>\n{_escape(question.ask[lang])}\n<i>{note}</i>"
+    return [Reply(body, edit_message_id=message_id)]
 
 
 async def _record(
@@ -294,14 +309,23 @@ async def go_back(
         return [Reply(_escape(_ui(user.language).t("terminal_first_question")), toast=_ui(user.language).t("terminal_first_question"))]
     await uow.withdraw_answer(checkup, previous.field)
     remaining = {k: v for k, v in answers.items() if k != previous.field}
-    closing = _close_question(message_id, user.language, _ui(user.language).t("button_back"))
+    closing = _left_question(message_id, question, answers, user.language, text("question_left_back", user.language))
     return [*closing, question_reply(checkup, previous, remaining, user.language)]
+
+
+async def idle_text(uow: Unit, user: User) -> list[Reply]:
+    """Typed text with no question open: a seller with advice gets their options, one
+    without is invited to a check-up."""
+    report = await uow.latest_report(user.id)
+    if report is None:
+        return [Reply(text("idle_text", user.language), start_menu(user.language))]
+    return [Reply(text("idle_text_advised", user.language), advice_buttons(report.id, user.language))]
 
 
 async def _current_or_idle(uow: Unit, user: User) -> list[Reply]:
     active = await uow.active_checkup(user.id)
     if active is None:
-        return [Reply(text("idle_text", user.language), start_menu(user.language))]
+        return await idle_text(uow, user)
     return await ask_current(uow, user, active)
 
 
@@ -311,7 +335,10 @@ async def current_question(uow: Unit, user: User, checkup: Checkup) -> list[Repl
 
 # --- advice ------------------------------------------------------------------------------
 def advice_buttons(report_id: int, lang: str) -> list[list[Button]]:
-    return [[Button(text("button_why", lang), f"adv:why:{report_id}"), Button(text("button_more", lang), f"adv:more:{report_id}")]]
+    return [
+        [Button(text("button_why", lang), f"adv:why:{report_id}"), Button(text("button_more", lang), f"adv:more:{report_id}")],
+        [Button(text("button_whatif", lang), "wi:ask")],
+    ]
 
 
 async def finish_checkup(uow: Unit, user: User, checkup: Checkup, answers: dict[str, Answer]) -> list[Reply]:
@@ -349,44 +376,51 @@ async def show_advice(uow: Unit, user: User, view: str = "report", report_id: in
     return [Reply(html, buttons)]
 
 
+LEVER_FIELDS = {"traffic": "weekly_reach", "conversion": "conversion", "order_value": "average_order_value", "repeat": "repeat_rate"}
+
+
+def _lever_buttons(lang: str) -> list[list[Button]]:
+    return [[Button(_ui(lang).lever(lv).capitalize(), f"wi:{lv}")] for lv in LEVERS]
+
+
 async def whatif(uow: Unit, user: User, args: str | None = None, lever: str | None = None) -> list[Reply]:
-    """The estimate with one lever changed, against the current one."""
+    """The estimate with one lever changed, against the current one. ``lever``: a lever
+    lifted to its benchmark (a button); ``args``: a lever and a figure as typed."""
     lang = user.language
     report = await uow.latest_report(user.id)
     if report is None:
         return [Reply(text("no_advice_yet", lang), start_menu(lang))]
     profile = Profile.from_dict(report.profile)
-    if lever is not None:
+    f = Formatter(lang, profile.currency)
+    notes: list[str] = []
+    if lever in LEVERS:
         changed = to_benchmark(profile, lever)
     elif args:
-        parsed = parse_whatif(args)
-        if parsed is None:
-            return [Reply(text("whatif_bad", lang))]
-        lever, value = parsed
-        changed = with_lever(profile, lever, value)
+        asked = parse_whatif(args)
+        if asked is None:
+            return [Reply(text("whatif_bad", lang), _lever_buttons(lang))]
+        lever, outcome = asked.lever, what_if(profile, asked)
+        changed, field = outcome.profile, LEVER_FIELDS[asked.lever]
+        if asked.read_as_percent:
+            typed = f.num(asked.value * 100)
+            notes.append(text("whatif_read_as_percent", lang, typed=typed, used=f.value(field, asked.value)))
+        if outcome.clamped:
+            notes.append(text("whatif_clamped", lang, asked=f.value(field, outcome.asked), used=f.value(field, outcome.used)))
     else:
-        buttons = [[Button(_ui(lang).lever(lv).capitalize(), f"wi:{lv}")] for lv in LEVERS]
-        return [Reply(text("whatif_prompt", lang), buttons)]
+        return [Reply(text("whatif_prompt", lang), _lever_buttons(lang))]
     before, after = compute_metrics(profile), compute_metrics(changed)
-    f = Formatter(lang, profile.currency)
-    value_text = f.value({"traffic": "weekly_reach", "conversion": "conversion",
-                          "order_value": "average_order_value", "repeat": "repeat_rate"}[lever],
-                         after.levers[lever].value)
     change = None if before.monthly_sales <= 0 else (after.monthly_sales / before.monthly_sales - 1) * 100
-    return [
-        Reply(
-            text(
-                "whatif_result",
-                lang,
-                lever=f.lever(lever),
-                value=value_text,
-                current=f.money(before.monthly_sales),
-                projected=f.money(after.monthly_sales),
-                change=f.signed_pct(change),
-                bottleneck=f.lever(after.bottleneck),
-            )
-        )
-    ]
+    result = text(
+        "whatif_result",
+        lang,
+        lever=f.lever(lever),
+        value=f.value(LEVER_FIELDS[lever], after.levers[lever].value),
+        current=f.money(before.monthly_sales),
+        projected=f.money(after.monthly_sales),
+        change=f.signed_pct(change),
+        bottleneck=f.lever(after.bottleneck),
+    )
+    return [Reply("\n\n".join([result, *notes]))]
 
 
 # --- progress over time ------------------------------------------------------------------

@@ -247,10 +247,12 @@ async def _text(uow: Unit, user: User, update: Update, context: Context) -> list
     checkin = await uow.active_checkup(user.id, CheckupKind.CHECKIN)
     if checkin is not None:
         return await checkins.answer_text(uow, user, checkin, typed)
-    settings = await uow.settings(user.id)
-    if checkins.awaits_time_zone(settings, utcnow()):
+    prompt = checkins.awaiting(await uow.settings(user.id), utcnow())
+    if prompt == "hour":
+        return await checkins.typed_hour(uow, user, typed)
+    if prompt == "time_zone":
         return await checkins.typed_zone(uow, user, typed)
-    return [Reply(text("idle_text", user.language), chat.start_menu(user.language))]
+    return await chat.idle_text(uow, user)
 
 
 async def _not_text(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:

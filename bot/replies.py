@@ -7,14 +7,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from advice.data import load_strings
+from advice.data import load_strings, pick_text
 
 TEXTS_PATH = Path(__file__).resolve().parent / "texts.toml"
 
 
-def text(key: str, lang: str, **values: Any) -> str:
-    """A bot text in ``lang``; values are HTML-escaped before they are filled in."""
-    template = load_strings(TEXTS_PATH)[key][lang]
+def text(key: str, lang: str, count: float | None = None, **values: Any) -> str:
+    """A bot text in ``lang``; values are HTML-escaped before they are filled in.
+
+    ``count`` picks the form of a counted text ("1 question" / "2 questions") and fills
+    its ``{count}``."""
+    template = pick_text(load_strings(TEXTS_PATH), key, lang, count)
+    if count is not None:
+        values["count"] = count
     if not values:
         return template
     return template.format(**{k: html.escape(str(v), quote=False) for k, v in values.items()})

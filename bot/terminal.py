@@ -41,7 +41,7 @@ def run_checkup(ask: Ask, say: Say, lang: str = "en") -> dict[str, Answer]:
     questionnaire = load_questionnaire()
     t = Formatter(lang, "CNY")
     answers: dict[str, Answer] = {}
-    say(t.t("terminal_welcome", count=len(questionnaire.applicable({}))))
+    say(t.t("terminal_welcome", count=len(questionnaire.may_apply({}))))
     while (question := questionnaire.next_question(answers)) is not None:
         say("")
         say(_prompt(question, answers, lang, t))

@@ -98,7 +98,7 @@ async def test_a_full_checkup_in_english_ends_with_the_advice(harness: ChatHarne
     assert advice.text.count("\n1. ") == 1 and "\n3. " in advice.text and "\n4. " not in advice.text
     # The first advice also offers check-ins; nothing is scheduled until the seller accepts.
     assert [label for row in advice.buttons for label, _ in row] == [
-        "Why?", "More", "✅ Yes, set up check-ins", "No thanks",
+        "Why?", "More", "What if…?", "✅ Yes, set up check-ins", "No thanks",
     ]  # fmt: skip
     # The shop name the seller typed is shown literally, not as markup.
     assert "Lao Wang <b>Menswear</b>" in advice.text
@@ -268,7 +268,7 @@ async def test_checkup_resumes_where_it_stopped(harness: ChatHarness) -> None:
     await seller.says("/checkup")
     await seller.presses("Menswear")
     [offer] = await seller.says("/checkup")
-    assert "in progress (1 answered)" in offer.text
+    assert "in progress (1 question answered)" in offer.text
     replies = await seller.presses("Continue")
     assert "Compared with similar products" in replies[-1].text
     replies = await seller.presses("Start over", offer)

@@ -266,7 +266,7 @@ async def test_a_full_check_in_round_trip(harness: ChatHarness) -> None:
 
     text = result[-1].text
     assert "Orders a week: 2 -> 4" in text
-    assert "Check-ins answered in a row: 1" in text
+    assert "1 check-in answered in a row." in text
     async with harness.store.sessions() as session:
         reports = list((await session.execute(select(AdviceReport).order_by(AdviceReport.id))).scalars())
         kinds = list((await session.execute(select(Checkup.kind).order_by(Checkup.id))).scalars())
@@ -383,7 +383,7 @@ async def test_typed_zone_is_validated_and_the_command_menu_lists_checkin(harnes
     await asked_for_the_zone_of_daily_check_ins_at_20(seller)
     assert "don't know that time zone" in (await seller.says("Atlantis"))[-1].text
     replies = await seller.says("Berlin")
-    assert "Every day at 20:00 (Europe/Berlin)" in replies[-1].text
+    assert "Every day at 20:00 (Berlin)" in replies[-1].text
     assert await time_zone_of(harness.store, seller.id) == "Europe/Berlin"
     from bot.app import COMMANDS
 
@@ -396,7 +396,7 @@ async def test_a_time_zone_chosen_by_button_is_stored(harness: ChatHarness) -> N
     await asked_for_the_zone_of_daily_check_ins_at_20(seller)
     await seller.presses_data("csz:1")
     assert await time_zone_of(harness.store, seller.id) == CHECKIN.zone_buttons[1]
-    assert f"({CHECKIN.zone_buttons[1]})" in seller.last().text
+    assert "(Hong Kong)" in seller.last().text
 
 
 async def test_a_button_pressed_before_the_send_is_recorded_keeps_its_status(store: Store) -> None:
@@ -496,7 +496,7 @@ async def test_a_check_in_in_chinese(harness: ChatHarness) -> None:
     await seller.presses("每天")
     await seller.presses("20:00")
     replies = await seller.says("北京")
-    assert "每天 20:00（Asia/Shanghai）" in replies[-1].text and "下一次：周" in replies[-1].text
+    assert "每天 20:00（上海）" in replies[-1].text and "下一次：周" in replies[-1].text
     due = datetime.now(UTC) - timedelta(minutes=1)
     async with harness.store.sessions() as session, session.begin():
         (await session.get(UserSettings, seller.id)).checkin_next_due_at = due

@@ -98,7 +98,7 @@ async def test_a_seller_is_told_answers_are_safe_and_carries_on_when_the_databas
     assert await outage.handled(update_id)
     assert UNAVAILABLE not in [m.text for m in replies]
     assert [f for f, _ in await outage.answers(seller.id)] == ["category", "price_tier", "currency"]
-    assert "3/17" in replies[-1].text or "4/17" in replies[-1].text, seller.transcript()
+    assert "3/19" in replies[-1].text or "4/19" in replies[-1].text, seller.transcript()
 
 
 @pytest.mark.postgres

@@ -194,19 +194,43 @@ def test_an_answer_that_no_longer_applies_is_kept_but_not_used(questionnaire: Qu
 
 
 def test_progress_gives_the_section_the_position_and_the_total(questionnaire: Questionnaire) -> None:
-    assert questionnaire.progress(QUESTIONS[0], {}) == Progress("shop", 1, 17)
-    assert progress_line(QUESTIONS[0], {}, "en") == "Your shop - 1/17"
+    # Every question counts until an answer rules it out: 19 at most.
+    assert questionnaire.progress(QUESTIONS[0], {}) == Progress("shop", 1, 19)
+    assert progress_line(QUESTIONS[0], {}, "en") == "Your shop - 1/19"
     answers = {
         "category": Answer("menswear"),
         "price_tier": Answer("mid"),
         "currency": Answer("CNY"),
-        "channels": Answer(("moments_feed",)),  # a poster: one more question applies
+        "channels": Answer(("moments_feed",)),  # a poster: the question on posts applies
     }
     question = questionnaire.next_question(answers)
     assert question is not None and question.field == "weekly_reach"
+    assert questionnaire.progress(question, answers) == Progress("traffic", 5, 19)
+    assert progress_line(question, answers, "en") == "Traffic - 5/19"
+    assert progress_line(question, answers, "zh") == "流量 - 5/19"
+    # Only through the shop: no question on posts, one fewer to go.
+    answers["channels"] = Answer(("offline_store",))
     assert questionnaire.progress(question, answers) == Progress("traffic", 5, 18)
-    assert progress_line(question, answers, "en") == "Traffic - 5/18"
-    assert progress_line(question, answers, "zh") == "流量 - 5/18"
+
+
+@pytest.mark.parametrize("channels", [("moments_feed",), ("offline_store",)])
+@pytest.mark.parametrize("supply_tier", ["first_hand", "another_reseller"])
+@pytest.mark.parametrize("recruits_agents", [True, False])
+def test_the_count_of_questions_never_grows_during_a_check_up(
+    questionnaire: Questionnaire, channels: tuple[str, ...], supply_tier: str, recruits_agents: bool
+) -> None:
+    """The welcome promises at most the first total; later totals never exceed the one
+    before, and the last question's position is the total."""
+    choices = {"channels": Answer(channels), "supply_tier": Answer(supply_tier), "recruits_agents": Answer(recruits_agents)}
+    answers: dict[str, Answer] = {}
+    totals = []
+    while (question := questionnaire.next_question(answers)) is not None:
+        progress = questionnaire.progress(question, answers)
+        totals.append(progress.total)
+        answers[question.field] = choices.get(question.field, Answer(None, AnswerStatus.SKIPPED))
+    assert totals[0] == len(questionnaire.may_apply({}))
+    assert totals == sorted(totals, reverse=True)
+    assert progress.index == progress.total == len(totals)
 
 
 # --- reading typed answers ---------------------------------------------------------------------

@@ -141,39 +141,65 @@ def test_the_healthy_seller_gets_no_actions() -> None:
 
 def test_why_lists_every_finding_with_its_because(reseller: Assessment) -> None:
     why = render(reseller, "en", "text", view="why")
+    for finding in to_json(reseller, "en")["findings"]:
+        assert f"\n  {finding['message']}\n" in why
+    assert why.count("\n  Because: ") == len(reseller.findings)
+
+
+WEIGHTS = {
+    "en": {"critical": "a red flag: deal with it first", "high": "a big problem", "medium": "worth fixing",
+           "low": "a detail", "info": "good to know"},
+    "zh": {"critical": "危险信号，先处理", "high": "大问题", "medium": "值得改进", "low": "小细节", "info": "供参考"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["text", "html"])
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_why_gives_each_finding_its_weight_as_a_seller_says_it_not_rule_ids(
+    reseller: Assessment, lang: str, fmt: str
+) -> None:
+    """The "Why?" view is read by sellers: no rule ids (``order_value_far_below``), no
+    severity words ("high"); each finding says which lever and how much it weighs."""
+    why = render(reseller, lang, fmt, view="why")  # type: ignore[arg-type]
     for finding in reseller.findings:
-        assert f"[{finding.id}]" in why
-    assert why.count("\n  because: ") == len(reseller.findings)
+        assert finding.id not in why
+    assert not re.search(r"\b(critical|high|medium|low|info)\b", why)
+    assert "<code>" not in why
+    bold = "<b>{}</b>" if fmt == "html" else "{}"
+    for finding in reseller.findings:
+        lever = Formatter(lang, "CNY").lever(finding.lever)
+        heading = f"{bold.format(lever[0].upper() + lever[1:])} · {WEIGHTS[lang][finding.rule.severity]}"
+        assert heading in why.splitlines()
 
 
 @pytest.mark.parametrize(
     ("lang", "because"),
     [
-        ("en", "because: New people reached a week = 10; Typical new people a week = 120"),
-        ("zh", "依据: 每周新触达人数 = 10; 常见每周新触达 = 120"),
+        ("en", "Because: New people reached a week: 10; Typical new people a week: 120"),
+        ("zh", "依据：每周新触达人数：10；常见每周新触达：120"),
     ],
 )
 def test_why_says_because_in_plain_words_with_the_sellers_numbers(
     reseller: Assessment, lang: str, because: str
 ) -> None:
     why = render(reseller, lang, "text", view="why")
-    block = why.split("[traffic_far_below]")[1].split("\n\n")[0]
+    block = why.split({"en": "Traffic · ", "zh": "流量 · "}[lang])[1].split("\n\n")[0]
     assert because in block
     why_html = render(reseller, lang, "html", view="why")
-    assert because.split(": ", 1)[1] in why_html
+    assert because.split(": " if lang == "en" else "：", 1)[1] in why_html
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_why_speaks_the_sellers_language_not_field_names(reseller: Assessment, lang: str) -> None:
     why = render(reseller, lang, "text", view="why")
-    label = {"en": "  because: ", "zh": "  依据: "}[lang]
+    label = {"en": "  Because: ", "zh": "  依据："}[lang]
     because = [line for line in why.splitlines() if line.startswith(label)]
     assert len(because) == len(reseller.findings)
     for code in ("_", "True", "False", "None", "()", "0.1"):
         assert not any(code in line for line in because), code
-    assert {"en": "Where your goods come from = Another reseller / upline",
-            "zh": "货源 = 其他分销商/上家（三级）"}[lang] in why  # fmt: skip
-    assert {"en": "Buyers who came back = 10%", "zh": "复购率 = 10%"}[lang] in why
+    assert {"en": "Where your goods come from: Another reseller / upline",
+            "zh": "货源：其他分销商/上家（三级）"}[lang] in why  # fmt: skip
+    assert {"en": "Buyers who came back: 10%", "zh": "复购率：10%"}[lang] in why
 
 
 def test_rule_texts_are_plain_text_so_the_html_renderer_need_not_escape_them() -> None:
@@ -200,7 +226,7 @@ def test_conversion_rules_with_an_action_carry_an_example_message_in_both_langua
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_conversion_actions_show_the_example_message(reseller: Assessment, lang: str) -> None:
-    label = {"en": "Message you can adapt:", "zh": "可以改着用的话术:"}[lang]
+    label = {"en": "Message you can adapt:", "zh": "可以改着用的话术："}[lang]
     shown = render(reseller, lang, "text") + render(reseller, lang, "text", view="more")
     conversion = [f for f in reseller.actions if f.lever == "conversion" and f.rule.example]
     assert conversion
@@ -265,7 +291,7 @@ def unsure() -> Assessment:
         ("en", "text", ["You said you did not know these, so the advice assumes:",
                         "  - New people reached a week: 120", "  - Buyers who came back: 13%"]),
         ("zh", "text", ["以下几项你选了“不知道”，建议按这些估计值计算：",
-                        "  - 每周新触达人数: 120", "  - 复购率: 13%"]),
+                        "  - 每周新触达人数：120", "  - 复购率：13%"]),
         ("en", "html", ["<i>You said you did not know these, so the advice assumes:</i>",
                         "• New people reached a week: 120", "• Buyers who came back: 13%"]),
     ],
@@ -279,8 +305,8 @@ def test_assumptions_are_stated(unsure: Assessment, lang: str, fmt: str, lines: 
 @pytest.mark.parametrize(
     ("lang", "because"),
     [
-        ("en", "because: Estimated answers = New people reached a week, Buyers who came back"),
-        ("zh", "依据: 估算的回答 = 每周新触达人数, 复购率"),
+        ("en", "Because: Estimated answers: New people reached a week, Buyers who came back"),
+        ("zh", "依据：估算的回答：每周新触达人数、复购率"),
     ],
 )
 def test_why_names_the_estimated_answers_in_words(unsure: Assessment, lang: str, because: str) -> None:

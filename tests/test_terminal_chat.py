@@ -77,7 +77,7 @@ def test_the_whole_check_up_runs_to_the_advice(transcript: tuple[int, str, Selle
     code, said, seller, _ = transcript
     assert code == 0
     assert seller.replies == []  # every scripted reply was used, none was missing
-    assert "[Your shop - 1/17] What do you mainly sell?" in said
+    assert "[Your shop - 1/19] What do you mainly sell?" in said
 
 
 def test_a_wrong_answer_gets_the_problem_and_the_hint_then_the_question_again(
@@ -90,7 +90,7 @@ def test_a_wrong_answer_gets_the_problem_and_the_hint_then_the_question_again(
     )
     assert problem in said
     after = said.split(problem, 1)[1]
-    assert after.lstrip().startswith("[Conversion - 7/18] How many orders do you get in a typical week?")
+    assert after.lstrip().startswith("[Conversion - 7/19] How many orders do you get in a typical week?")
 
 
 def test_back_returns_to_the_previous_question(transcript: tuple[int, str, Seller, Path]) -> None:
@@ -116,7 +116,7 @@ def test_the_advice_names_the_bottleneck_and_what_to_do(transcript: tuple[int, s
     assert "What to do first:" in said
     # 'why' showed the reasons
     assert "Why this advice: every finding and the answers behind it" in said
-    assert "because: Buyers who came back = 10%; Typical repeat rate = 25%" in said
+    assert "Because: Buyers who came back: 10%; Typical repeat rate: 25%" in said
 
 
 def test_the_saved_profile_loads_back(transcript: tuple[int, str, Seller, Path]) -> None:
@@ -197,7 +197,7 @@ def test_coach_chat_in_chinese_gives_chinese_advice_and_saves(tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     out = result.stdout
-    assert "[店铺 - 1/17] 你主要卖什么？" in out
+    assert "[店铺 - 1/19] 你主要卖什么？" in out
     assert "月销售额估算：¥9,526" in out
     assert "瓶颈：复购。" in out
     assert "以下几项你选了“不知道”，建议按这些估计值计算：" in out

@@ -55,12 +55,40 @@ def load_benchmarks(path: Path = DATA_DIR / "benchmarks.toml") -> Benchmarks:
     )
 
 
+PLURAL_FORMS = frozenset({"one", "other"})
+
+
 @cache
-def load_strings(path: Path = DATA_DIR / "strings.toml") -> dict[str, dict[str, str]]:
-    """Interface texts: key -> {language: text}."""
+def load_strings(path: Path = DATA_DIR / "strings.toml") -> dict[str, dict[str, Any]]:
+    """Interface texts: key -> {language: text}.
+
+    A counted text ("1 more suggestion", "3 more suggestions") has its forms instead of one
+    text: ``en = { one = "...", other = "..." }``; a language with one form (Chinese) keeps
+    a plain text. :func:`pick_text` chooses."""
     raw = read_toml(path)
     for key, texts in raw.items():
         missing = set(LANGUAGES) - set(texts)
         if missing:
             raise ValueError(f"{path.name}: {key} has no text for {sorted(missing)}")
+        for lang, text in texts.items():
+            if isinstance(text, dict) and set(text) != PLURAL_FORMS:
+                raise ValueError(
+                    f"{path.name}: {key}.{lang} needs exactly the forms {sorted(PLURAL_FORMS)}"
+                )
     return raw
+
+
+def plural_form(lang: str, count: float) -> str:
+    """The form a count takes: English says "1 suggestion" but "0 / 1.5 / 2 suggestions";
+    Chinese has one form ("other")."""
+    return "one" if lang == "en" and count == 1 else "other"
+
+
+def pick_text(texts: dict[str, Any], key: str, lang: str, count: float | None = None) -> str:
+    """The text of ``key`` in ``lang``; for a counted text, the form ``count`` takes."""
+    text = texts[key][lang]
+    if isinstance(text, str):
+        return text
+    if count is None:
+        raise ValueError(f"{key} is a counted text: it needs a count")
+    return text[plural_form(lang, count)]

@@ -23,7 +23,9 @@ from advice.checkin import (
     load_checkin,
     to_profile,
 )
+from advice.data import load_strings
 from advice.engine import assess
+from advice.hours import parse_hour
 from advice.profile import Profile
 from advice.questionnaire import Answer, Rejection
 from advice.render import rejection_text, render, render_checkin_result, to_json
@@ -36,7 +38,7 @@ from advice.schedule import (
     resolve_zone,
     snoozed_until,
 )
-from bot.replies import Button, Reply, text
+from bot.replies import TEXTS_PATH, Button, Reply, text
 from bot.storage.models import (
     AdviceReport,
     CheckinRound,
@@ -117,19 +119,29 @@ def _status(user: User, settings: UserSettings) -> str:
         return text("checkin_status_off", lang)
     if settings.checkin_paused:
         return text("checkin_status_paused", lang)
-    when = text(f"cadence_{settings.checkin_cadence}", lang)
-    if settings.checkin_cadence != "daily":
-        when += ", " + text(f"weekday_{settings.checkin_weekday or 0}", lang)
+    when = cadence_and_day(settings.checkin_cadence, settings.checkin_weekday, lang)
     due = settings.checkin_next_due_at
     return text(
         "checkin_status_on",
         lang,
         when=when,
         hour=f"{settings.checkin_hour or 0:02d}:00",
-        zone=user.time_zone,
+        zone=zone_name(user.time_zone, lang),
         next=_when(due, user) if due else "—",
-        streak=settings.checkin_streak,
+        streak=text("checkins_in_a_row", lang, count=settings.checkin_streak),
     )
+
+
+def cadence_and_day(cadence: str, weekday: int | None, lang: str) -> str:
+    """"Every week, Fri" / "每周，周五"; "Every day" alone."""
+    if cadence == "daily":
+        return text(f"cadence_{cadence}", lang)
+    return text("cadence_on_day", lang, cadence=text(f"cadence_{cadence}", lang), day=text(f"weekday_{weekday or 0}", lang))
+
+
+def zone_name(zone: str, lang: str) -> str:
+    """A time zone as the seller calls it: "Kuala Lumpur", "吉隆坡"; other zones as set."""
+    return text(f"zone:{zone}", lang) if f"zone:{zone}" in load_strings(TEXTS_PATH) else zone
 
 
 def _when(moment: datetime, user: User) -> str:
@@ -162,7 +174,7 @@ async def choose_cadence(uow: Unit, user: User, cadence: str) -> list[Reply]:
         reschedule(settings, user, utcnow())
         return [Reply(text("checkin_turned_off", lang))]
     if cadence == "daily":
-        return [_hour_prompt(lang)]
+        return [_hour_prompt(settings, lang)]
     days = [Button(text(f"weekday_{d}", lang), f"csd:{d}") for d in range(7)]
     return [Reply(text("checkin_choose_day", lang), [days[:4], days[4:]])]
 
@@ -170,10 +182,13 @@ async def choose_cadence(uow: Unit, user: User, cadence: str) -> list[Reply]:
 async def choose_day(uow: Unit, user: User, weekday: int) -> list[Reply]:
     settings = await uow.settings(user.id)
     settings.checkin_weekday = weekday
-    return [_hour_prompt(user.language)]
+    return [_hour_prompt(settings, user.language)]
 
 
-def _hour_prompt(lang: str) -> Reply:
+def _hour_prompt(settings: UserSettings, lang: str) -> Reply:
+    """The hours as buttons; an hour typed next is read too (see :func:`typed_hour`)."""
+    settings.awaiting = "hour"
+    settings.updated_at = utcnow()
     hours = [Button(f"{h:02d}:00", f"csh:{h}") for h in HOURS]
     return Reply(
         text("checkin_choose_hour", lang), [hours[i : i + 4] for i in range(0, len(hours), 4)]
@@ -188,12 +203,9 @@ async def choose_hour(uow: Unit, user: User, hour: int) -> list[Reply]:
     settings.checkin_hour = hour
     settings.awaiting = "time_zone"
     settings.updated_at = utcnow()
-    zones = [
-        Button(z.rsplit("/", 1)[-1].replace("_", " "), f"csz:{i}")
-        for i, z in enumerate(CHECKIN.zone_buttons)
-    ]
+    zones = [Button(zone_name(z, lang), f"csz:{i}") for i, z in enumerate(CHECKIN.zone_buttons)]
     rows = [zones[i : i + 4] for i in range(0, len(zones), 4)]
-    rows.append([Button(text("button_keep_zone", lang, zone=user.time_zone), "csz:keep")])
+    rows.append([Button(text("button_keep_zone", lang, zone=zone_name(user.time_zone, lang)), "csz:keep")])
     return [Reply(text("checkin_choose_zone", lang), rows)]
 
 
@@ -206,10 +218,21 @@ async def choose_zone(uow: Unit, user: User, choice: str) -> list[Reply]:
     return await _confirm(uow, user)
 
 
-def awaits_time_zone(settings: UserSettings, now: datetime) -> bool:
-    """Whether a typed message is the answer to the zone prompt: only shortly after it, so
-    a prompt left unanswered does not swallow later messages."""
-    return settings.awaiting == "time_zone" and now - aware(settings.updated_at) < ZONE_PROMPT_VALID
+def awaiting(settings: UserSettings, now: datetime) -> str | None:
+    """Which prompt a typed message answers ("hour" or "time_zone"): only shortly after it,
+    so a prompt left unanswered does not swallow later messages."""
+    if settings.awaiting and now - aware(settings.updated_at) < ZONE_PROMPT_VALID:
+        return settings.awaiting
+    return None
+
+
+async def typed_hour(uow: Unit, user: User, typed: str) -> list[Reply]:
+    """A typed hour after the hour prompt: ``9``, ``9am``, ``21:00``, ``晚上9点``."""
+    hour = parse_hour(typed)
+    if hour is None:
+        settings = await uow.settings(user.id)
+        return [Reply(text("checkin_hour_unknown", user.language)), _hour_prompt(settings, user.language)]
+    return await choose_hour(uow, user, hour)
 
 
 async def typed_zone(uow: Unit, user: User, typed: str) -> list[Reply]:
@@ -490,6 +513,7 @@ async def finish_checkin(
         [
             Button(text("button_why", lang), f"adv:why:{report.id}"),
             Button(text("button_more", lang), f"adv:more:{report.id}"),
-        ]
+        ],
+        [Button(text("button_whatif", lang), "wi:ask")],
     ]
     return [Reply(f"{result}\n\n{_escape(window_note)}\n\n{streak}", buttons)]
