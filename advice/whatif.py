@@ -12,6 +12,7 @@ from advice.data import LANGUAGES, LEVERS, load_strings
 from advice.metrics import compute_metrics
 from advice.numbers import parse_number
 from advice.profile import NUMBER_FIELDS, Profile
+from advice.units import convert
 
 # What sellers call the levers besides the names the advice shows (lever_* in strings.toml).
 LEVER_ALIASES = {
@@ -135,6 +136,8 @@ def parse_whatif(text: str) -> WhatIf | None:
     else:
         return None
     number = parse_number(_JOINERS.sub("", rest.strip()))
+    if number is not None:  # reach is per week ("30 a day" is 210); no other lever has a time
+        number = convert(number, per="week") if lever == "traffic" else convert(number)
     if number is None or number.value < 0:
         return None
     if lever in SHARES:
