@@ -70,15 +70,25 @@ def _db(args: argparse.Namespace) -> int:
         print(f"coach: {exc}", file=sys.stderr)
         return 2
     if args.db_command == "upgrade":
-        upgrade_database(settings.database_url)
-        print("database is up to date")
+        print(upgrade_database(settings.database_url))
     else:
         print(current_revision(settings.database_url) or "empty database (run: coach db upgrade)")
     return 0
 
 
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml's, once installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("seller-coach")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(version unknown: not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coach", description="Seller Coach: advice on the four levers of sales.")
+    parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     advise = commands.add_parser("advise", help="print the advice for a seller profile (JSON file)")

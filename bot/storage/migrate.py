@@ -37,10 +37,22 @@ def alembic_config(database_url: str | None = None) -> Config:
     return config
 
 
-def upgrade_database(database_url: str, revision: str = "head") -> None:
-    """Migrate the database to ``revision``. Synchronous: it runs its own event loop, so call
-    it from sync code (the CLI), or through ``asyncio.to_thread`` from async code."""
+def upgrade_database(database_url: str, revision: str = "head") -> str:
+    """Migrate the database to ``revision`` and say what was done (see describe_upgrade).
+    Synchronous: it runs its own event loop, so call it from sync code (the CLI), or through
+    ``asyncio.to_thread`` from async code."""
+    before = current_revision(database_url)
     command.upgrade(alembic_config(database_url), revision)
+    return describe_upgrade(before, current_revision(database_url))
+
+
+def describe_upgrade(before: str | None, after: str | None) -> str:
+    """What an upgrade did, from the revisions before and after it."""
+    if before == after:
+        return f"the database schema is already up to date (revision {after})"
+    if before is None:
+        return f"created the database schema at revision {after}"
+    return f"upgraded the database schema from revision {before} to {after}"
 
 
 @cache
