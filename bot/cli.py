@@ -87,7 +87,9 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="coach", description="Seller Coach: advice on the four levers of sales.")
+    parser = argparse.ArgumentParser(
+        prog="coach", description="Seller Coach: advice on the four levers of sales."
+    )
     parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -103,8 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--save", type=Path, help="save the finished profile to this JSON file")
     chat.set_defaults(handler=_chat)
 
-    run = commands.add_parser("run", help="run the Telegram bot (the terminal check-up without a token)")
-    run.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the terminal check-up")
+    run = commands.add_parser(
+        "run", help="run the Telegram bot (the terminal check-up without a token)"
+    )
+    run.add_argument(
+        "--lang", choices=("en", "zh"), default="en", help="language of the terminal check-up"
+    )
     run.set_defaults(handler=_run)
 
     db = commands.add_parser("db", help="database schema")

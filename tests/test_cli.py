@@ -18,7 +18,11 @@ def test_coach_prints_its_version(flag: str) -> None:
     assert version("seller-coach") == declared  # the installed metadata is this source's
 
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", flag], cwd=ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "bot.cli", flag],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
     assert result.returncode == 0, result.stderr

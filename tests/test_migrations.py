@@ -53,7 +53,10 @@ def test_coach_db_upgrade_creates_the_schema_and_current_prints_the_head(
     assert capsys.readouterr().out.strip() == head
 
     assert main(["db", "upgrade"]) == 0  # again: nothing to do, no error, and it says so
-    assert capsys.readouterr().out.strip() == f"the database schema is already up to date (revision {head})"
+    assert (
+        capsys.readouterr().out.strip()
+        == f"the database schema is already up to date (revision {head})"
+    )
     assert current_revision(empty_database_url) == head
     assert _run(_table_names(empty_database_url)) >= {"users", "answers", "alembic_version"}
 
@@ -65,7 +68,10 @@ def test_coach_db_upgrade_names_the_revisions_it_upgraded_between(
     upgrade_database(empty_database_url, "0002")
 
     assert main(["db", "upgrade"]) == 0
-    assert capsys.readouterr().out.strip() == f"upgraded the database schema from revision 0002 to {head_revision()}"
+    assert (
+        capsys.readouterr().out.strip()
+        == f"upgraded the database schema from revision 0002 to {head_revision()}"
+    )
 
 
 def test_the_plain_url_spellings_work(empty_database_url: str) -> None:
