@@ -112,7 +112,7 @@ async def poll(application: Application, stop: asyncio.Event, settings: Settings
     """
     bot = application.bot
     offset: int | None = None
-    with step(Step.TELEGRAM, settings):
+    with step(Step.TELEGRAM, settings, "deleteWebhook"):
         await bot.delete_webhook(drop_pending_updates=False)
     while not stop.is_set():
         try:
@@ -267,7 +267,7 @@ async def serve(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with contextlib.AsyncExitStack() as started:
-        with step(Step.TELEGRAM, settings):  # getMe: the token and the Bot API's address
+        with step(Step.TELEGRAM, settings, "getMe"):  # the token and the Bot API's address
             await started.enter_async_context(application)
         store = application.bot_data["store"]
         with step(Step.DATABASE, settings):
@@ -278,7 +278,7 @@ async def serve(settings: Settings) -> None:
                 f" and this version needs revision {head_revision()}: run `coach db upgrade` "
                 "(with the same DATABASE_URL) first"
             )
-        with step(Step.TELEGRAM, settings):
+        with step(Step.TELEGRAM, settings, "setMyCommands"):
             await register_commands(application)
         settle_heap()
         # Due check-ins go out from the database, beside the updates coming in.
@@ -304,7 +304,7 @@ async def _serve_webhook(application: Application, settings: Settings, stop: asy
     import uvicorn
 
     assert settings.webhook_url and settings.webhook_secret
-    with step(Step.TELEGRAM, settings):
+    with step(Step.TELEGRAM, settings, "setWebhook"):
         await application.bot.set_webhook(
             settings.webhook_url.rstrip("/") + "/telegram",
             secret_token=settings.webhook_secret,

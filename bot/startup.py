@@ -42,29 +42,32 @@ class StartupError(Exception):
 
 
 @contextmanager
-def step(kind: Step, settings: Settings) -> Iterator[None]:
-    """Run a start-up step; a failure foreseen for its kind becomes a StartupError. Anything
-    else (a bug) goes on up unchanged, for the caller to log with its traceback."""
+def step(kind: Step, settings: Settings, request: str = "a start-up request") -> Iterator[None]:
+    """Run a start-up step (``request``: the Bot API method it calls, for the message); a
+    failure foreseen for its kind becomes a StartupError. Anything else (a bug) goes on up
+    unchanged, for the caller to log with its traceback."""
     try:
         yield
     except StartupError:
         raise
     except Exception as exc:
-        explained = explain(exc, kind, settings)
+        explained = explain(exc, kind, settings, request)
         if explained is None:
             raise
         raise explained from None
 
 
-def explain(exc: BaseException, kind: Step, settings: Settings) -> StartupError | None:
+def explain(
+    exc: BaseException, kind: Step, settings: Settings, request: str = "a start-up request"
+) -> StartupError | None:
     if isinstance(exc, TelegramError):
-        return _telegram(exc, settings)
+        return _telegram(exc, settings, request)
     if kind is Step.DATABASE and isinstance(exc, SQLAlchemyError | OSError | ValueError):
         return _database(exc, settings.database_url)
     return None
 
 
-def _telegram(exc: TelegramError, settings: Settings) -> StartupError:
+def _telegram(exc: TelegramError, settings: Settings, request: str) -> StartupError:
     custom_api = settings.telegram_api_url != DEFAULT_API_URL
     if isinstance(exc, InvalidToken):
         # Not exc.message: python-telegram-bot puts the token itself in it.
@@ -87,7 +90,8 @@ def _telegram(exc: TelegramError, settings: Settings) -> StartupError:
             f"({exc.message}): {hint}, then start again",
             EXIT_UNAVAILABLE,
         )
-    return StartupError(f"Telegram refused a start-up request: {exc.message}")
+    # Telegram's reason, as it gave it ("Bad webhook: https url must be provided").
+    return StartupError(f"Telegram refused {request}: {exc.message}")
 
 
 def _database(exc: BaseException, database_url: str) -> StartupError:

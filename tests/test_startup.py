@@ -108,6 +108,19 @@ def test_an_unreachable_bot_api_is_named_with_its_address(tmp_path: Path) -> Non
     )
 
 
+@pytest.mark.parametrize("method", ["setMyCommands", "deleteWebhook"])
+def test_a_start_up_request_telegram_refuses_is_named_with_telegrams_reason(
+    api: FakeBotApi, tmp_path: Path, method: str
+) -> None:
+    api.fail_next(method, status=400, description="Bad Request: too many commands in the list")
+
+    failure = coach_run(tmp_path, TELEGRAM_API_URL=api.base_url)
+
+    assert_explained(
+        failure, 2, f"Telegram refused {method}: Too many commands in the list", secrets=(TOKEN,)
+    )
+
+
 # --- the database ------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "url",
