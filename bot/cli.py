@@ -62,6 +62,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _db(args: argparse.Namespace) -> int:
     from bot.config import ConfigError, Settings
+    from bot.startup import StartupError, Step, step
     from bot.storage.migrate import current_revision, upgrade_database
 
     try:
@@ -69,10 +70,18 @@ def _db(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"coach: {exc}", file=sys.stderr)
         return 2
-    if args.db_command == "upgrade":
-        print(upgrade_database(settings.database_url))
-    else:
-        print(current_revision(settings.database_url) or "empty database (run: coach db upgrade)")
+    try:
+        with step(Step.DATABASE, settings):
+            if args.db_command == "upgrade":
+                print(upgrade_database(settings.database_url))
+            else:
+                print(
+                    current_revision(settings.database_url)
+                    or "empty database (run: coach db upgrade)"
+                )
+    except StartupError as exc:  # the database cannot be reached, or refused: one line
+        print(f"coach: {exc}", file=sys.stderr)
+        return exc.exit_status
     return 0
 
 

@@ -16,7 +16,7 @@ from json import JSONDecodeError
 from typing import TypeVar
 
 from telegram import Update
-from telegram.error import NetworkError, RetryAfter, TimedOut
+from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application
 
 from bot.app import build_application, dispose, register_commands
@@ -24,7 +24,7 @@ from bot.checkins.dispatcher import Dispatcher, SendLimiter, telegram_sender
 from bot.config import Settings
 from bot.handlers import DATABASE_ERRORS, describe_error
 from bot.retrying_request import retry_after_seconds
-from bot.startup import EXIT_UNAVAILABLE, StartupError, Step, step
+from bot.startup import EXIT_UNAVAILABLE, StartupError, Step, explain, listening_socket, step
 from bot.storage.migrate import database_revision, head_revision, upgrade_database
 from bot.storage.repository import Store
 
@@ -128,6 +128,10 @@ async def poll(application: Application, stop: asyncio.Event, settings: Settings
             log.warning("getUpdates failed (%s); retrying", describe_error(exc))
             await _sleep(stop, 2.0)
             continue
+        except TelegramError as exc:
+            # Refused for good: another process polls with this token (409 Conflict), or
+            # the token was revoked. Telegram's reason says which; polling on cannot help.
+            raise explain(exc, Step.TELEGRAM, settings, "getUpdates") or exc from None
         if not updates:
             continue
         await asyncio.gather(*(handle_update(application, u) for u in updates))
@@ -304,6 +308,7 @@ async def _serve_webhook(application: Application, settings: Settings, stop: asy
     import uvicorn
 
     assert settings.webhook_url and settings.webhook_secret
+    sock = listening_socket(settings)  # before Telegram is told to send updates here
     with step(Step.TELEGRAM, settings, "setWebhook"):
         await application.bot.set_webhook(
             settings.webhook_url.rstrip("/") + "/telegram",
@@ -318,11 +323,14 @@ async def _serve_webhook(application: Application, settings: Settings, stop: asy
     )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     log.info("webhook server on %s:%s", settings.webhook_listen, settings.webhook_port)
-    await stop.wait()
-    server.should_exit = True
-    await task
+    try:
+        await stop.wait()
+        server.should_exit = True
+        await task
+    finally:
+        sock.close()
 
 
 def run_bot(settings: Settings) -> int:

@@ -147,3 +147,20 @@ def _where(url: str) -> str:
     except ValueError:
         port = ""
     return f"{parts.scheme}://{parts.hostname or ''}{port}"
+
+
+def listening_socket(settings: Settings) -> socket.socket:
+    """The webhook server's socket, bound before the webhook is registered with Telegram."""
+    host, port = settings.webhook_listen, settings.webhook_port
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise StartupError(
+            f"cannot listen for webhooks on {host}:{port} ({_reason(exc)}): set WEBHOOK_PORT "
+            "(or WEBHOOK_LISTEN) to a free address, or stop what uses it"
+        ) from None
+    return sock

@@ -22,7 +22,7 @@ from sqlalchemy import make_url
 
 from bot.storage.migrate import head_revision, upgrade_database
 from tests.db_fixtures import _admin, _drop_everything, _run
-from tests.support.fake_bot_api import FakeBotApi
+from tests.support.fake_bot_api import CONFLICT_POLL, FakeBotApi
 from tests.support.harness import TOKEN
 from tests.test_secrets import password_database  # noqa: F401  (a fixture)
 
@@ -121,6 +121,22 @@ def test_a_start_up_request_telegram_refuses_is_named_with_telegrams_reason(
     )
 
 
+def test_another_process_polling_with_the_token_stops_this_one_with_telegrams_reason(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
+    api.fail_next("getUpdates", status=409, description=CONFLICT_POLL)
+
+    failure = coach_run(tmp_path, TELEGRAM_API_URL=api.base_url)
+
+    assert_explained(
+        failure,
+        2,
+        "Telegram refused getUpdates: Conflict",
+        "only one bot instance",
+        secrets=(TOKEN,),
+    )
+
+
 # --- the database ------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "url",
@@ -212,6 +228,27 @@ def test_a_schema_behind_on_postgresql_asks_for_coach_db_upgrade(
     )
 
 
+def test_coach_db_upgrade_against_a_database_nothing_answers_at_says_so_in_one_line(
+    tmp_path: Path,
+) -> None:
+    port = closed_port()
+    env = {**os.environ, "DATABASE_URL": f"postgresql://coach:{PASSWORD}@127.0.0.1:{port}/coach"}
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "db", "upgrade"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip() == (
+        f"coach: cannot connect to the database at 127.0.0.1:{port} (Connection refused): "
+        "start PostgreSQL there, or set DATABASE_URL to where it runs"
+    )
+
+
 # --- the webhook -------------------------------------------------------------------------
 def test_a_webhook_without_its_secret_says_how_to_choose_one(
     api: FakeBotApi, tmp_path: Path
@@ -223,3 +260,30 @@ def test_a_webhook_without_its_secret_says_how_to_choose_one(
     assert_explained(
         failure, 2, "WEBHOOK_SECRET must be set when WEBHOOK_URL is set", "A-Z, a-z, 0-9"
     )
+
+
+def test_a_webhook_port_in_use_is_named_before_telegram_is_told_to_send_there(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
+    secret = "whsec" + secrets.token_hex(8)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        failure = coach_run(
+            tmp_path,
+            TELEGRAM_API_URL=api.base_url,
+            WEBHOOK_URL="https://coach.example",
+            WEBHOOK_SECRET=secret,
+            WEBHOOK_PORT=str(port),
+        )
+
+    assert_explained(
+        failure,
+        2,
+        f"cannot listen for webhooks on 127.0.0.1:{port}",
+        "WEBHOOK_PORT",
+        secrets=(secret, TOKEN),
+    )
+    assert api.calls("setWebhook") == []
