@@ -309,23 +309,23 @@ async def _serve_webhook(application: Application, settings: Settings, stop: asy
 
     assert settings.webhook_url and settings.webhook_secret
     sock = listening_socket(settings)  # before Telegram is told to send updates here
-    with step(Step.TELEGRAM, settings, "setWebhook"):
-        await application.bot.set_webhook(
-            settings.webhook_url.rstrip("/") + "/telegram",
-            secret_token=settings.webhook_secret,
-            allowed_updates=Update.ALL_TYPES,
-        )
-    config = uvicorn.Config(
-        webhook_app(application, settings.webhook_secret),
-        host=settings.webhook_listen,
-        port=settings.webhook_port,
-        log_level="warning",
-    )
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    log.info("webhook server on %s:%s", settings.webhook_listen, settings.webhook_port)
     try:
+        with step(Step.TELEGRAM, settings, "setWebhook"):
+            await application.bot.set_webhook(
+                settings.webhook_url.rstrip("/") + "/telegram",
+                secret_token=settings.webhook_secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        config = uvicorn.Config(
+            webhook_app(application, settings.webhook_secret),
+            host=settings.webhook_listen,
+            port=settings.webhook_port,
+            log_level="warning",
+        )
+        server = uvicorn.Server(config)
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        log.info("webhook server on %s:%s", settings.webhook_listen, settings.webhook_port)
         await stop.wait()
         server.should_exit = True
         await task
