@@ -62,6 +62,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _db(args: argparse.Namespace) -> int:
     from bot.config import ConfigError, Settings
+    from bot.startup import StartupError, Step, step
     from bot.storage.migrate import current_revision, upgrade_database
 
     try:
@@ -69,16 +70,36 @@ def _db(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"coach: {exc}", file=sys.stderr)
         return 2
-    if args.db_command == "upgrade":
-        upgrade_database(settings.database_url)
-        print("database is up to date")
-    else:
-        print(current_revision(settings.database_url) or "empty database (run: coach db upgrade)")
+    try:
+        with step(Step.DATABASE, settings):
+            if args.db_command == "upgrade":
+                print(upgrade_database(settings.database_url))
+            else:
+                print(
+                    current_revision(settings.database_url)
+                    or "empty database (run: coach db upgrade)"
+                )
+    except StartupError as exc:  # the database cannot be reached, or refused: one line
+        print(f"coach: {exc}", file=sys.stderr)
+        return exc.exit_status
     return 0
 
 
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml's, once installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("seller-coach")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(version unknown: not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="coach", description="Seller Coach: advice on the four levers of sales.")
+    parser = argparse.ArgumentParser(
+        prog="coach", description="Seller Coach: advice on the four levers of sales."
+    )
+    parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     advise = commands.add_parser("advise", help="print the advice for a seller profile (JSON file)")
@@ -93,8 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--save", type=Path, help="save the finished profile to this JSON file")
     chat.set_defaults(handler=_chat)
 
-    run = commands.add_parser("run", help="run the Telegram bot (the terminal check-up without a token)")
-    run.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the terminal check-up")
+    run = commands.add_parser(
+        "run", help="run the Telegram bot (the terminal check-up without a token)"
+    )
+    run.add_argument(
+        "--lang", choices=("en", "zh"), default="en", help="language of the terminal check-up"
+    )
     run.set_defaults(handler=_run)
 
     db = commands.add_parser("db", help="database schema")

@@ -13,6 +13,12 @@ DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///seller_coach.db"
 
 
+DATABASE_URL_FORMS = (
+    "sqlite:///path/to/file.db or postgresql://user:password@host:port/database "
+    "(special characters of the password %-encoded)"
+)
+
+
 class ConfigError(ValueError):
     """A setting with a value the bot cannot use."""
 
@@ -53,7 +59,10 @@ class Settings:
         webhook_url = get("WEBHOOK_URL")
         secret = get("WEBHOOK_SECRET")
         if webhook_url and not secret:
-            raise ConfigError("WEBHOOK_SECRET must be set when WEBHOOK_URL is set")
+            raise ConfigError(
+                "WEBHOOK_SECRET must be set when WEBHOOK_URL is set: choose 1-256 characters of "
+                "A-Z, a-z, 0-9, _ and - (or unset WEBHOOK_URL to use long polling)"
+            )
         if secret and not all(c.isalnum() or c in "_-" for c in secret) or (secret and len(secret) > 256):
             raise ConfigError("WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and - (1-256 characters)")
         burst, rate = get("FLOOD_BURST") or "40", get("FLOOD_RATE") or "4"
@@ -68,7 +77,7 @@ class Settings:
         return cls(
             telegram_bot_token=get("TELEGRAM_BOT_TOKEN"),
             telegram_api_url=get("TELEGRAM_API_URL") or DEFAULT_API_URL,
-            database_url=normalise_database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL),
+            database_url=check_database_url(normalise_database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL)),
             webhook_url=webhook_url,
             webhook_secret=secret,
             webhook_listen=get("WEBHOOK_LISTEN") or "127.0.0.1",
@@ -102,4 +111,16 @@ def normalise_database_url(url: str) -> str:
             return driver + url[len(prefix) :]
     if url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
         return url
-    raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql:// URL")
+    raise ConfigError(f"DATABASE_URL must be {DATABASE_URL_FORMS}")
+
+
+def check_database_url(url: str) -> str:
+    """``url`` if SQLAlchemy can read it. The error never quotes it: it may hold a password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError):
+        raise ConfigError(f"DATABASE_URL is not a valid URL: it must be {DATABASE_URL_FORMS}") from None
+    return url

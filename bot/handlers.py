@@ -67,7 +67,7 @@ def unit_of_work(step: Step, *, typing: bool = False) -> Callable[[Update, Conte
                     continue
         except DATABASE_ERRORS as exc:
             # No traceback: its SQL parameters can hold what the seller typed.
-            log.error("database unavailable while handling update %s (%s)", update.update_id, _describe_error(exc))
+            log.error("database unavailable while handling update %s (%s)", update.update_id, describe_error(exc))
             await _answer_query(update, None)
             await context.bot.send_message(chat_.id, text("db_unavailable", lang))
             return
@@ -77,16 +77,18 @@ def unit_of_work(step: Step, *, typing: bool = False) -> Callable[[Update, Conte
             # Retried already where that was safe (bot.retrying_request). What is left may
             # have reached the seller (a timed-out send), so no apology is sent on top: the
             # step is committed, and the seller's next message carries on from it.
-            log.warning("reply to update %s not confirmed by Telegram (%s)", update.update_id, type(exc).__name__)
+            log.warning("reply to update %s not confirmed by Telegram (%s)", update.update_id, describe_error(exc))
 
     return handle
 
 
-def _describe_error(exc: BaseException) -> str:
-    """The driver's error class and the first line of its message, for the log.
+def describe_error(exc: BaseException) -> str:
+    """The error's class and the first line of its message, for the log: a database
+    driver's, or Telegram's reason ("BadRequest: Message is too long").
 
     Never the SQL parameters (what the seller typed): the engine hides them from the
-    statement, and the driver's own first line names the failure, not the values."""
+    statement, and the driver's own first line names the failure, not the values.
+    Telegram's reasons hold no secret either (the log filter redacts the token anyway)."""
     original = getattr(exc, "orig", None) or exc
     first_line = (str(original).strip().splitlines() or [""])[0][:200]
     return f"{type(original).__name__}: {first_line}" if first_line else type(original).__name__
@@ -359,7 +361,7 @@ async def bot_blocked_or_unblocked(update: Update, context: Context) -> None:
         async with store_of(context).unit() as uow:
             await uow.switch_off_checkins([member.from_user.id], utcnow())
     except DATABASE_ERRORS as exc:  # the next check-in's Forbidden switches them off then
-        log.warning("could not switch off check-ins of a blocking user (%s)", _describe_error(exc))
+        log.warning("could not switch off check-ins of a blocking user (%s)", describe_error(exc))
         return
     log.info("user %s blocked the bot: check-ins off, data kept", member.from_user.id)
 

@@ -9,21 +9,23 @@ import hmac
 import json
 import logging
 import signal
+import sys
 from collections.abc import Awaitable
 from datetime import timedelta
 from json import JSONDecodeError
 from typing import TypeVar
 
 from telegram import Update
-from telegram.error import NetworkError, RetryAfter, TimedOut
+from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application
 
 from bot.app import build_application, dispose, register_commands
 from bot.checkins.dispatcher import Dispatcher, SendLimiter, telegram_sender
 from bot.config import Settings
-from bot.handlers import DATABASE_ERRORS
+from bot.handlers import DATABASE_ERRORS, describe_error
 from bot.retrying_request import retry_after_seconds
-from bot.storage.migrate import schema_is_current, upgrade_database
+from bot.startup import EXIT_UNAVAILABLE, StartupError, Step, explain, listening_socket, step
+from bot.storage.migrate import database_revision, head_revision, upgrade_database
 from bot.storage.repository import Store
 
 log = logging.getLogger(__name__)
@@ -78,13 +80,15 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def configure_logging(settings: Settings) -> None:
+def configure_logging(settings: Settings) -> RedactSecrets:
+    """Logging for `coach run`; returns the filter that redacts its secrets."""
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     for name, level in LIBRARY_LOG_LEVELS.items():
         logging.getLogger(name).setLevel(level)
     redact = RedactSecrets(settings.telegram_bot_token, _password(settings.database_url), settings.webhook_secret)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)
+    return redact
 
 
 def _password(url: str) -> str | None:
@@ -98,7 +102,7 @@ async def handle_update(application: Application, update: Update) -> None:
     await application.update_processor.process_update(update, application.process_update(update))
 
 
-async def poll(application: Application, stop: asyncio.Event) -> None:
+async def poll(application: Application, stop: asyncio.Event, settings: Settings) -> None:
     """Long polling that confirms updates to Telegram only after they are handled.
 
     The next getUpdates offset is what tells Telegram an update may be forgotten, so it
@@ -108,7 +112,8 @@ async def poll(application: Application, stop: asyncio.Event) -> None:
     """
     bot = application.bot
     offset: int | None = None
-    await bot.delete_webhook(drop_pending_updates=False)
+    with step(Step.TELEGRAM, settings, "deleteWebhook"):
+        await bot.delete_webhook(drop_pending_updates=False)
     while not stop.is_set():
         try:
             updates = await _unless_stopped(
@@ -120,9 +125,13 @@ async def poll(application: Application, stop: asyncio.Event) -> None:
             await _sleep(stop, retry_after_seconds(exc))
             continue
         except (TimedOut, NetworkError) as exc:
-            log.warning("getUpdates failed (%s); retrying", type(exc).__name__)
+            log.warning("getUpdates failed (%s); retrying", describe_error(exc))
             await _sleep(stop, 2.0)
             continue
+        except TelegramError as exc:
+            # Refused for good: another process polls with this token (409 Conflict), or
+            # the token was revoked. Telegram's reason says which; polling on cannot help.
+            raise explain(exc, Step.TELEGRAM, settings, "getUpdates") or exc from None
         if not updates:
             continue
         await asyncio.gather(*(handle_update(application, u) for u in updates))
@@ -261,11 +270,20 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with application:
+    async with contextlib.AsyncExitStack() as started:
+        with step(Step.TELEGRAM, settings, "getMe"):  # the token and the Bot API's address
+            await started.enter_async_context(application)
         store = application.bot_data["store"]
-        if not await schema_is_current(store.engine):
-            raise SystemExit("coach: the database schema is behind; run `coach db upgrade` first")
-        await register_commands(application)
+        with step(Step.DATABASE, settings):
+            revision = await database_revision(store.engine)
+        if revision != head_revision():
+            raise StartupError(
+                f"the database {f'schema is at revision {revision}' if revision else 'has no schema yet'}"
+                f" and this version needs revision {head_revision()}: run `coach db upgrade` "
+                "(with the same DATABASE_URL) first"
+            )
+        with step(Step.TELEGRAM, settings, "setMyCommands"):
+            await register_commands(application)
         settle_heap()
         # Due check-ins go out from the database, beside the updates coming in.
         dispatcher = Dispatcher(store, telegram_sender(application.bot), limiter=SendLimiter(store))
@@ -277,7 +295,7 @@ async def serve(settings: Settings) -> None:
                 await _serve_webhook(application, settings, stop)
             else:
                 log.info("polling for updates")
-                await poll(application, stop)
+                await poll(application, stop, settings)
         finally:
             stop.set()
             await checkins
@@ -290,35 +308,51 @@ async def _serve_webhook(application: Application, settings: Settings, stop: asy
     import uvicorn
 
     assert settings.webhook_url and settings.webhook_secret
-    await application.bot.set_webhook(
-        settings.webhook_url.rstrip("/") + "/telegram",
-        secret_token=settings.webhook_secret,
-        allowed_updates=Update.ALL_TYPES,
-    )
-    config = uvicorn.Config(
-        webhook_app(application, settings.webhook_secret),
-        host=settings.webhook_listen,
-        port=settings.webhook_port,
-        log_level="warning",
-    )
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve())
-    log.info("webhook server on %s:%s", settings.webhook_listen, settings.webhook_port)
-    await stop.wait()
-    server.should_exit = True
-    await task
+    sock = listening_socket(settings)  # before Telegram is told to send updates here
+    try:
+        with step(Step.TELEGRAM, settings, "setWebhook"):
+            await application.bot.set_webhook(
+                settings.webhook_url.rstrip("/") + "/telegram",
+                secret_token=settings.webhook_secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        config = uvicorn.Config(
+            webhook_app(application, settings.webhook_secret),
+            host=settings.webhook_listen,
+            port=settings.webhook_port,
+            log_level="warning",
+        )
+        server = uvicorn.Server(config)
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        log.info("webhook server on %s:%s", settings.webhook_listen, settings.webhook_port)
+        await stop.wait()
+        server.should_exit = True
+        await task
+    finally:
+        sock.close()
 
 
 def run_bot(settings: Settings) -> int:
     """``coach run`` with a token. SQLite (embedded) is migrated on start; other databases
-    must be upgraded with ``coach db upgrade`` first, so several processes never race."""
-    configure_logging(settings)
-    if settings.database_url.startswith("sqlite"):
-        upgrade_database(settings.database_url)
+    must be upgraded with ``coach db upgrade`` first, so several processes never race.
+
+    Whatever stops it ends with one line on stderr and a non-zero status, never a traceback
+    there: a foreseen start-up failure says what to do (bot.startup); anything else is logged
+    with its traceback, through the filter that redacts the secrets."""
+    redact = configure_logging(settings)
     try:
+        if settings.database_url.startswith("sqlite"):
+            with step(Step.DATABASE, settings):
+                log.info("%s", upgrade_database(settings.database_url))
         asyncio.run(serve(settings))
-    except SystemExit as exc:
-        print(exc)
-        return 2
+    except StartupError as exc:
+        print(f"coach: {redact.redact(str(exc))}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:  # Ctrl-C before the signal handlers were installed
+        return 130
+    except Exception:
+        log.critical("coach run stopped by an unexpected error", exc_info=True)
+        print("coach: stopped by an unexpected error (logged above); please report it", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     return 0

@@ -47,13 +47,31 @@ def test_coach_db_upgrade_creates_the_schema_and_current_prints_the_head(
     assert capsys.readouterr().out.strip() == "empty database (run: coach db upgrade)"
 
     assert main(["db", "upgrade"]) == 0
-    assert capsys.readouterr().out.strip() == "database is up to date"
+    head = head_revision()
+    assert capsys.readouterr().out.strip() == f"created the database schema at revision {head}"
     assert main(["db", "current"]) == 0
-    assert capsys.readouterr().out.strip() == head_revision()
+    assert capsys.readouterr().out.strip() == head
 
-    assert main(["db", "upgrade"]) == 0  # again: nothing to do, no error
-    assert current_revision(empty_database_url) == head_revision()
+    assert main(["db", "upgrade"]) == 0  # again: nothing to do, no error, and it says so
+    assert (
+        capsys.readouterr().out.strip()
+        == f"the database schema is already up to date (revision {head})"
+    )
+    assert current_revision(empty_database_url) == head
     assert _run(_table_names(empty_database_url)) >= {"users", "answers", "alembic_version"}
+
+
+def test_coach_db_upgrade_names_the_revisions_it_upgraded_between(
+    empty_database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", empty_database_url)
+    upgrade_database(empty_database_url, "0002")
+
+    assert main(["db", "upgrade"]) == 0
+    assert (
+        capsys.readouterr().out.strip()
+        == f"upgraded the database schema from revision 0002 to {head_revision()}"
+    )
 
 
 def test_the_plain_url_spellings_work(empty_database_url: str) -> None:

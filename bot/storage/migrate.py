@@ -16,11 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.config import normalise_database_url
 
-# The scripts live in the repository's top-level migrations/ folder (beside alembic.ini),
-# found relative to this file: bot/storage/migrate.py -> repository root. That holds in a
-# source checkout and in the editable install the README uses (pip install -e .); a wheel
-# or a non-editable install does not carry migrations/, and alembic_config says so.
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+# The scripts are part of the package (bot/migrations, shipped in the wheel as package
+# data), so an installed `coach` finds them wherever it runs; alembic.ini at the
+# repository root points at the same folder for the plain `alembic` command.
+MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 
 
 def alembic_config(database_url: str | None = None) -> Config:
@@ -28,7 +27,7 @@ def alembic_config(database_url: str | None = None) -> Config:
     if not (MIGRATIONS_DIR / "env.py").is_file():
         raise RuntimeError(
             f"the database migrations are not at {MIGRATIONS_DIR}: "
-            "install Seller Coach from its source tree (pip install -e .)"
+            "reinstall Seller Coach (pip install seller-coach, or pip install . from its source)"
         )
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
@@ -38,10 +37,22 @@ def alembic_config(database_url: str | None = None) -> Config:
     return config
 
 
-def upgrade_database(database_url: str, revision: str = "head") -> None:
-    """Migrate the database to ``revision``. Synchronous: it runs its own event loop, so call
-    it from sync code (the CLI), or through ``asyncio.to_thread`` from async code."""
+def upgrade_database(database_url: str, revision: str = "head") -> str:
+    """Migrate the database to ``revision`` and say what was done (see describe_upgrade).
+    Synchronous: it runs its own event loop, so call it from sync code (the CLI), or through
+    ``asyncio.to_thread`` from async code."""
+    before = current_revision(database_url)
     command.upgrade(alembic_config(database_url), revision)
+    return describe_upgrade(before, current_revision(database_url))
+
+
+def describe_upgrade(before: str | None, after: str | None) -> str:
+    """What an upgrade did, from the revisions before and after it."""
+    if before == after:
+        return f"the database schema is already up to date (revision {after})"
+    if before is None:
+        return f"created the database schema at revision {after}"
+    return f"upgraded the database schema from revision {before} to {after}"
 
 
 @cache
