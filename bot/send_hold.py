@@ -46,6 +46,7 @@ class SendHold:
         self.store = store
         self.clock, self.wall = clock, wall
         self.until = 0.0  # on ``clock``; nothing is sent before it
+        self.listening = asyncio.Event()  # set while the other processes' holds are heard
         self._recording: set[asyncio.Task[None]] = set()
 
     def remaining(self) -> float:
@@ -95,6 +96,7 @@ class SendHold:
             try:
                 if self.store.engine.dialect.name != "postgresql":
                     await self._read_recorded()
+                    self.listening.set()  # one process: nobody else to hear
                     return
                 await self._listen_once(stop)
             except Exception as exc:  # a database down or restarting: try again later, never die
@@ -128,6 +130,7 @@ class SendHold:
             driver.add_termination_listener(on_lost)
             try:
                 await self._read_recorded()  # after LISTEN: a hold recorded meanwhile is not missed
+                self.listening.set()
                 waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(lost.wait())]
                 try:
                     await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
@@ -135,6 +138,7 @@ class SendHold:
                     for waiting in waits:
                         waiting.cancel()
             finally:
+                self.listening.clear()
                 driver.remove_termination_listener(on_lost)
                 if not driver.is_closed():
                     await driver.remove_listener(CHANNEL, on_notification)
