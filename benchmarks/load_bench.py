@@ -86,9 +86,9 @@ from telegram.request import BaseRequest, RequestData  # noqa: E402
 from benchmarks.fresh_database import fresh_database  # noqa: E402
 from bot.app import build_application  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.sender import call as bot_api  # noqa: E402
 from bot.main import WRITE_NOTES_EVERY, handle_update, settle_heap, write_noted_questions  # noqa: E402
 from bot.retrying_request import RetryingRequest  # noqa: E402
+from bot.sender import call as bot_api  # noqa: E402
 from bot.storage.database import create_engine, session_factory  # noqa: E402
 from bot.storage.repository import Store  # noqa: E402
 from tests.test_bot_checkup import ENGLISH_ANSWERS  # noqa: E402

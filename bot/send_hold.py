@@ -83,7 +83,9 @@ class SendHold:
             async with self.store.unit() as uow:
                 await uow.hold_sending(SLOT, until, CHANNEL)
         except DATABASE_ERRORS as exc:  # this process still holds; the others meet their own 429
-            log.warning("could not share a 429 hold with the other processes (%s)", type(exc).__name__)
+            log.warning(
+                "could not share a 429 hold with the other processes (%s)", type(exc).__name__
+            )
 
     async def listen(self, stop: asyncio.Event) -> None:
         """Keep this process's hold in step with the others' until ``stop`` is set.
@@ -100,7 +102,10 @@ class SendHold:
                     return
                 await self._listen_once(stop)
             except Exception as exc:  # a database down or restarting: try again later, never die
-                log.warning("not listening for 429 holds of other processes (%s); retrying", type(exc).__name__)
+                log.warning(
+                    "not listening for 429 holds of other processes (%s); retrying",
+                    type(exc).__name__,
+                )
             try:
                 await asyncio.wait_for(stop.wait(), timeout=RECONNECT_AFTER)
             except TimeoutError:
@@ -117,7 +122,9 @@ class SendHold:
             driver = (await connection.get_raw_connection()).driver_connection  # asyncpg's
             lost = asyncio.Event()
 
-            def on_notification(_connection: object, _pid: int, _channel: str, payload: str) -> None:
+            def on_notification(
+                _connection: object, _pid: int, _channel: str, payload: str
+            ) -> None:
                 try:
                     self.heard(float(payload))
                 except ValueError:

@@ -51,10 +51,28 @@ async def send(bot: Bot, chat_id: int, reply: Reply, *, pace: Pace | None = None
     if reply.edit_message_id is not None:
         return await _edit(bot, chat_id, reply.edit_message_id, reply.html, markup, pace)
     if reply.photo is not None:
-        return await _with_file(bot, chat_id, "sendphoto", "photo", InputFile(reply.photo, filename="progress.png"), reply.html, markup, pace)
+        return await _with_file(
+            bot,
+            chat_id,
+            "sendphoto",
+            "photo",
+            InputFile(reply.photo, filename="progress.png"),
+            reply.html,
+            markup,
+            pace,
+        )
     if reply.document is not None:
         name, payload = reply.document
-        return await _with_file(bot, chat_id, "senddocument", "document", InputFile(payload, filename=name), reply.html, markup, pace)
+        return await _with_file(
+            bot,
+            chat_id,
+            "senddocument",
+            "document",
+            InputFile(payload, filename=name),
+            reply.html,
+            markup,
+            pace,
+        )
     return await _texts(bot, chat_id, split_html(reply.html, TEXT_LIMIT), markup, pace)
 
 
@@ -77,7 +95,9 @@ async def call(bot: Bot, method: str, **parameters: Any) -> Any:
 
     Through the bot's own request object, so the retries and the 429 hold of
     bot.retrying_request apply and Telegram's errors are raised as telegram.error.*."""
-    return await bot.do_api_request(method, api_kwargs={k: v for k, v in parameters.items() if v is not None})
+    return await bot.do_api_request(
+        method, api_kwargs={k: v for k, v in parameters.items() if v is not None}
+    )
 
 
 def keyboard(reply: Reply) -> str | None:
@@ -98,7 +118,11 @@ async def _texts(
     for number, part in enumerate(parts, start=1):
         if pace is not None:
             await pace()
-        quote = {"message_id": reply_to, "allow_sending_without_reply": True} if reply_to and number == 1 else None
+        quote = (
+            {"message_id": reply_to, "allow_sending_without_reply": True}
+            if reply_to and number == 1
+            else None
+        )
         sent = await call(
             bot, "sendmessage", chat_id=chat_id, text=part, parse_mode=ParseMode.HTML,
             reply_markup=markup if number == len(parts) else None, reply_parameters=quote,
@@ -107,7 +131,9 @@ async def _texts(
     return message_id
 
 
-async def _edit(bot: Bot, chat_id: int, message_id: int, html: str, markup: str | None, pace: Pace | None) -> int | None:
+async def _edit(
+    bot: Bot, chat_id: int, message_id: int, html: str, markup: str | None, pace: Pace | None
+) -> int | None:
     first, *rest = split_html(html, TEXT_LIMIT)
     try:
         await call(

@@ -89,7 +89,9 @@ def _atoms(html: str) -> list[_Atom]:
         else:
             name = _TAG_NAME.match(token)
             tag = name.group(1).lower() if name else ""
-            atoms.append(_Atom(match.start(), match.end(), 0, "", tag, "" if token[1] == "/" else token))
+            atoms.append(
+                _Atom(match.start(), match.end(), 0, "", tag, "" if token[1] == "/" else token)
+            )
     return atoms
 
 
@@ -99,7 +101,9 @@ def _skip_blank(atoms: list[_Atom], begin: int) -> int:
     return begin
 
 
-def _cut(atoms: list[_Atom], begin: int, reopen: list[_Atom], budget: int) -> tuple[int, int, list[_Atom]]:
+def _cut(
+    atoms: list[_Atom], begin: int, reopen: list[_Atom], budget: int
+) -> tuple[int, int, list[_Atom]]:
     """Where the part starting at ``begin`` ends (an atom index), the units it shows, and
     the tags open there: the best cut that fits, or the end of the message if it fits."""
     opened = list(reopen)

@@ -78,9 +78,15 @@ async def struggling_seller_with_advice(harness: ChatHarness) -> tuple[Seller, P
     return seller, Profile.from_dict(report.profile)
 
 
-async def test_the_struggling_seller_gets_why_and_more_whole_in_several_messages(harness: ChatHarness) -> None:
+async def test_the_struggling_seller_gets_why_and_more_whole_in_several_messages(
+    harness: ChatHarness,
+) -> None:
     seller, profile = await struggling_seller_with_advice(harness)
-    assert profile.shop_name == SHOP_NAME and profile.weekly_orders == 0.5 and profile.repeat_rate == 0.02
+    assert (
+        profile.shop_name == SHOP_NAME
+        and profile.weekly_orders == 0.5
+        and profile.repeat_rate == 0.02
+    )
     advice = seller.last_with_buttons()
     assert any(label == "Why?" or "Why" in label for row in advice.buttons for label, _ in row)
     longest = 0
@@ -98,7 +104,10 @@ async def test_the_struggling_seller_gets_why_and_more_whole_in_several_messages
 
 # --- the sender itself -----------------------------------------------------------------
 def findings(count: int) -> str:
-    return "\n\n".join(f"<b>Finding {n}</b>\n" + "Sell more, post better, answer faster. " * 12 for n in range(count))
+    return "\n\n".join(
+        f"<b>Finding {n}</b>\n" + "Sell more, post better, answer faster. " * 12
+        for n in range(count)
+    )
 
 
 @pytest.fixture
@@ -130,7 +139,9 @@ async def test_an_edit_too_long_edits_in_the_first_part_and_sends_the_rest(
     bot = harness.application.bot
     question = await sender.send(bot, seller.id, Reply("Which one?", BUTTONS))
     mark = len(seller.messages())
-    last_id = await sender.send(bot, seller.id, Reply(findings(12), BUTTONS, edit_message_id=question))
+    last_id = await sender.send(
+        bot, seller.id, Reply(findings(12), BUTTONS, edit_message_id=question)
+    )
     edited = next(m for m in seller.messages() if m.message_id == question)
     new = seller.messages()[mark:]
     assert edited.edits == 1 and (edited.text or "").startswith("Finding 0") and not edited.buttons
@@ -143,11 +154,17 @@ async def test_a_caption_too_long_is_the_first_part_the_rest_follows_as_text(
     harness: ChatHarness, seller: Seller, kind: str
 ) -> None:
     html = findings(3)  # about 1,500 characters: over a caption's 1,024
-    reply = Reply(html, BUTTONS, photo=PNG) if kind == "photo" else Reply(html, BUTTONS, document=("a.json", b"{}"))
+    reply = (
+        Reply(html, BUTTONS, photo=PNG)
+        if kind == "photo"
+        else Reply(html, BUTTONS, document=("a.json", b"{}"))
+    )
     mark = len(seller.messages())
     await sender.send(harness.application.bot, seller.id, reply)
     media, *texts = seller.messages()[mark:]
-    assert media.kind == kind and utf16_len(media.caption or "") <= CAPTION_LIMIT and not media.buttons
+    assert (
+        media.kind == kind and utf16_len(media.caption or "") <= CAPTION_LIMIT and not media.buttons
+    )
     assert texts and texts[-1].buttons and sent_without_buttons_but_the_last(texts)
     assert received([media, *texts]) == words(parse_html(html)[0])
 
@@ -159,15 +176,21 @@ def views(profiles: list[dict[str, Any]], lang: str) -> dict[str, str]:
     start = datetime(2026, 1, 5, tzinfo=UTC)
     latest = assess(points[-1])
     shown = {view: render(latest, lang, "html", view=view) for view in ("report", "why", "more")}
-    shown["progress"] = render_progress([Point(start + timedelta(weeks=n), p) for n, p in enumerate(points)], lang, "html")
-    shown["check-in result"] = render_checkin_result(points[-2] if len(points) > 1 else points[0], points[-1], points[0], lang)
+    shown["progress"] = render_progress(
+        [Point(start + timedelta(weeks=n), p) for n, p in enumerate(points)], lang, "html"
+    )
+    shown["check-in result"] = render_checkin_result(
+        points[-2] if len(points) > 1 else points[0], points[-1], points[0], lang
+    )
     return shown
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(profiles=st.lists(valid_profiles(), min_size=1, max_size=4))
-def test_no_message_of_any_seller_exceeds_the_limits_or_is_invalid_html(lang: str, profiles: list[dict[str, Any]]) -> None:
+def test_no_message_of_any_seller_exceeds_the_limits_or_is_invalid_html(
+    lang: str, profiles: list[dict[str, Any]]
+) -> None:
     for view, html in views(profiles, lang).items():
         for limit in (TEXT_LIMIT, CAPTION_LIMIT):  # as a text, and as a caption with texts after it
             parts = split_html(html, TEXT_LIMIT, first_limit=limit)
@@ -175,4 +198,6 @@ def test_no_message_of_any_seller_exceeds_the_limits_or_is_invalid_html(lang: st
                 text, _ = parse_html(part)  # raises as Telegram would on invalid HTML
                 allowed = limit if number == 0 else TEXT_LIMIT
                 assert 0 < utf16_len(text.strip()) <= allowed, (view, number)
-            assert words("".join(parse_html(p)[0] for p in parts)) == words(parse_html(html)[0]), view
+            assert words("".join(parse_html(p)[0] for p in parts)) == words(parse_html(html)[0]), (
+                view
+            )

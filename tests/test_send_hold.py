@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -42,14 +42,16 @@ def first_429(api: FakeBotApi) -> ApiCall:
     return next(c for c in api.calls() if c.status == 429)
 
 
-async def until(condition, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
+async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
+    deadline = time.monotonic() + within
     while not condition():
         assert time.monotonic() < deadline, "not in time"
         await asyncio.sleep(0.01)
 
 
-async def test_a_429_met_by_one_reply_holds_every_other_send_of_the_process(api: FakeBotApi, chat_store: Store) -> None:
+async def test_a_429_met_by_one_reply_holds_every_other_send_of_the_process(
+    api: FakeBotApi, chat_store: Store
+) -> None:
     async with online(api, chat_store) as bot:
         anna, ben = bot.seller(1), bot.seller(2)
         api.fail_next("sendMessage", status=429, retry_after=RETRY_AFTER)
@@ -61,20 +63,29 @@ async def test_a_429_met_by_one_reply_holds_every_other_send_of_the_process(api:
         later = [c for c in api.calls("sendMessage") if c.timestamp > held.timestamp]
         assert len(later) == 2 and all(c.status == 200 for c in later)
         assert min(c.timestamp for c in later) >= held.timestamp + RETRY_AFTER - LATE
-        assert [m.text[:10] for m in anna.messages()] == [m.text[:10] for m in ben.messages()]  # both arrived, once
+        assert [m.text[:10] for m in anna.messages()] == [
+            m.text[:10] for m in ben.messages()
+        ]  # both arrived, once
 
 
 @pytest.fixture
-async def two_processes(api: FakeBotApi, postgres_store: Store) -> AsyncIterator[tuple[ChatHarness, ChatHarness]]:
+async def two_processes(
+    api: FakeBotApi, postgres_store: Store
+) -> AsyncIterator[tuple[ChatHarness, ChatHarness]]:
     """Two bot processes on one PostgreSQL database (two applications, two engines), each
     listening for the other's holds as `coach run` does."""
     url = postgres_store.engine.url.render_as_string(hide_password=False)
     other_engine = create_engine(url)
     stop = asyncio.Event()
     try:
-        async with online(api, postgres_store) as first, online(api, Store(session_factory(other_engine))) as second:
+        async with (
+            online(api, postgres_store) as first,
+            online(api, Store(session_factory(other_engine))) as second,
+        ):
             listening = [asyncio.create_task(hold_of(h).listen(stop)) for h in (first, second)]
-            await asyncio.wait_for(asyncio.gather(*(hold_of(h).listening.wait() for h in (first, second))), 10)
+            await asyncio.wait_for(
+                asyncio.gather(*(hold_of(h).listening.wait() for h in (first, second))), 10
+            )
             yield first, second
             stop.set()
             await asyncio.gather(*listening)

@@ -21,7 +21,6 @@ def words_of(text: str) -> list[str]:
     return text.split()
 
 
-
 def test_a_message_that_fits_is_sent_as_it_is() -> None:
     html = "<b>Title</b>\n\n" + "x" * (TEXT_LIMIT - 7)  # 4,096 shown, 4,103 written
     assert split_html(html) == [html]
@@ -75,7 +74,9 @@ def test_a_caption_takes_the_first_part_and_texts_the_rest() -> None:
 
 # --- any HTML the bot could send ---------------------------------------------------------
 TAGS = ["b", "i", "u", "s", "code", "pre", "blockquote", 'a href="https://x.example/?q=1&amp;r=2"']
-texts = st.lists(st.sampled_from([*"ab 好😀\n¥", "\n\n", "&amp;", "&lt;", "&gt;", "word "]), max_size=60)
+texts = st.lists(
+    st.sampled_from([*"ab 好😀\n¥", "\n\n", "&amp;", "&lt;", "&gt;", "word "]), max_size=60
+)
 
 
 @st.composite
@@ -92,7 +93,9 @@ def telegram_html(draw: st.DrawFn, depth: int = 0) -> str:
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(telegram_html(), min_size=1, max_size=12), st.integers(8, 300))
-def test_every_part_is_valid_within_the_limit_and_nothing_is_lost(blocks: list[str], limit: int) -> None:
+def test_every_part_is_valid_within_the_limit_and_nothing_is_lost(
+    blocks: list[str], limit: int
+) -> None:
     html = "".join(blocks)
     assume(shown(html).strip())  # a message shows something (else Telegram refuses it whole)
     parts = split_html(html, limit)
@@ -105,5 +108,10 @@ def test_every_part_is_valid_within_the_limit_and_nothing_is_lost(blocks: list[s
 
 @pytest.mark.parametrize("limit", [TEXT_LIMIT, CAPTION_LIMIT])
 def test_the_cheap_check_agrees_with_counting(limit: int) -> None:
-    for html in ["x" * limit, "x" * (limit + 1), "<b>" + "x" * limit + "</b>", "😀" * (limit // 2 + 1)]:
+    for html in [
+        "x" * limit,
+        "x" * (limit + 1),
+        "<b>" + "x" * limit + "</b>",
+        "😀" * (limit // 2 + 1),
+    ]:
         assert fits(html, limit) == (utf16_len(shown(html)) <= limit)
