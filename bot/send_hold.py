@@ -42,8 +42,10 @@ class SendHold:
         *,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        reconnect_after: float = RECONNECT_AFTER,
     ) -> None:
         self.store = store
+        self.reconnect_after = reconnect_after
         self.clock, self.wall = clock, wall
         self.until = 0.0  # on ``clock``; nothing is sent before it
         self.listening = asyncio.Event()  # set while the other processes' holds are heard
@@ -107,7 +109,7 @@ class SendHold:
                     type(exc).__name__,
                 )
             try:
-                await asyncio.wait_for(stop.wait(), timeout=RECONNECT_AFTER)
+                await asyncio.wait_for(stop.wait(), timeout=self.reconnect_after)
             except TimeoutError:
                 pass
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from sqlalchemy import text
 
 from bot.checkins.dispatcher import Dispatcher, SendLimiter, telegram_sender
 from bot.retrying_request import RetryingRequest
@@ -143,6 +144,28 @@ async def test_a_process_starting_during_a_hold_reads_it(postgres_store: Store) 
     listening = asyncio.create_task(later.listen(stop))
     await asyncio.wait_for(later.listening.wait(), 10)
     assert RETRY_AFTER - 0.5 < later.remaining() <= RETRY_AFTER
+    stop.set()
+    await listening
+
+
+@pytest.mark.postgres
+async def test_a_process_whose_listening_connection_is_lost_listens_again(
+    postgres_store: Store,
+) -> None:
+    listener = SendHold(postgres_store, reconnect_after=0.1)
+    stop = asyncio.Event()
+    listening = asyncio.create_task(listener.listen(stop))
+    await asyncio.wait_for(listener.listening.wait(), 10)
+    async with postgres_store.engine.connect() as admin:  # the server drops that connection
+        await admin.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'"
+            )
+        )
+    await until(lambda: not listener.listening.is_set())
+    await asyncio.wait_for(listener.listening.wait(), 10)
+    await SendHold(postgres_store).report(RETRY_AFTER)  # type: ignore[misc]
+    await until(lambda: listener.remaining() > 0)  # heard on the new connection
     stop.set()
     await listening
 
