@@ -159,7 +159,8 @@ async def test_a_process_whose_listening_connection_is_lost_listens_again(
     async with postgres_store.engine.connect() as admin:  # the server drops that connection
         await admin.execute(
             text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'"
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE query LIKE 'LISTEN%' AND datname = current_database()"
             )
         )
     await until(lambda: not listener.listening.is_set())
