@@ -95,9 +95,7 @@ async def call(bot: Bot, method: str, **parameters: Any) -> Any:
 
     Through the bot's own request object, so the retries and the 429 hold of
     bot.retrying_request apply and Telegram's errors are raised as telegram.error.*."""
-    return await bot.do_api_request(
-        method, api_kwargs={k: v for k, v in parameters.items() if v is not None}
-    )
+    return await bot.do_api_request(method, api_kwargs=parameters)  # None values are left out
 
 
 def keyboard(reply: Reply) -> str | None:
