@@ -71,7 +71,7 @@ async def throughput(url: str, count: int, dispatchers: int) -> None:
     counted = Counter[int]()
     message_ids = iter(range(1, 10**9))
 
-    async def send(chat_id: int, reply: Reply) -> int:
+    async def send(chat_id: int, reply: Reply, pace: object = None) -> int:
         counted[chat_id] += 1
         return next(message_ids)
 

@@ -86,9 +86,9 @@ from telegram.request import BaseRequest, RequestData  # noqa: E402
 from benchmarks.fresh_database import fresh_database  # noqa: E402
 from bot.app import build_application  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.handlers import bot_api  # noqa: E402
 from bot.main import WRITE_NOTES_EVERY, handle_update, settle_heap, write_noted_questions  # noqa: E402
 from bot.retrying_request import RetryingRequest  # noqa: E402
+from bot.sender import call as bot_api  # noqa: E402
 from bot.storage.database import create_engine, session_factory  # noqa: E402
 from bot.storage.repository import Store  # noqa: E402
 from tests.test_bot_checkup import ENGLISH_ANSWERS  # noqa: E402
@@ -138,20 +138,20 @@ class LoopbackTelegram(BaseRequest):
             self.cpu_seconds += time.process_time() - started
 
     def _answer(self, url: str, request_data: RequestData | None) -> tuple[int, bytes]:
-        name = url.rsplit("/", 1)[-1]
+        name = url.rsplit("/", 1)[-1].lower()  # Bot API method names are case-insensitive
         params = request_data.parameters if request_data else {}
         result: Any = True
-        if name == "getMe":
+        if name == "getme":
             result = {"id": BOT_ID, "is_bot": True, "first_name": "Bench", "username": "bench_bot",
                       "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
-        elif name in ("sendMessage", "editMessageText"):
+        elif name in ("sendmessage", "editmessagetext"):
             result = self._message(name, params)
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
     def _message(self, name: str, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
         chat = self.chats.setdefault(chat_id, Chat())
-        if name == "sendMessage":
+        if name == "sendmessage":
             message_id = chat.next_message_id
             chat.next_message_id += 1
             chat.received += 1
@@ -430,11 +430,11 @@ async def the_answer_floor(pool: asyncpg.Pool, telegram: LoopbackTelegram) -> Ap
                     checkup = await connection.fetchval("INSERT INTO af_checkups (user_id) VALUES ($1) RETURNING id", user.id)
                     question_message = None
         if update.callback_query is not None:
-            await bot_api(context.bot, "answerCallbackQuery", callback_query_id=update.callback_query.id)
+            await bot_api(context.bot, "answercallbackquery", callback_query_id=update.callback_query.id)
         if question_message is not None:
-            await bot_api(context.bot, "editMessageText", chat_id=chat.id, message_id=question_message, text="✓ answered")
+            await bot_api(context.bot, "editmessagetext", chat_id=chat.id, message_id=question_message, text="✓ answered")
         keyboard = {"inline_keyboard": [[{"text": "Answer", "callback_data": "x"}, {"text": "Back", "callback_data": "b"}]]}
-        sent = await bot_api(context.bot, "sendMessage", chat_id=chat.id, text="The next question", reply_markup=keyboard)
+        sent = await bot_api(context.bot, "sendmessage", chat_id=chat.id, text="The next question", reply_markup=keyboard)
         noted[user.id] = (checkup, sent["message_id"])
 
     async def write_notes(stop: asyncio.Event) -> None:

@@ -29,6 +29,7 @@ from bot.config import Settings
 from bot.flood import FloodGate, Verdict
 from bot.replies import TEXTS_PATH
 from bot.retrying_request import RetryingRequest
+from bot.send_hold import SendHold
 from bot.storage.database import create_engine, session_factory
 from bot.storage.repository import Store
 
@@ -132,12 +133,17 @@ def build_application(settings: Settings, store: Store | None = None) -> Applica
     """The bot: handlers, storage and per-user ordering, configured from ``settings``."""
     if not settings.telegram_bot_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    engine = None
+    if store is None:
+        engine = create_engine(settings.database_url)
+        store = Store(session_factory(engine))
+    hold = SendHold(store)  # a 429 met by any request holds every process back
     application = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.telegram_api_url.replace("/bot", "/file/bot"))
-        .request(RetryingRequest(HTTPXRequest(connection_pool_size=256)))
+        .request(RetryingRequest(HTTPXRequest(connection_pool_size=256), hold=hold))
         .concurrent_updates(
             PerUserUpdateProcessor(
                 flood_gate=FloodGate(settings.flood_burst, settings.flood_rate), on_flood=handlers.slow_down
@@ -146,11 +152,10 @@ def build_application(settings: Settings, store: Store | None = None) -> Applica
         .updater(None)  # updates arrive through bot.main's poller or the webhook server
         .build()
     )
-    if store is None:
-        engine = create_engine(settings.database_url)
-        store = Store(session_factory(engine))
+    if engine is not None:
         application.bot_data["engine"] = engine
     application.bot_data["store"] = store
+    application.bot_data["send_hold"] = hold
     application.bot_data["settings"] = settings
     add_handlers(application)
     load_data_files()

@@ -10,18 +10,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from functools import wraps
-from typing import Any
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from telegram import Bot, InlineKeyboardMarkup, Update
-from telegram.constants import ChatAction, ChatMemberStatus, ChatType, ParseMode
+from telegram import Update
+from telegram.constants import ChatAction, ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import ContextTypes
-from telegram.request import RequestData
-from telegram.request._requestparameter import RequestParameter  # RequestData's items; pinned <23
 
 from bot import conversation as chat
+from bot import sender
 from bot.callbacks import Callback, parse_callback
 from bot.checkins import chat as checkins
 from bot.replies import Reply, language_for, text
@@ -69,7 +67,7 @@ def unit_of_work(step: Step, *, typing: bool = False) -> Callable[[Update, Conte
             # No traceback: its SQL parameters can hold what the seller typed.
             log.error("database unavailable while handling update %s (%s)", update.update_id, describe_error(exc))
             await _answer_query(update, None)
-            await context.bot.send_message(chat_.id, text("db_unavailable", lang))
+            await sender.send_text(context.bot, chat_.id, text("db_unavailable", lang))
             return
         try:
             await send_replies(update, context, chat_.id, replies)
@@ -95,59 +93,14 @@ def describe_error(exc: BaseException) -> str:
 
 
 async def send_replies(update: Update, context: Context, chat_id: int, replies: list[Reply]) -> None:
-    """Send or edit each reply in order; remember the message of a new question."""
+    """Send or edit each reply in order (bot.sender); remember the message of a new question."""
     toast = next((r.toast for r in replies if r.toast), None)
     await _answer_query(update, toast)
     for reply in replies:
-        if reply.edit_message_id is not None:
-            try:
-                await bot_api(
-                    context.bot, "editMessageText", chat_id=chat_id, message_id=reply.edit_message_id,
-                    text=reply.html, parse_mode=ParseMode.HTML, reply_markup=_keyboard(reply),
-                )
-            except BadRequest as exc:  # gone or unchanged: the next message carries on
-                log.info("edit skipped: %s", exc.message)
-            continue
-        if reply.photo is not None:
-            markup = InlineKeyboardMarkup.de_json(_keyboard(reply), context.bot) if reply.buttons else None
-            await context.bot.send_photo(
-                chat_id,
-                reply.photo,
-                caption=reply.html or None,
-                parse_mode=ParseMode.HTML if reply.html else None,
-                reply_markup=markup,
-                filename="progress.png",
-            )
-            continue
-        if reply.document is not None:
-            name, payload = reply.document
-            await context.bot.send_document(chat_id, payload, filename=name, caption=reply.html, parse_mode=ParseMode.HTML)
-            continue
-        sent = await bot_api(
-            context.bot, "sendMessage", chat_id=chat_id, text=reply.html, parse_mode=ParseMode.HTML,
-            reply_markup=_keyboard(reply),
-        )
-        if reply.question_of is not None and update.effective_user is not None:
+        message_id = await sender.send(context.bot, chat_id, reply)
+        if reply.question_of is not None and message_id is not None and update.effective_user is not None:
             checkup_id, field = reply.question_of
-            store_of(context).remember_question_message(update.effective_user.id, checkup_id, sent["message_id"], field)
-
-
-async def bot_api(bot: Bot, method: str, **parameters: Any) -> Any:
-    """Call a Bot API method with JSON parameters and return its result as JSON.
-
-    Replies go through the bot's own request object (so the retries of
-    bot.retrying_request and Telegram's errors as exceptions stay) but build no telegram
-    objects from the result: the bot needs only a message id, and building a full Message
-    costs more than the rest of sending it."""
-    data = RequestData([RequestParameter(name, value, None) for name, value in parameters.items() if value is not None])
-    return await bot.request.post(f"{bot.base_url}/{method}", request_data=data)
-
-
-def _keyboard(reply: Reply) -> dict[str, Any] | None:
-    """The reply's buttons as Telegram's inline keyboard markup (JSON)."""
-    if not reply.buttons:
-        return None
-    return {"inline_keyboard": [[{"text": b.label, "callback_data": b.data} for b in row] for row in reply.buttons]}
+            store_of(context).remember_question_message(update.effective_user.id, checkup_id, message_id, field)
 
 
 async def _answer_query(update: Update, toast: str | None) -> None:
@@ -155,14 +108,14 @@ async def _answer_query(update: Update, toast: str | None) -> None:
     if query is None:
         return
     try:
-        await bot_api(update.get_bot(), "answerCallbackQuery", callback_query_id=query.id, text=toast)
+        await sender.answer_query(update.get_bot(), query.id, toast)
     except BadRequest:  # too old to answer: nothing to do
         pass
 
 
 async def _typing(context: Context, chat_id: int) -> None:
     try:
-        await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+        await sender.chat_action(context.bot, chat_id, ChatAction.TYPING)
     except TelegramError:
         pass
 
@@ -343,7 +296,7 @@ async def group_notice(update: Update, context: Context) -> None:
         return
     lang = language_for(update.effective_user.language_code if update.effective_user else None)
     try:
-        await message.reply_text(text("group_chat", lang))
+        await sender.send_text(context.bot, message.chat_id, text("group_chat", lang), reply_to=message.message_id)
     except (BadRequest, Forbidden):
         pass
 
@@ -375,7 +328,7 @@ async def slow_down(update: Update) -> None:
     lang = language_for(update.effective_user.language_code if update.effective_user else None)
     try:
         await _answer_query(update, text("slow_down", lang))
-        await update.get_bot().send_message(chat_.id, text("slow_down", lang))
+        await sender.send_text(update.get_bot(), chat_.id, text("slow_down", lang))
     except TelegramError:
         log.info("could not send the slow-down notice")
 
@@ -387,7 +340,7 @@ async def on_error(update: object, context: Context) -> None:
         lang = language_for(update.effective_user.language_code if update.effective_user else None)
         try:
             await _answer_query(update, None)
-            await context.bot.send_message(update.effective_chat.id, text("internal_error", lang))
+            await sender.send_text(context.bot, update.effective_chat.id, text("internal_error", lang))
         except TelegramError:
             log.warning("could not tell the user about the error")
 

@@ -286,8 +286,10 @@ async def serve(settings: Settings) -> None:
             await register_commands(application)
         settle_heap()
         # Due check-ins go out from the database, beside the updates coming in.
-        dispatcher = Dispatcher(store, telegram_sender(application.bot), limiter=SendLimiter(store))
+        hold = application.bot_data["send_hold"]
+        dispatcher = Dispatcher(store, telegram_sender(application.bot), limiter=SendLimiter(store), hold=hold)
         checkins = asyncio.create_task(dispatcher.run(stop))
+        holds = asyncio.create_task(hold.listen(stop))  # 429s met by the other processes
         pruning = asyncio.create_task(prune_processed_updates(store, stop))
         notes = asyncio.create_task(write_noted_questions(store, stop))
         try:
@@ -299,6 +301,7 @@ async def serve(settings: Settings) -> None:
         finally:
             stop.set()
             await checkins
+            await holds
             await pruning
             await notes
             await dispose(application)

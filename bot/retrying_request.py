@@ -17,6 +17,12 @@ that decides. The decision is per method and per failure:
   committed before anything was sent).
 * getUpdates is never retried here: the poller has its own loop, and a retried long poll
   would only hold a stale offset.
+
+A 429 is not one request's business: Telegram asks the bot to wait. With a
+:class:`bot.send_hold.SendHold`, every 429 met here (whatever the method, and even when the
+wait asked is too long to retry) is reported to it, which holds this process at once and
+every other process through the database; and every request but getUpdates waits while a
+hold is on, whoever met the 429. Checking costs one comparison.
 """
 
 from __future__ import annotations
@@ -26,11 +32,14 @@ import json
 import logging
 import random
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+if TYPE_CHECKING:
+    from bot.send_hold import SendHold
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +70,10 @@ class RetryingRequest(BaseRequest):
         backoff: float = 0.5,
         max_backoff: float = 8.0,
         max_retry_after: float = 30.0,
+        hold: SendHold | None = None,
     ) -> None:
         self.inner = inner
+        self.hold = hold
         self.attempts = attempts
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -89,8 +100,11 @@ class RetryingRequest(BaseRequest):
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1].lower()
+        hold = self.hold if api_method not in NEVER_RETRIED else None
         attempt = 1
         while True:
+            if hold is not None and hold.until > hold.clock():
+                await hold.wait()
             try:
                 code, payload = await self.inner.do_request(
                     url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
@@ -101,12 +115,17 @@ class RetryingRequest(BaseRequest):
                 delay = self._backoff(attempt)
                 log.warning("%s failed (%s); retry %s in %.2f s", api_method, _describe(exc), attempt, delay)
             else:
+                asked = self._asked_wait(payload) if code == 429 else None
+                if asked is not None and hold is not None:
+                    hold.report(asked)
                 if attempt >= self.attempts or not self._may_retry_status(api_method, code):
                     return code, payload
-                delay = self._retry_after(payload) if code == 429 else self._backoff(attempt)
+                delay = self._backoff(attempt) if code != 429 else self._retry_after(asked)
                 if delay is None:
                     return code, payload
                 log.warning("%s answered %s; retry %s in %.2f s", api_method, code, attempt, delay)
+                if asked is not None and hold is not None:
+                    delay = 0.0  # the hold is waited out above, however long others make it
             await asyncio.sleep(delay)
             attempt += 1
 
@@ -128,13 +147,19 @@ class RetryingRequest(BaseRequest):
         ceiling = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
         return ceiling / 2 + random.uniform(0, ceiling / 2)  # jitter: processes do not retry in step
 
-    def _retry_after(self, payload: bytes) -> float | None:
+    def _retry_after(self, asked: float | None) -> float | None:
         """Telegram's own wait for a 429; None (give up) if it asks for longer than we wait."""
-        try:
-            seconds = float(json.loads(payload)["parameters"]["retry_after"])
-        except (ValueError, KeyError, TypeError):
+        if asked is None:
             return self._backoff(1)
-        return seconds if seconds <= self.max_retry_after else None
+        return asked if asked <= self.max_retry_after else None
+
+    @staticmethod
+    def _asked_wait(payload: bytes) -> float | None:
+        """The retry_after of a 429's answer, if it says one."""
+        try:
+            return float(json.loads(payload)["parameters"]["retry_after"])
+        except (ValueError, KeyError, TypeError):
+            return None
 
 
 def _describe(exc: Exception) -> str:

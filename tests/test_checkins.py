@@ -18,6 +18,8 @@ from telegram import Bot
 from bot.checkins.chat import CHECKIN
 from bot.checkins.dispatcher import Dispatcher, SendLimiter, telegram_sender
 from bot.replies import Reply
+from bot.send_hold import SendHold
+from bot.sender import Pace
 from bot.storage.database import create_engine, session_factory
 from bot.storage.migrate import upgrade_database
 from bot.storage.models import (
@@ -81,7 +83,9 @@ class RecordingSender:
     def __init__(self) -> None:
         self.sent: list[tuple[int, Reply]] = []
 
-    async def __call__(self, chat_id: int, reply: Reply) -> int:
+    async def __call__(self, chat_id: int, reply: Reply, pace: Pace | None = None) -> int:
+        if pace is not None:
+            await pace()
         self.sent.append((chat_id, reply))
         return len(self.sent)
 
@@ -154,7 +158,7 @@ async def test_the_send_rate_is_shared_by_every_process(store: Store) -> None:
     limiters = [SendLimiter(store, 30, clock=lambda: 1000.0, sleep=sleep) for _ in range(3)]
     await asyncio.gather(*(limiter.wait_turn() for limiter in limiters for _ in range(20)))
     assert sorted(round(s * 30) for s in slept) == list(range(1, 60))  # the first has no wait
-    await limiters[0].hold(5)  # a 429 holds every process back
+    await SendHold(store, wall=lambda: 1000.0).report(5)  # a 429 holds every process back
     await limiters[1].wait_turn()
     assert slept[-1] == pytest.approx(5.0)
 

@@ -264,6 +264,7 @@ async def test_html_is_parsed_and_both_forms_are_stored(
         ("<b>never closed", "can't find end tag corresponding to start tag b"),
         ("Tom & Jerry", 'character "&" must be escaped as "&amp;" at byte offset 4'),
         ("caf&eacute;", 'character "&" must be escaped as "&amp;" at byte offset 3'),
+        ("¥55 -> ¥17", 'character ">" must be escaped as "&gt;" at byte offset 6'),
         ("<span>x</span>", 'tag "span" must have class "tg-spoiler" at byte offset 0'),
         ("</b>", "unexpected end tag at byte offset 0"),
     ],
@@ -275,7 +276,7 @@ async def test_invalid_html_is_rejected(bot: Bot, user: FakeUser, html: str, rea
 
 
 def test_html_parser_accepts_what_telegram_accepts() -> None:
-    assert parse_html("a > b &lt c &#x41;") == ("a > b < c A", [])
+    assert parse_html("a &gt; b &lt c &#x41;") == ("a > b < c A", [])
     text, entities = parse_html('<pre><code class="language-python">x = 1</code></pre>')
     assert text == "x = 1"
     assert entities == [{"offset": 0, "length": 5, "type": "pre", "language": "python"}]
@@ -297,6 +298,41 @@ async def test_text_and_caption_limits(bot: Bot, user: FakeUser) -> None:
         await bot.send_message(user.id, "<b></b>", parse_mode="HTML")
     with pytest.raises(BadRequest, match="(?i)message caption is too long"):
         await bot.send_document(user.id, b"data", filename="a.txt", caption="c" * 1025)
+
+
+@pytest.mark.parametrize(
+    ("shown", "fits"),
+    [
+        ("&amp;" * 4096, True),  # a character reference is one character
+        ("&amp;" * 4097, False),
+        ("<i>x</i>" * 4096, True),  # tags count nothing
+        ("好" * 4096, True),  # one UTF-16 unit each
+        ("好" * 4097, False),
+        ("😀" * 2048, True),  # outside the basic plane: two UTF-16 units each, as Telegram counts
+        ("😀" * 2048 + "x", False),
+        (" " * 10 + "x" * 4096 + "\n" * 10, True),  # the blank edges are trimmed first
+    ],
+)
+async def test_the_text_limit_counts_what_is_shown_after_parsing(
+    bot: Bot, user: FakeUser, shown: str, fits: bool
+) -> None:
+    if fits:
+        await bot.send_message(user.id, shown, parse_mode="HTML")
+        return
+    with pytest.raises(BadRequest, match="^Message is too long$"):
+        await bot.send_message(user.id, shown, parse_mode="HTML")
+
+
+async def test_the_caption_limit_counts_what_is_shown_after_parsing(bot: Bot, user: FakeUser) -> None:
+    await bot.send_document(user.id, b"data", filename="a.txt", caption="<b>" + "&lt;" * 1024 + "</b>", parse_mode="HTML")
+    with pytest.raises(BadRequest, match="^Message caption is too long$"):
+        await bot.send_document(user.id, b"data", filename="a.txt", caption="😀" * 513, parse_mode="HTML")
+
+
+async def test_an_edit_is_held_to_the_text_limit(bot: Bot, user: FakeUser) -> None:
+    sent = await bot.send_message(user.id, "short")
+    with pytest.raises(BadRequest, match="^Message is too long$"):
+        await bot.edit_message_text("x" * 4097, user.id, sent.message_id)
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,12 @@ A loop started by ``coach run`` beside polling or the webhook. Each pass:
 2. claims a small batch of due check-ins in one transaction (``FOR UPDATE SKIP LOCKED`` on
    PostgreSQL), which writes each round as ``sending`` and moves the schedule on, BEFORE
    any message is sent;
-3. sends them, each in a send slot reserved in the database so that all processes together
-   stay under Telegram's overall limit; 429 waits its retry_after (and holds every process
-   back) and tries again; Forbidden (the user blocked the bot) switches check-ins off;
+3. sends them through the one sender (bot.sender), each message in a send slot reserved in
+   the database so that all processes together stay under Telegram's overall limit; a 429
+   holds every process back for its retry_after (bot.send_hold; the production request
+   class reports and waits it out itself, and a RetryAfter that still comes through is
+   waited out here) and the send is tried again; Forbidden (the user blocked the bot)
+   switches check-ins off;
 4. records what became of each round (sent and its message id, blocked, failed).
 
 Per chat, Telegram allows about one message a second; a chat gets at most one check-in per
@@ -25,45 +28,35 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.constants import ParseMode
+from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
+from bot import sender
 from bot.checkins.chat import checkin_message
 from bot.replies import Reply
 from bot.retrying_request import retry_after_seconds
+from bot.send_hold import SLOT, SendHold
 from bot.storage.models import RoundStatus, utcnow
 from bot.storage.repository import Claim, SendOutcome, Store
 
 log = logging.getLogger(__name__)
 
 TELEGRAM_RATE = 30.0  # messages per second, for all bot processes together
-SLOT = "telegram"
 STALE_AFTER = timedelta(minutes=10)
 RECOVERY_EVERY = timedelta(minutes=1)  # looking for stale rounds is a write: not every pass
 MAX_RETRIES = 5
 MAX_LATE_SLOTS = 20
 
-Sender = Callable[[int, Reply], Awaitable[int]]
-"""Sends one reply to a chat and returns the message id; raises telegram.error.*"""
+Sender = Callable[[int, Reply, sender.Pace | None], Awaitable[int | None]]
+"""Sends one reply to a chat, each of its messages after ``pace``; returns the id of the
+last message; raises telegram.error.*"""
 
 
 def telegram_sender(bot: Bot) -> Sender:
-    """A sender that talks to the Bot API through python-telegram-bot."""
+    """Check-ins go out through the one sender (bot.sender), like every other message."""
 
-    async def send(chat_id: int, reply: Reply) -> int:
-        markup = None
-        if reply.buttons:
-            markup = InlineKeyboardMarkup(
-                [
-                    [InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
-                    for row in reply.buttons
-                ]
-            )
-        message = await bot.send_message(
-            chat_id, reply.html, parse_mode=ParseMode.HTML, reply_markup=markup
-        )
-        return message.message_id
+    async def send(chat_id: int, reply: Reply, pace: sender.Pace | None = None) -> int | None:
+        return await sender.send(bot, chat_id, reply, pace=pace)
 
     return send
 
@@ -101,11 +94,6 @@ class SendLimiter:
                 return
         log.info("send slots missed %d times in a row; sending anyway", MAX_LATE_SLOTS)
 
-    async def hold(self, seconds: float) -> None:
-        """Telegram said 429: no process sends again for ``seconds``."""
-        async with self.store.unit() as uow:
-            await uow.hold_sending(SLOT, self.clock() + seconds)
-
 
 @dataclass
 class Dispatcher:
@@ -114,6 +102,7 @@ class Dispatcher:
     store: Store
     send: Sender
     limiter: SendLimiter | None = None
+    hold: SendHold | None = None
     now: Callable[[], datetime] = utcnow
     batch: int = 50
     idle_seconds: float = 1.0
@@ -156,16 +145,17 @@ class Dispatcher:
 
     async def _deliver(self, claim: Claim) -> SendOutcome:
         reply = checkin_message(claim)
+        pace = self.limiter.wait_turn if self.limiter is not None else None
         for _attempt in range(MAX_RETRIES):
-            if self.limiter is not None:
-                await self.limiter.wait_turn()
             try:
-                message_id = await self.send(claim.user_id, reply)
+                message_id = await self.send(claim.user_id, reply, pace)
             except RetryAfter as exc:
                 seconds = retry_after_seconds(exc)
                 log.info("Telegram asked to wait %.1fs; waiting", seconds)
-                if self.limiter is not None:
-                    await self.limiter.hold(seconds)
+                if self.hold is not None:
+                    recording = self.hold.report(seconds)  # every process holds back
+                    if recording is not None:
+                        await recording
                 await self.sleep(seconds)
                 continue
             except Forbidden:

@@ -213,12 +213,14 @@ class CheckinRound(Base):
 class SendSlot(Base):
     """Telegram's overall message rate, shared by every bot process: each send reserves
     the next free moment by advancing ``next_free`` (seconds since the epoch) atomically.
-    Holds no personal data."""
+    ``hold_until`` is when the last 429 Telegram answered any process ends: no slot starts
+    before it. Holds no personal data."""
 
     __tablename__ = "send_slots"
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     next_free: Mapped[float] = mapped_column(Float, default=0.0)
+    hold_until: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
 
 class ProcessedUpdate(Base):

@@ -985,33 +985,45 @@ class Unit:
 
     async def reserve_send_slots(self, name: str, count: int, step: float, now: float) -> float:
         """Reserve ``count`` consecutive send slots ``step`` seconds apart, shared by every
-        process; returns when the first one starts (seconds since the epoch)."""
+        process, none before a hold (a 429) ends; returns when the first one starts
+        (seconds since the epoch)."""
         larger = func.greatest if self.dialect == "postgresql" else func.max
         for _ in range(2):
             end = (
                 await (await self.orm()).execute(
                     update(SendSlot)
                     .where(SendSlot.name == name)
-                    .values(next_free=larger(SendSlot.next_free, now) + step * count)
+                    .values(next_free=larger(SendSlot.next_free, SendSlot.hold_until, now) + step * count)
                     .returning(SendSlot.next_free)
                 )
             ).scalar_one_or_none()
             if end is not None:
                 return end - step * count
-            await (await self.orm()).execute(
-                _insert(self.dialect, SendSlot)
-                .values(name=name, next_free=0.0)
-                .on_conflict_do_nothing(index_elements=["name"])
-            )
+            await self._add_send_slot(name)
         raise AssertionError("the send slot row exists after inserting it")  # pragma: no cover
 
-    async def hold_sending(self, name: str, until: float) -> None:
-        """Nobody sends before ``until`` (after Telegram answered 429)."""
+    async def hold_sending(self, name: str, until: float, channel: str | None = None) -> None:
+        """Nobody sends before ``until`` (seconds since the epoch; Telegram answered 429).
+        On PostgreSQL, ``channel`` is notified with ``until`` when this commits, so every
+        process listening holds back at once."""
         larger = func.greatest if self.dialect == "postgresql" else func.max
+        await self._add_send_slot(name)
         await (await self.orm()).execute(
-            update(SendSlot)
-            .where(SendSlot.name == name)
-            .values(next_free=larger(SendSlot.next_free, until))
+            update(SendSlot).where(SendSlot.name == name).values(hold_until=larger(SendSlot.hold_until, until))
+        )
+        if channel is not None and self.dialect == "postgresql":
+            await (await self.orm()).execute(select(func.pg_notify(channel, repr(until))))
+
+    async def send_hold(self, name: str) -> float:
+        """When the hold recorded last ends (seconds since the epoch; 0 if none was)."""
+        held = await (await self.orm()).execute(select(SendSlot.hold_until).where(SendSlot.name == name))
+        return held.scalar_one_or_none() or 0.0
+
+    async def _add_send_slot(self, name: str) -> None:
+        await (await self.orm()).execute(
+            _insert(self.dialect, SendSlot)
+            .values(name=name, next_free=0.0, hold_until=0.0)
+            .on_conflict_do_nothing(index_elements=["name"])
         )
 
     # --- the operator ----------------------------------------------------------------

@@ -1174,7 +1174,7 @@ class FakeBotApi:
             if required:
                 raise bad_request("message text is empty")
             return None, [], None
-        if len(text) > limit:
+        if utf16_len(text) > limit:  # characters as Telegram counts them: UTF-16 code units
             reason = "message is too long" if key == "text" else "message caption is too long"
             raise bad_request(reason)
         return text, entities, raw if mode == "html" else None

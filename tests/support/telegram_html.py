@@ -3,10 +3,12 @@
 Why: the fake Bot API must reject exactly the markup Telegram rejects (with Telegram's own
 error texts), so formatting bugs in the bot fail in tests instead of in production.
 
-One deliberate difference: TDLib keeps a stray ``&`` literally, but the Bot API documentation
-requires every ``&`` outside a tag to be escaped, so this parser rejects it. That catches user
-input interpolated without ``html.escape``. Inside quoted attribute values (URLs) a stray
-``&`` is accepted, as Telegram does.
+Two deliberate differences: TDLib keeps a stray ``&`` or ``>`` literally, but the Bot API
+documentation requires every ``<``, ``>`` and ``&`` that is not part of a tag or an entity
+to be escaped ("All <, > and & symbols that are not a part of a tag or an HTML entity must be
+replaced with the corresponding HTML entities"), so this parser rejects them. That catches
+user input interpolated without ``html.escape``, and text that only works by TDLib's
+leniency. Inside quoted attribute values (URLs) a stray ``&`` is accepted, as Telegram does.
 """
 
 from __future__ import annotations
@@ -106,6 +108,8 @@ class _HtmlParser:
                 self._character_reference()
             elif char == "<":
                 self._tag()
+            elif char == ">":
+                raise self._error('Character ">" must be escaped as "&gt;"', self.pos)
             else:
                 self._emit(char)
                 self.pos += 1
