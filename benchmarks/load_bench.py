@@ -8,7 +8,7 @@ against PostgreSQL; compared with the floor, and memory with 100,000 stored user
 What runs:
 
 * the bot: ``build_application`` (handlers, per-user ordering, each update applied whole,
-  the production retry wrapper) fed with Telegram updates by ``bot.main.handle_update``, as
+  the production retry wrapper) fed with Telegram updates by ``bot.app.handle_update``, as
   the webhook and the poller do. Its Bot API requests are answered in-process by
   ``LoopbackTelegram``, which replies like Telegram (message ids, the message with its
   keyboard) without a network, so the figures are the bot's own cost. Each simulated seller
@@ -84,9 +84,10 @@ from telegram.ext import (  # noqa: E402
 from telegram.request import BaseRequest, RequestData  # noqa: E402
 
 from benchmarks.fresh_database import fresh_database  # noqa: E402
-from bot.app import build_application  # noqa: E402
+from bot.app import build_application, handle_update  # noqa: E402
+from bot.background import WRITE_NOTES_EVERY, write_noted_questions  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.main import WRITE_NOTES_EVERY, handle_update, settle_heap, write_noted_questions  # noqa: E402
+from bot.main import settle_heap  # noqa: E402
 from bot.retrying_request import RetryingRequest  # noqa: E402
 from bot.sender import call as bot_api  # noqa: E402
 from bot.storage.database import create_engine, session_factory  # noqa: E402
@@ -278,7 +279,7 @@ async def run_sellers(
     steps: list[tuple[str, str]] = SCRIPT,
 ) -> Figures:
     """Every seller's script at once; the application's ``background`` tasks (each takes a
-    stop event, as the bot's own do in ``bot.main.serve``) run alongside and are counted."""
+    stop event, as the bot's own do in ``bot.background``) run alongside and are counted."""
     figures = Figures(name)
     stop = asyncio.Event()
     background = [asyncio.create_task(task(stop)) for task in application.bot_data.get("background", [])]
@@ -335,7 +336,7 @@ async def the_bot(database_url: str, telegram: LoopbackTelegram) -> Application:
     application = build_application(settings, store=Store(session_factory(engine)))
     application.bot_data["engine"] = engine
     store = application.bot_data["store"]
-    application.bot_data["background"] = [partial(write_noted_questions, store)]  # as bot.main.serve runs it
+    application.bot_data["background"] = [partial(write_noted_questions, store)]  # as bot.background runs it
     application.bot = offline_bot(telegram)  # the same application, Telegram in-process
     await application.initialize()
     return application

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import asyncpg  # noqa: E402
 
 from benchmarks.fresh_database import fresh_database  # noqa: E402
-from bot.main import KEEP_UPDATE_IDS  # noqa: E402
+from bot.background import KEEP_UPDATE_IDS  # noqa: E402
 from bot.storage.database import create_engine, session_factory  # noqa: E402
 from bot.storage.repository import Store  # noqa: E402
 

@@ -129,6 +129,11 @@ def _user_key(update: object) -> int | None:
     return None
 
 
+async def handle_update(application: Application, update: Update) -> None:
+    """Process one update through the per-user ordering; returns once it is handled."""
+    await application.update_processor.process_update(update, application.process_update(update))
+
+
 def build_application(settings: Settings, store: Store | None = None) -> Application:
     """The bot: handlers, storage and per-user ordering, configured from ``settings``."""
     if not settings.telegram_bot_token:
@@ -149,7 +154,7 @@ def build_application(settings: Settings, store: Store | None = None) -> Applica
                 flood_gate=FloodGate(settings.flood_burst, settings.flood_rate), on_flood=handlers.slow_down
             )
         )
-        .updater(None)  # updates arrive through bot.main's poller or the webhook server
+        .updater(None)  # updates arrive through handle_update: bot.polling or bot.webhook
         .build()
     )
     if engine is not None:

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 
 from bot.handlers import DATABASE_ERRORS
+from bot.stopping import pause
 from bot.storage.repository import Store
 
 log = logging.getLogger(__name__)
@@ -108,10 +109,7 @@ class SendHold:
                     "not listening for 429 holds of other processes (%s); retrying",
                     type(exc).__name__,
                 )
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=self.reconnect_after)
-            except TimeoutError:
-                pass
+            await pause(stop, self.reconnect_after)
 
     async def _read_recorded(self) -> None:
         assert self.store is not None

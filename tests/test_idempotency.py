@@ -12,10 +12,11 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from bot.main import SECRET_HEADER, prune_processed_updates, webhook_app
+from bot.background import prune_processed_updates
 from bot.storage.database import create_engine, session_factory
 from bot.storage.models import ProcessedUpdate, utcnow
 from bot.storage.repository import Store
+from bot.webhook import SECRET_HEADER, webhook_app
 from tests.db_fixtures import migrated_engine
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.harness import ChatHarness

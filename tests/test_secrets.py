@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url, text
 
-from bot.main import LIBRARY_LOG_LEVELS, RedactSecrets
+from bot.logs import LIBRARY_LOG_LEVELS, RedactSecrets
 from bot.replies import text as bot_text
 from tests.db_fixtures import POSTGRES_ADMIN_URL, _admin, _run
 from tests.support.fake_bot_api import FakeBotApi

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.main import SECRET_HEADER
+from bot.webhook import SECRET_HEADER
 from tests.support.fake_bot_api import FakeBotApi, FakeUser
 from tests.support.harness import TOKEN
 from tests.test_bot_checkup import CHINESE_ANSWERS, ENGLISH_ANSWERS

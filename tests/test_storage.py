@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from advice.questionnaire import Answer, AnswerStatus
-from bot.main import write_noted_questions
+from bot.background import write_noted_questions
 from bot.storage import repository
 from bot.storage.database import create_engine, session_factory
 from bot.storage.models import (

@@ -1,4 +1,4 @@
-"""The webhook server (the real ASGI app of bot.main): who may post, and what a bad post gets."""
+"""The webhook server (the real ASGI app of bot.webhook): who may post, and what a bad post gets."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from bot.main import GC_THRESHOLDS, SECRET_HEADER, settle_heap, webhook_app
+from bot.main import GC_THRESHOLDS, settle_heap
 from bot.storage.models import ProcessedUpdate
+from bot.webhook import SECRET_HEADER, webhook_app
 from tests.support.harness import ChatHarness
 from tests.test_bot_checkup import count
 
@@ -91,7 +92,7 @@ async def test_a_malformed_update_is_refused_with_400_and_logged_once(
     caplog.set_level(logging.INFO)
     response = await post(client, body)
     assert response.status_code == 400
-    notes = [r for r in caplog.records if r.name == "bot.main"]
+    notes = [r for r in caplog.records if r.name == "bot.webhook"]
     assert len(notes) == 1 and notes[0].levelno == logging.WARNING, caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert '"hi"' not in caplog.text and "hi" not in notes[0].getMessage()  # no user text logged
@@ -111,7 +112,7 @@ async def test_an_update_of_an_unknown_type_is_accepted_silently_and_logged_once
     caplog.set_level(logging.INFO)
     response = await post(client, body)
     assert response.status_code == 200  # so Telegram does not redeliver it forever
-    notes = [r for r in caplog.records if r.name == "bot.main"]
+    notes = [r for r in caplog.records if r.name == "bot.webhook"]
     assert len(notes) == 1 and "unknown type" in notes[0].getMessage(), caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert await count(harness, ProcessedUpdate) == 0

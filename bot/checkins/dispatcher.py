@@ -36,6 +36,7 @@ from bot.checkins.chat import checkin_message
 from bot.replies import Reply
 from bot.retrying_request import retry_after_seconds
 from bot.send_hold import SLOT, SendHold
+from bot.stopping import pause
 from bot.storage.models import RoundStatus, utcnow
 from bot.storage.repository import Claim, SendOutcome, Store
 
@@ -120,10 +121,7 @@ class Dispatcher:
                 log.exception("check-in dispatch failed; retrying")
                 handled = 0
             if handled < self.batch:
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=self.idle_seconds)
-                except TimeoutError:
-                    pass
+                await pause(stop, self.idle_seconds)
 
     async def pass_once(self) -> int:
         """One claim-send-record pass; returns how many check-ins it handled."""

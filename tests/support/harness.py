@@ -8,9 +8,8 @@ from typing import Any
 from telegram import Bot, Update
 from telegram.ext import Application
 
-from bot.app import build_application
+from bot.app import build_application, handle_update
 from bot.config import Settings
-from bot.main import handle_update
 from bot.storage.repository import Store
 from tests.support.fake_bot_api import BotMessage, FakeBotApi, FakeUser
 from tests.support.offline import InProcessRequest
