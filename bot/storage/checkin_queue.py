@@ -213,7 +213,7 @@ class CheckinQueue(UnitCore):
         """Reserve ``count`` consecutive send slots ``step`` seconds apart, shared by every
         process, none before a hold (a 429) ends; returns when the first one starts
         (seconds since the epoch)."""
-        larger = func.greatest if self.dialect == "postgresql" else func.max
+        larger = _larger(self.dialect)
         for _ in range(2):
             end = (
                 await (await self.orm()).execute(
@@ -235,7 +235,7 @@ class CheckinQueue(UnitCore):
         """Nobody sends before ``until`` (seconds since the epoch; Telegram answered 429).
         On PostgreSQL, ``channel`` is notified with ``until`` when this commits, so every
         process listening holds back at once."""
-        larger = func.greatest if self.dialect == "postgresql" else func.max
+        larger = _larger(self.dialect)
         await self._add_send_slot(name)
         await (await self.orm()).execute(
             update(SendSlot)
@@ -263,3 +263,8 @@ class CheckinQueue(UnitCore):
 def aware(moment: datetime) -> datetime:
     """A stored time as an aware UTC datetime (SQLite hands back naive UTC)."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _larger(dialect: str) -> Any:
+    """The SQL function of the largest of its arguments in ``dialect``."""
+    return func.greatest if dialect == "postgresql" else func.max
