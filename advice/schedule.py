@@ -147,6 +147,46 @@ def following_due(
     return due
 
 
+@dataclass(frozen=True, slots=True)
+class AfterClaim:
+    """A seller's check-in schedule once a due check-in is claimed for sending."""
+
+    next_due: datetime | None
+    ignored_in_row: int
+    streak: int
+    cadence_asked: bool
+    ask_cadence: bool  # ignored twice in a row: ask, once, whether to change the cadence
+
+
+def after_claim(
+    rule: Rule,
+    due_at: datetime,
+    now: datetime,
+    *,
+    ignored_in_row: int,
+    streak: int,
+    cadence_asked: bool,
+    last_ignored: bool,
+) -> AfterClaim:
+    """The schedule after the check-in due at ``due_at`` is claimed at ``now``.
+
+    ``last_ignored``: the check-in before it was never answered; it adds to the ignored in a
+    row and ends the streak. From two ignored in a row the schedule is quieter (one due
+    time left out), and the seller is asked whether to change the cadence, once.
+    """
+    if last_ignored:
+        ignored_in_row, streak = ignored_in_row + 1, 0
+    quieter = ignored_in_row >= 2
+    ask_cadence = quieter and not cadence_asked
+    return AfterClaim(
+        next_due=following_due(rule, due_at, now, quieter=quieter),
+        ignored_in_row=ignored_in_row,
+        streak=streak,
+        cadence_asked=cadence_asked or ask_cadence,
+        ask_cadence=ask_cadence,
+    )
+
+
 def snoozed_until(now: datetime) -> datetime:
     """Snooze: the same check-in again later today."""
     return now + SNOOZE

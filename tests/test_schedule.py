@@ -11,6 +11,7 @@ import pytest
 
 from advice.schedule import (
     Rule,
+    after_claim,
     describe_local,
     following_due,
     next_due,
@@ -126,6 +127,58 @@ def test_quieter_leaves_one_due_time_out() -> None:
     last = utc(2026, 5, 6, 10)
     assert following_due(rule, last, last) == utc(2026, 5, 13, 10)
     assert following_due(rule, last, last, quieter=True) == utc(2026, 5, 20, 10)
+
+
+WEEKLY = Rule("weekly", 2, 10, "UTC")  # Wednesdays 10:00
+DUE = utc(2026, 5, 6, 10)
+
+
+def test_a_claimed_check_in_after_an_answered_one_keeps_the_streak_and_the_rhythm() -> None:
+    after = after_claim(
+        WEEKLY, DUE, DUE, ignored_in_row=0, streak=3, cadence_asked=False, last_ignored=False
+    )
+    assert after.next_due == utc(2026, 5, 13, 10)
+    assert (after.ignored_in_row, after.streak, after.cadence_asked, after.ask_cadence) == (
+        0,
+        3,
+        False,
+        False,
+    )
+
+
+def test_an_ignored_check_in_ends_the_streak_and_counts_towards_going_quieter() -> None:
+    after = after_claim(
+        WEEKLY, DUE, DUE, ignored_in_row=0, streak=3, cadence_asked=False, last_ignored=True
+    )
+    assert after.next_due == utc(2026, 5, 13, 10)  # one ignored: not quieter yet
+    assert (after.ignored_in_row, after.streak, after.ask_cadence) == (1, 0, False)
+
+
+def test_two_ignored_in_a_row_leave_a_due_time_out_and_ask_about_the_cadence_once() -> None:
+    second = after_claim(
+        WEEKLY, DUE, DUE, ignored_in_row=1, streak=0, cadence_asked=False, last_ignored=True
+    )
+    assert second.next_due == utc(2026, 5, 20, 10)  # the 13th left out
+    assert (second.ignored_in_row, second.cadence_asked, second.ask_cadence) == (2, True, True)
+    third = after_claim(
+        WEEKLY,
+        DUE,
+        DUE,
+        ignored_in_row=2,
+        streak=0,
+        cadence_asked=second.cadence_asked,
+        last_ignored=True,
+    )
+    assert third.next_due == utc(2026, 5, 20, 10)
+    assert (third.ignored_in_row, third.ask_cadence) == (3, False)  # asked once only
+
+
+def test_a_claimed_check_in_after_downtime_is_followed_by_the_next_future_one() -> None:
+    back_up = utc(2026, 6, 1, 12)
+    after = after_claim(
+        WEEKLY, DUE, back_up, ignored_in_row=0, streak=1, cadence_asked=False, last_ignored=False
+    )
+    assert after.next_due == utc(2026, 6, 3, 10)
 
 
 def test_snooze_is_later_the_same_day() -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from advice.questionnaire import Answer, AnswerStatus
 from bot.background import write_noted_questions
-from bot.storage import repository
+from bot.storage import checkups, driver, protocol, reports, settings
 from bot.storage.database import create_engine, session_factory
 from bot.storage.models import (
     AdviceReport,
@@ -578,7 +578,7 @@ async def test_an_optimistic_update_overtaken_by_another_of_the_same_user_writes
             async with store.update_unit(812, ANNA, "en") as other:  # another process, meanwhile
                 assert other is not None
     assert await rows_of(store, 811) == (1, 0)
-    assert store._take_noted(ANNA) == {1: (99, "price_tier")}  # kept for the update's retry
+    assert store.notes.take(ANNA) == {1: (99, "price_tier")}  # kept for the update's retry
 
 
 @pytest.mark.postgres
@@ -679,17 +679,17 @@ async def test_a_connection_the_driver_lost_track_of_is_a_database_error_and_nev
     await answered_checkup(store, 900)
     invalidated: list[object] = []
     event.listen(store.engine.sync_engine, "invalidate", lambda *args: invalidated.append(args[0]))
-    run = repository._run_on_driver
+    fetch = asyncpg.Connection.fetch
 
     async def lost(*args: object, **kwargs: object) -> object:
         raise asyncpg.exceptions.InternalClientError("cannot switch to state 12; another operation (2) is in progress")
 
-    monkeypatch.setattr(repository, "_run_on_driver", lost)
+    monkeypatch.setattr(asyncpg.Connection, "fetch", lost)
     with pytest.raises(DBAPIError):
         async with store.update_unit(901, ANNA, "en", optimistic=optimistic):
             pass
     assert len(invalidated) == 1
-    monkeypatch.setattr(repository, "_run_on_driver", run)
+    monkeypatch.setattr(asyncpg.Connection, "fetch", fetch)
     async with store.update_unit(901, ANNA, "en", optimistic=optimistic) as handled:
         assert handled is not None
 
@@ -748,12 +748,12 @@ async def test_a_connection_lost_inside_an_update_is_a_database_error_and_the_ne
 # --- statements run on asyncpg -----------------------------------------------------------
 DRIVER_STATEMENTS = {
     "an update's first statement, noting": (
-        partial(repository._begin_update, noting=True),
+        partial(protocol.begin_update, noting=True),
         {"update": 1, "user": ANNA, "lang": "en", "now": utcnow(), "noted_checkups": [3], "noted_messages": [9], "noted_fields": ["category"]},
     ),
-    "an optimistic update's read": (repository._read_for_update, {"update": 1, "user": ANNA}),
+    "an optimistic update's read": (protocol.read_for_update, {"update": 1, "user": ANNA}),
     "an optimistic update's writes": (
-        partial(repository._apply_unchanged, noting=True, answering=True),
+        partial(protocol.apply_unchanged, noting=True, answering=True),
         {
             "user": ANNA, "seen": "1234", "now": utcnow(), "update": 1,
             "noted_checkups": [3, 4], "noted_messages": [9, 10], "noted_fields": ["category", "price_tier"],
@@ -764,20 +764,20 @@ DRIVER_STATEMENTS = {
         },
     ),
     "an answer": (
-        repository._insert_answer,
+        checkups._insert_answer,
         {"checkup_id": 3, "user_id": ANNA, "field": "weekly_orders", "value": 12, "status": "given", "low": 10.0, "high": 14.0, "created_at": utcnow()},
     ),
-    "the check-up in progress": (repository._active_checkup, {"user": ANNA, "wanted_kind": "checkup"}),
-    "closing a check-up": (repository._close_checkup, {"of_checkup": 3, "to": "finished", "now": utcnow()}),
+    "the check-up in progress": (checkups._active_checkup, {"user": ANNA, "wanted_kind": "checkup"}),
+    "closing a check-up": (checkups._close_checkup, {"of_checkup": 3, "to": "finished", "now": utcnow()}),
     "an optimistic update's writes, finishing a check-up": (
-        partial(repository._apply_unchanged, finishing=True),
+        partial(protocol.apply_unchanged, finishing=True),
         {
             "user": ANNA, "seen": "1234", "now": utcnow(), "update": 1,
-            **{f"report_{key}": value for key, value in repository._report_values(make_report(ANNA, 3)).items()},
+            **{f"report_{key}": value for key, value in reports._report_values(make_report(ANNA, 3)).items()},
             "report_id": 7, "report_created_at": utcnow(),
         },
     ),
-    "whether check-ins are offered": (repository._checkin_offer, {"user": ANNA, "of_checkup": 3}),
+    "whether check-ins are offered": (settings._checkin_offer, {"user": ANNA, "of_checkup": 3}),
 }
 
 
@@ -792,7 +792,7 @@ def test_statements_run_on_asyncpg_get_the_values_sqlalchemy_would_give_them(nam
     for place in compiled.positiontup:
         convert = compiled.binds[place].type.dialect_impl(dialect).bind_processor(dialect)
         expected.append(values[place] if convert is None else convert(values[place]))
-    assert repository._driver_arguments(statement, parameters) == (str(compiled), expected)
+    assert driver.driver_arguments(statement, parameters) == (str(compiled), expected)
 
 
 async def test_the_check_ins_of_a_window_are_read_newest_first(store: Store) -> None:
