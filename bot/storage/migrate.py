@@ -41,9 +41,23 @@ def upgrade_database(database_url: str, revision: str = "head") -> str:
     """Migrate the database to ``revision`` and say what was done (see describe_upgrade).
     Synchronous: it runs its own event loop, so call it from sync code (the CLI), or through
     ``asyncio.to_thread`` from async code."""
+    _check_sqlite_folder(database_url)
     before = current_revision(database_url)
     command.upgrade(alembic_config(database_url), revision)
     return describe_upgrade(before, current_revision(database_url))
+
+
+def _check_sqlite_folder(database_url: str) -> None:
+    """A SQLite file whose folder does not exist cannot be made: say so before opening it.
+
+    Opening it would fail too, but aiosqlite then leaves its worker thread to close the
+    connection after the event loop has gone, and that thread prints a traceback."""
+    url = make_url(normalise_database_url(database_url))
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    folder = Path(url.database).parent
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no folder {str(folder)!r}")
 
 
 def describe_upgrade(before: str | None, after: str | None) -> str:
