@@ -8,7 +8,6 @@ derived from the answers stored so far, so any process can continue any conversa
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial, wraps
@@ -37,7 +36,7 @@ from bot.charts import progress_chart
 from bot.checkins import chat as checkin_chat
 from bot.replies import Button, Reply, stale_button, text, unknown_button
 from bot.storage.models import AdviceReport, Checkup, CheckupKind, CheckupStatus, User
-from bot.storage.repository import Stats, Unit
+from bot.storage.repository import Unit
 
 _escape = partial(escape, quote=False)
 QUESTIONNAIRE = load_questionnaire()
@@ -491,44 +490,3 @@ def _zone(name: str | None) -> ZoneInfo:
         return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):  # a zone this system does not know
         return ZoneInfo("UTC")
-
-
-# --- the operator ------------------------------------------------------------------------
-def stats_reply(stats: Stats, lang: str) -> list[Reply]:
-    ui = _ui(lang)
-    top = ui.lever(stats.top_bottleneck) if stats.top_bottleneck else text("stats_none", lang)
-    return [
-        Reply(
-            text(
-                "stats",
-                lang,
-                users=ui.num(stats.users),
-                checkups_done=ui.num(stats.checkups_done),
-                active_checkins=ui.num(stats.active_checkins),
-                bottleneck=top,
-            )
-        )
-    ]
-
-
-# --- the user's data ---------------------------------------------------------------------
-async def export_data(uow: Unit, user: User) -> list[Reply]:
-    data = await uow.export(user.id)
-    payload = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
-    return [Reply(text("export_caption", user.language), document=(f"seller-coach-{user.id}.json", payload))]
-
-
-def delete_prompt(lang: str) -> list[Reply]:
-    return [
-        Reply(
-            text("delete_confirm", lang),
-            [[Button(text("button_yes_delete", lang), cb.Delete(True).pack()), Button(text("button_no_keep", lang), cb.Delete(False).pack())]],
-        )
-    ]
-
-
-async def delete_data(uow: Unit, user: User) -> list[Reply]:
-    lang = user.language
-    await uow.delete_user(user.id)
-    return [Reply(text("delete_done", lang))]
-

@@ -21,7 +21,7 @@ from telegram.ext import ContextTypes
 
 from bot import callbacks as cb
 from bot import conversation as chat
-from bot import sender
+from bot import seller_data, sender
 from bot.checkins import chat as checkins
 from bot.replies import Reply, language_for, text, unknown_button
 from bot.storage.models import CheckupKind, User, utcnow
@@ -167,11 +167,11 @@ async def _progress(uow: Unit, user: User, update: Update, context: Context) -> 
 
 
 async def _export(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
-    return await chat.export_data(uow, user)
+    return await seller_data.export_data(uow, user)
 
 
 async def _delete(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
-    return chat.delete_prompt(user.language)
+    return seller_data.delete_prompt(user.language)
 
 
 async def _checkin(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
@@ -182,7 +182,7 @@ async def _stats(uow: Unit, user: User, update: Update, context: Context) -> lis
     """Figures for the operators in ADMIN_IDS; to anyone else the command does not exist."""
     if user.id not in context.application.bot_data["settings"].admin_ids:
         return await _unknown_command(uow, user, update, context)
-    return chat.stats_reply(await uow.stats(), user.language)
+    return seller_data.stats_reply(await uow.stats(), user.language)
 
 
 async def _unknown_command(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
@@ -273,10 +273,6 @@ async def _language_pressed(uow: Unit, user: User, button: cb.Language, pressed:
     return await chat.set_language(uow, user, button.language)
 
 
-async def _delete_pressed(uow: Unit, user: User, button: cb.Delete, pressed: int | None) -> list[Reply]:
-    return await chat.delete_data(uow, user) if button.confirmed else [Reply(text("delete_kept", user.language))]
-
-
 BUTTONS: dict[type[cb.CallbackData], ButtonStep] = {
     cb.Choose: chat.choose,
     cb.Toggle: chat.toggle,
@@ -289,7 +285,7 @@ BUTTONS: dict[type[cb.CallbackData], ButtonStep] = {
     cb.AdviceView: _advice_pressed,
     cb.WhatIf: _whatif_pressed,
     cb.Language: _language_pressed,
-    cb.Delete: _delete_pressed,
+    cb.Delete: seller_data.delete_pressed,
     cb.CheckinOffer: checkins.answer_offer,
     cb.RoundAction: checkins.round_action,
     cb.SameAsLastTime: checkins.same_as_last_time,
