@@ -36,7 +36,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from operator import call
+from operator import attrgetter, call
 from typing import (
     Annotated,
     Any,
@@ -53,14 +53,17 @@ SEPARATOR = ":"
 
 
 # --- how a field is written --------------------------------------------------------------
-# Each codec gives the regular expression of what it writes (ASCII only, one spelling for
-# each value), how to read a match back, and how to write a value (ValueError if it cannot).
+# A codec gives the regular expression of a field's text (ASCII only, one spelling for each
+# value), and how to read a match back. A value is written as str() gives it, but for words
+# that stand for another value (``yes`` for True); pack() checks the whole data against its
+# kind's pattern, so a value out of bounds is never sent.
 class Digits:
     """A whole number from 0 to ``most``, written in at most ``width`` ASCII digits without
     a leading zero."""
 
     __slots__ = ("most", "pattern", "width")
     read = int
+    spelling = None
 
     def __init__(self, width: int, most: int | None = None) -> None:
         self.width = width
@@ -72,37 +75,27 @@ class Digits:
         else:
             raise ValueError(f"no pattern for 0 to {self.most} in {width} digits")
 
-    def write(self, value: Any) -> str:
-        if type(value) is not int or not 0 <= value <= self.most:
-            raise ValueError(f"{value!r} is not a whole number from 0 to {self.most}")
-        return str(value)
-
 
 class Words:
     """One of a few words, each standing for a value (itself, unless given)."""
 
-    __slots__ = ("by_value", "by_word", "pattern", "read", "width")
+    __slots__ = ("by_word", "pattern", "read", "spelling", "width")
 
     def __init__(self, *words: str, values: tuple[Any, ...] | None = None) -> None:
         if not words or not all(re.fullmatch(r"[a-z_]+", w) for w in words):
             raise ValueError(f"words must be lower-case ASCII letters: {words!r}")
         self.by_word = dict(zip(words, words if values is None else values, strict=True))
-        self.by_value = {value: word for word, value in self.by_word.items()}
+        self.spelling = None if values is None else dict(zip(values, words, strict=True))
         self.pattern = "|".join(words)
         self.read = self.by_word.__getitem__
         self.width = max(map(len, words))
-
-    def write(self, value: Any) -> str:
-        word = self.by_value.get(value) if type(value) in (str, bool) else None
-        if word is None:
-            raise ValueError(f"{value!r} is not one of {tuple(self.by_value)}")
-        return word
 
 
 class Either:
     """A number or a word (``csz:3``, ``csz:keep``)."""
 
     __slots__ = ("number", "pattern", "width", "words")
+    spelling = None
 
     def __init__(self, number: Digits, words: Words) -> None:
         self.number, self.words = number, words
@@ -111,9 +104,6 @@ class Either:
 
     def read(self, part: str) -> Any:
         return int(part) if part[0] in "0123456789" else self.words.read(part)
-
-    def write(self, value: Any) -> str:
-        return self.number.write(value) if type(value) is int else self.words.write(value)
 
 
 Codec = Digits | Words | Either
@@ -140,7 +130,9 @@ class CallbackData:
     _codecs: ClassVar[tuple[Codec, ...]]
     _names: ClassVar[tuple[str, ...]]
     _pattern: ClassVar[re.Pattern[str]]  # the whole data, one group a field
-    _writes: ClassVar[tuple[Callable[[Any], str], ...]]
+    _template: ClassVar[str]  # "a:%s:%s:%s"
+    _values: ClassVar[Callable[[Any], Any]]
+    _spellings: ClassVar[tuple[dict[Any, str] | None, ...] | None]  # None: as str() writes them
     _reads: ClassVar[tuple[Callable[[str], Any], ...] | None]  # None: int for each field
 
     def __init_subclass__(cls, *, prefix: str, **kwargs: Any) -> None:
@@ -160,7 +152,10 @@ class CallbackData:
         cls._pattern = re.compile(
             prefix + "".join(f"{SEPARATOR}({c.pattern})" for c in cls._codecs)
         )
-        cls._writes = tuple(c.write for c in cls._codecs)
+        cls._template = prefix + f"{SEPARATOR}%s" * len(cls._codecs)
+        cls._values = attrgetter(*cls._names)
+        spellings = tuple(c.spelling for c in cls._codecs)
+        cls._spellings = None if spellings == (None,) * len(spellings) else spellings
         reads = tuple(c.read for c in cls._codecs)
         cls._reads = None if all(read is int for read in reads) else reads
         _KINDS[prefix] = cls
@@ -168,10 +163,18 @@ class CallbackData:
     def pack(self) -> str:
         """The button's data, as :func:`parse` reads it; ValueError for a value out of its
         field's bounds (a bug: it would be refused when pressed)."""
-        data = self.prefix
-        for write, name in zip(self._writes, self._names, strict=True):
-            data += SEPARATOR + write(getattr(self, name))
-        assert len(data) <= MAX_BYTES, data  # ASCII: the kind's definition proved it fits
+        values = self._values(self)
+        if len(self._names) == 1:  # attrgetter gave the value alone
+            values = (values,)
+        if self._spellings is not None:  # a word standing for another value (yes: True)
+            values = tuple(
+                v if s is None else s.get(v, "")
+                for s, v in zip(self._spellings, values, strict=True)
+            )
+        data = self._template % values
+        if self._pattern.fullmatch(data) is None:
+            raise ValueError(f"{self!r}: a value out of its field's bounds")
+        assert len(data) <= MAX_BYTES, data  # the kind's definition proved it
         return data
 
 

@@ -183,8 +183,8 @@ def test_numbers_within_their_bounds_go_there_and_back(
     "button",
     [
         Choose(10**12, 0, 0), Choose(1, 1000, 0), Choose(1, 0, -1), Toggle(1, 0, 10**6), Hour(24), Day(7),
-        Zone(100), Zone("later"), SameAsLastTime(1, 10), Cadence("hourly"), WhatIf("happiness"),
-        Delete("yes"), CheckinOffer(1), Choose(True, 0, 0), Choose("1", 0, 0), AdviceView("why", 1.0),
+        Zone(100), Zone("later"), SameAsLastTime(1, 10), Cadence("hourly"), WhatIf("happiness"), WhatIf("ask:1"),
+        Delete("yes"), CheckinOffer(None), Choose(True, 0, 0), Choose(None, 0, 0), AdviceView("why", 1.0),
     ],
 )  # fmt: skip
 def test_a_value_out_of_its_fields_bounds_is_never_packed(button: CallbackData) -> None:
