@@ -42,6 +42,7 @@ from typing import (
     Any,
     ClassVar,
     Literal,
+    cast,
     dataclass_transform,
     get_args,
     get_origin,
@@ -142,7 +143,7 @@ class CallbackData:
         dataclass(frozen=True)(cls)
         hints = get_type_hints(cls, include_extras=True)
         cls.prefix = prefix
-        cls._names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+        cls._names = tuple(f.name for f in fields(cast(Any, cls)))
         cls._codecs = tuple(_codec(cls, name, hints[name]) for name in cls._names)
         longest = len(prefix) + sum(len(SEPARATOR) + codec.width for codec in cls._codecs)
         if not cls._codecs or longest > MAX_BYTES:
@@ -198,13 +199,13 @@ def parse(data: str | None) -> CallbackData | None:
     of an answer is the update the bot gets most."""
     if not data or len(data) > MAX_BYTES:
         return None
-    kind = _KINDS.get(data.split(SEPARATOR, 1)[0])
+    kind: Any = _KINDS.get(data.split(SEPARATOR, 1)[0])
     match = kind._pattern.fullmatch(data) if kind is not None else None
     if match is None:
         return None
     if kind._reads is None:  # numbers only (a press of an answer)
-        return kind(*map(int, match.groups()))  # type: ignore[misc]
-    return kind(*map(call, kind._reads, match.groups()))  # type: ignore[misc]
+        return kind(*map(int, match.groups()))
+    return kind(*map(call, kind._reads, match.groups()))
 
 
 def kinds() -> dict[str, type[CallbackData]]:

@@ -423,7 +423,7 @@ LEVER_FIELDS = {"traffic": "weekly_reach", "conversion": "conversion", "order_va
 
 
 def _lever_buttons(lang: str) -> list[list[Button]]:
-    return [[Button(_ui(lang).lever(lv).capitalize(), cb.WhatIf(lv).pack())] for lv in LEVERS]  # type: ignore[arg-type]
+    return [[Button(_ui(lang).lever(lv).capitalize(), cb.WhatIf(lv).pack())] for lv in LEVERS]
 
 
 async def whatif(uow: Unit, user: User, args: str | None = None, lever: str | None = None) -> list[Reply]:

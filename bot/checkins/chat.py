@@ -375,7 +375,7 @@ async def ask_current(uow: Unit, user: User, checkup: Checkup) -> list[Reply]:
     top = _top_action(report, lang)
     if top is not None and FOLLOW_UP not in answers:
         options = [
-            Button(labels[lang], cb.FollowUp(checkup.id, value).pack())  # type: ignore[arg-type]
+            Button(labels[lang], cb.FollowUp(checkup.id, value).pack())
             for value, labels in CHECKIN.follow_up_options
         ]
         return [Reply(CHECKIN.follow_up_ask[lang].format(action=_escape(top[1])), [options])]
