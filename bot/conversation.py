@@ -8,10 +8,11 @@ derived from the answers stored so far, so any process can continue any conversa
 from __future__ import annotations
 
 import asyncio
-import json
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from functools import partial
+from functools import partial, wraps
 from html import escape
+from typing import NamedTuple, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from advice.data import LEVERS
@@ -30,12 +31,12 @@ from advice.render import (
     to_json,
 )
 from advice.whatif import parse_whatif, to_benchmark, what_if
-from bot.callbacks import Callback
+from bot import callbacks as cb
 from bot.charts import progress_chart
 from bot.checkins import chat as checkin_chat
-from bot.replies import Button, Reply, text
+from bot.replies import Button, Reply, stale_button, text, unknown_button
 from bot.storage.models import AdviceReport, Checkup, CheckupKind, CheckupStatus, User
-from bot.storage.repository import Stats, Unit
+from bot.storage.repository import Unit
 
 _escape = partial(escape, quote=False)
 QUESTIONNAIRE = load_questionnaire()
@@ -49,8 +50,8 @@ def _ui(lang: str) -> Formatter:
 # --- menus -------------------------------------------------------------------------------
 def start_menu(lang: str) -> list[list[Button]]:
     return [
-        [Button(text("button_start_checkup", lang), "menu:checkup")],
-        [Button(text("button_help", lang), "menu:help")],
+        [Button(text("button_start_checkup", lang), cb.Menu("checkup").pack())],
+        [Button(text("button_help", lang), cb.Menu("help").pack())],
     ]
 
 
@@ -73,7 +74,8 @@ def privacy_reply(lang: str) -> list[Reply]:
 
 
 def language_menu(lang: str) -> list[Reply]:
-    return [Reply(text("language_prompt", lang), [[Button("English", "lang:en"), Button("中文", "lang:zh")]])]
+    buttons = [Button("English", cb.Language("en").pack()), Button("中文", cb.Language("zh").pack())]
+    return [Reply(text("language_prompt", lang), [buttons])]
 
 
 async def set_language(uow: Unit, user: User, lang: str) -> list[Reply]:
@@ -99,8 +101,8 @@ async def begin_checkup(uow: Unit, user: User) -> list[Reply]:
             return [
                 Reply(
                     text("checkup_resume", user.language, count=answered),
-                    [[Button(text("button_continue", user.language), "cu:go"),
-                      Button(text("button_restart", user.language), "cu:restart")]],
+                    [[Button(text("button_continue", user.language), cb.CheckupResume("go").pack()),
+                      Button(text("button_restart", user.language), cb.CheckupResume("restart").pack())]],
                 )
             ]
         return await ask_current(uow, user, active)
@@ -146,7 +148,7 @@ def question_reply(checkup: Checkup, question: Question, answers: dict[str, Answ
     if question.type == "choice":
         row: list[Button] = []
         for oi, option in enumerate(question.options):
-            row.append(Button(option.label[lang], f"a:{checkup.id}:{qi}:{oi}"))
+            row.append(Button(option.label[lang], cb.Choose(checkup.id, qi, oi).pack()))
             if len(row) == 2:
                 rows.append(row)
                 row = []
@@ -155,15 +157,16 @@ def question_reply(checkup: Checkup, question: Question, answers: dict[str, Answ
     elif question.type == "multi":
         for oi, option in enumerate(question.options):
             chosen = mask >> oi & 1
-            rows.append([Button(("✅ " if chosen else "▫️ ") + option.label[lang], f"m:{checkup.id}:{qi}:{mask ^ (1 << oi)}")])
-        rows.append([Button(ui.t("button_done"), f"md:{checkup.id}:{qi}:{mask}")])
+            tick = cb.Toggle(checkup.id, qi, mask ^ (1 << oi)).pack()
+            rows.append([Button(("✅ " if chosen else "▫️ ") + option.label[lang], tick)])
+        rows.append([Button(ui.t("button_done"), cb.MultiDone(checkup.id, qi, mask).pack())])
     extra = []
     if QUESTIONNAIRE.previous(answers, question.field) is not None:
-        extra.append(Button(ui.t("button_back"), f"bk:{checkup.id}:{qi}"))
+        extra.append(Button(ui.t("button_back"), cb.Back(checkup.id, qi).pack()))
     if question.optional:
-        extra.append(Button(ui.t("button_skip"), f"sk:{checkup.id}:{qi}"))
+        extra.append(Button(ui.t("button_skip"), cb.Skip(checkup.id, qi).pack()))
     if question.accepts_dont_know:
-        extra.append(Button(ui.t("button_dont_know"), f"dk:{checkup.id}:{qi}"))
+        extra.append(Button(ui.t("button_dont_know"), cb.DontKnow(checkup.id, qi).pack()))
     if extra:
         rows.append(extra)
     return Reply(body, rows, question_of=(checkup.id, question.field))
@@ -255,62 +258,99 @@ async def answer_text(uow: Unit, user: User, checkup: Checkup, typed: str) -> li
     return await _record(uow, user, checkup, question, result, answers)
 
 
-async def answer_button(uow: Unit, user: User, cb: Callback, pressed: int | None = None) -> list[Reply]:
-    """A button pressed on a question message (``pressed``, its id): answer, toggle, back,
-    skip or don't know."""
-    lang = user.language
-    checkup = await uow.checkup(cb.int(0), user.id)
-    if checkup is None or checkup.status != CheckupStatus.IN_PROGRESS.value:
-        return [Reply(text("stale_button", lang), toast=text("stale_button_toast", lang)), *await _current_or_idle(uow, user)]
-    answers = await uow.answers(checkup.id)
-    question = QUESTIONNAIRE.next_question(answers)
-    qi = cb.int(1)
-    if question is None or qi != QUESTION_INDEX[question.field]:
-        stale = Reply(text("stale_button", lang), toast=text("stale_button_toast", lang))
-        return [stale, *await ask_current(uow, user, checkup)]
-    message_id = _question_message(checkup, question, pressed)
-    if cb.kind == "bk":
-        return await go_back(uow, user, checkup, question, answers, message_id)
-    if cb.kind == "sk" and question.optional:
-        skipped = Answer(None, AnswerStatus.SKIPPED)
-        return await _record(uow, user, checkup, question, skipped, answers, message_id)
-    if cb.kind == "dk" and question.accepts_dont_know:
-        dont_know = Answer(None, AnswerStatus.DONT_KNOW)
-        return await _record(uow, user, checkup, question, dont_know, answers, message_id)
-    if cb.kind == "a":
-        result = QUESTIONNAIRE.choose(question, cb.int(2), lang)
-    elif cb.kind in ("m", "md"):
-        mask = cb.int(2)
-        if mask >= 1 << len(question.options) or question.type != "multi":
-            return [Reply(text("unknown_button", lang), toast=text("stale_button_toast", lang))]
-        if cb.kind == "m":
-            toggled = question_reply(checkup, question, answers, lang, mask)
-            if message_id is not None:
-                toggled.edit_message_id, toggled.question_of = message_id, None
-            return [toggled]
-        result = QUESTIONNAIRE.multi(question, [i for i in range(len(question.options)) if mask >> i & 1], lang)
-    else:
-        return [Reply(text("unknown_button", lang), toast=text("stale_button_toast", lang))]
+class _AtQuestion(NamedTuple):
+    """The current question of a check-up in progress, whose button was pressed."""
+
+    checkup: Checkup
+    answers: dict[str, Answer]
+    question: Question
+    message_id: int | None  # the message that shows it, to edit
+
+
+_B = TypeVar("_B", bound=cb.QuestionButton)
+
+
+def _at_current_question(
+    step: Callable[[Unit, User, _B, _AtQuestion], Awaitable[list[Reply]]],
+) -> Callable[[Unit, User, _B, int | None], Awaitable[list[Reply]]]:
+    """A button step of a question message (``pressed``: that message's id). It runs only if
+    the button's question is the one to answer now; else the stale-button reply follows,
+    and where the seller is."""
+
+    @wraps(step)
+    async def at_question(uow: Unit, user: User, button: _B, pressed: int | None) -> list[Reply]:
+        checkup = await uow.checkup(button.checkup, user.id)
+        if checkup is None or checkup.status != CheckupStatus.IN_PROGRESS.value:
+            return [stale_button(user.language), *await _current_or_idle(uow, user)]
+        answers = await uow.answers(checkup.id)
+        question = QUESTIONNAIRE.next_question(answers)
+        if question is None or button.question != QUESTION_INDEX[question.field]:
+            return [stale_button(user.language), *await ask_current(uow, user, checkup)]
+        at = _AtQuestion(checkup, answers, question, _question_message(checkup, question, pressed))
+        return await step(uow, user, button, at)
+
+    return at_question
+
+
+async def _answered(uow: Unit, user: User, at: _AtQuestion, result: Answer | Rejection) -> list[Reply]:
     if isinstance(result, Rejection):
-        return [Reply(_escape(rejection_text(result, lang)))]
-    return await _record(uow, user, checkup, question, result, answers, message_id)
+        return [Reply(_escape(rejection_text(result, user.language)))]
+    return await _record(uow, user, at.checkup, at.question, result, at.answers, at.message_id)
 
 
-async def go_back(
-    uow: Unit,
-    user: User,
-    checkup: Checkup,
-    question: Question,
-    answers: dict[str, Answer],
-    message_id: int | None,
-) -> list[Reply]:
+@_at_current_question
+async def choose(uow: Unit, user: User, button: cb.Choose, at: _AtQuestion) -> list[Reply]:
+    return await _answered(uow, user, at, QUESTIONNAIRE.choose(at.question, button.option, user.language))
+
+
+@_at_current_question
+async def toggle(uow: Unit, user: User, button: cb.Toggle, at: _AtQuestion) -> list[Reply]:
+    """An option of a multi-choice question ticked or unticked: its message shows the
+    options chosen now (the buttons hold them; nothing is stored until Done)."""
+    if not _fits(at.question, button.mask):
+        return [unknown_button(user.language)]
+    toggled = question_reply(at.checkup, at.question, at.answers, user.language, button.mask)
+    if at.message_id is not None:
+        toggled.edit_message_id, toggled.question_of = at.message_id, None
+    return [toggled]
+
+
+@_at_current_question
+async def multi_done(uow: Unit, user: User, button: cb.MultiDone, at: _AtQuestion) -> list[Reply]:
+    if not _fits(at.question, button.mask):
+        return [unknown_button(user.language)]
+    chosen = [i for i in range(len(at.question.options)) if button.mask >> i & 1]
+    return await _answered(uow, user, at, QUESTIONNAIRE.multi(at.question, chosen, user.language))
+
+
+def _fits(question: Question, mask: int) -> bool:
+    return question.type == "multi" and mask < 1 << len(question.options)
+
+
+@_at_current_question
+async def skip(uow: Unit, user: User, button: cb.Skip, at: _AtQuestion) -> list[Reply]:
+    if not at.question.optional:
+        return [unknown_button(user.language)]
+    return await _answered(uow, user, at, Answer(None, AnswerStatus.SKIPPED))
+
+
+@_at_current_question
+async def dont_know(uow: Unit, user: User, button: cb.DontKnow, at: _AtQuestion) -> list[Reply]:
+    if not at.question.accepts_dont_know:
+        return [unknown_button(user.language)]
+    return await _answered(uow, user, at, Answer(None, AnswerStatus.DONT_KNOW))
+
+
+@_at_current_question
+async def back(uow: Unit, user: User, button: cb.Back, at: _AtQuestion) -> list[Reply]:
+    lang, (checkup, answers, question, message_id) = user.language, at
     previous = QUESTIONNAIRE.previous(answers, question.field)
     if previous is None:
-        return [Reply(_escape(_ui(user.language).t("terminal_first_question")), toast=_ui(user.language).t("terminal_first_question"))]
+        return [Reply(_escape(_ui(lang).t("terminal_first_question")), toast=_ui(lang).t("terminal_first_question"))]
     await uow.withdraw_answer(checkup, previous.field)
     remaining = {k: v for k, v in answers.items() if k != previous.field}
-    closing = _left_question(message_id, question, answers, user.language, text("question_left_back", user.language))
-    return [*closing, question_reply(checkup, previous, remaining, user.language)]
+    closing = _left_question(message_id, question, answers, lang, text("question_left_back", lang))
+    return [*closing, question_reply(checkup, previous, remaining, lang)]
 
 
 async def idle_text(uow: Unit, user: User) -> list[Reply]:
@@ -336,8 +376,11 @@ async def current_question(uow: Unit, user: User, checkup: Checkup) -> list[Repl
 # --- advice ------------------------------------------------------------------------------
 def advice_buttons(report_id: int, lang: str) -> list[list[Button]]:
     return [
-        [Button(text("button_why", lang), f"adv:why:{report_id}"), Button(text("button_more", lang), f"adv:more:{report_id}")],
-        [Button(text("button_whatif", lang), "wi:ask")],
+        [
+            Button(text("button_why", lang), cb.AdviceView("why", report_id).pack()),
+            Button(text("button_more", lang), cb.AdviceView("more", report_id).pack()),
+        ],
+        [Button(text("button_whatif", lang), cb.WhatIf("ask").pack())],
     ]
 
 
@@ -380,7 +423,7 @@ LEVER_FIELDS = {"traffic": "weekly_reach", "conversion": "conversion", "order_va
 
 
 def _lever_buttons(lang: str) -> list[list[Button]]:
-    return [[Button(_ui(lang).lever(lv).capitalize(), f"wi:{lv}")] for lv in LEVERS]
+    return [[Button(_ui(lang).lever(lv).capitalize(), cb.WhatIf(lv).pack())] for lv in LEVERS]
 
 
 async def whatif(uow: Unit, user: User, args: str | None = None, lever: str | None = None) -> list[Reply]:
@@ -447,44 +490,3 @@ def _zone(name: str | None) -> ZoneInfo:
         return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):  # a zone this system does not know
         return ZoneInfo("UTC")
-
-
-# --- the operator ------------------------------------------------------------------------
-def stats_reply(stats: Stats, lang: str) -> list[Reply]:
-    ui = _ui(lang)
-    top = ui.lever(stats.top_bottleneck) if stats.top_bottleneck else text("stats_none", lang)
-    return [
-        Reply(
-            text(
-                "stats",
-                lang,
-                users=ui.num(stats.users),
-                checkups_done=ui.num(stats.checkups_done),
-                active_checkins=ui.num(stats.active_checkins),
-                bottleneck=top,
-            )
-        )
-    ]
-
-
-# --- the user's data ---------------------------------------------------------------------
-async def export_data(uow: Unit, user: User) -> list[Reply]:
-    data = await uow.export(user.id)
-    payload = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
-    return [Reply(text("export_caption", user.language), document=(f"seller-coach-{user.id}.json", payload))]
-
-
-def delete_prompt(lang: str) -> list[Reply]:
-    return [
-        Reply(
-            text("delete_confirm", lang),
-            [[Button(text("button_yes_delete", lang), "del:yes"), Button(text("button_no_keep", lang), "del:no")]],
-        )
-    ]
-
-
-async def delete_data(uow: Unit, user: User) -> list[Reply]:
-    lang = user.language
-    await uow.delete_user(user.id)
-    return [Reply(text("delete_done", lang))]
-

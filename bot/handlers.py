@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from functools import wraps
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -18,11 +19,11 @@ from telegram.constants import ChatAction, ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
+from bot import callbacks as cb
 from bot import conversation as chat
-from bot import sender
-from bot.callbacks import Callback, parse_callback
+from bot import seller_data, sender
 from bot.checkins import chat as checkins
-from bot.replies import Reply, language_for, text
+from bot.replies import Reply, language_for, text, unknown_button
 from bot.storage.models import CheckupKind, User, utcnow
 from bot.storage.repository import Contended, Store, Unit
 
@@ -31,7 +32,6 @@ log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 Step = Callable[[Unit, User, Update, Context], Awaitable[list[Reply]]]
 DATABASE_ERRORS = (OperationalError, DBAPIError, PoolTimeout, OSError)
-CHECKIN_BUTTONS = frozenset({"co", "ci", "cia", "cif", "cs", "csc", "csd", "csh", "csz"})
 
 
 def store_of(context: Context) -> Store:
@@ -167,11 +167,11 @@ async def _progress(uow: Unit, user: User, update: Update, context: Context) -> 
 
 
 async def _export(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
-    return await chat.export_data(uow, user)
+    return await seller_data.export_data(uow, user)
 
 
 async def _delete(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
-    return chat.delete_prompt(user.language)
+    return seller_data.delete_prompt(user.language)
 
 
 async def _checkin(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
@@ -182,7 +182,7 @@ async def _stats(uow: Unit, user: User, update: Update, context: Context) -> lis
     """Figures for the operators in ADMIN_IDS; to anyone else the command does not exist."""
     if user.id not in context.application.bot_data["settings"].admin_ids:
         return await _unknown_command(uow, user, update, context)
-    return chat.stats_reply(await uow.stats(), user.language)
+    return seller_data.stats_reply(await uow.stats(), user.language)
 
 
 async def _unknown_command(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
@@ -235,57 +235,67 @@ async def _edited(uow: Unit, user: User, update: Update, context: Context) -> li
 
 
 # --- buttons -----------------------------------------------------------------------------
+# A button's step: (unit, user, the button pressed, the id of the message it is on).
+ButtonStep = Callable[[Unit, User, Any, int | None], Awaitable[list[Reply]]]
+
+
 async def _button(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
+    """Any button press: its kind's step (BUTTONS), or the unknown-button reply for data
+    the bot would not have sent."""
     query = update.callback_query
-    cb = parse_callback(query.data if query else None)
-    lang = user.language
-    if cb is None:
-        return [Reply(text("unknown_button", lang), toast=text("stale_button_toast", lang))]
-    if cb.kind in ("a", "m", "md", "bk", "sk", "dk"):
-        pressed = query.message.message_id if query and query.message else None
-        return await chat.answer_button(uow, user, cb, pressed)
-    if cb.kind == "cu":
-        return await (chat.continue_checkup(uow, user) if cb.args[0] == "go" else chat.restart_checkup(uow, user))
-    if cb.kind == "menu":
-        choice = cb.args[0]
-        if choice == "checkup":
-            return await chat.begin_checkup(uow, user)
-        if choice == "language":
-            return chat.language_menu(lang)
-        if choice == "checkin":
-            return await checkins.settings_menu(uow, user)
-        return chat.help_reply(lang)
-    if cb.kind == "adv":
-        return await chat.show_advice(uow, user, view=cb.args[0], report_id=cb.int(1))
-    if cb.kind == "wi":
-        return await chat.whatif(uow, user, lever=cb.args[0])
-    if cb.kind == "lang":
-        return await chat.set_language(uow, user, cb.args[0])
-    if cb.kind in CHECKIN_BUTTONS:
-        pressed = query.message.message_id if query and query.message else None
-        return await _checkin_button(uow, user, cb, pressed)
-    if cb.kind == "del":
-        return await chat.delete_data(uow, user) if cb.args[0] == "yes" else [Reply(text("delete_kept", lang))]
-    return [Reply(text("unknown_button", lang))]  # pragma: no cover - every kind is routed above
+    button = cb.parse(query.data if query else None)
+    if query is None or button is None:
+        return [unknown_button(user.language)]
+    return await BUTTONS[type(button)](uow, user, button, query.message.message_id if query.message else None)
 
 
-async def _checkin_button(uow: Unit, user: User, cb: Callback, pressed: int | None) -> list[Reply]:
-    """The buttons of check-ins: offer, settings, a check-in message, its questions."""
-    if cb.kind == "co":
-        return await checkins.answer_offer(uow, user, cb.args[0] == "yes")
-    if cb.kind == "ci":
-        return await checkins.round_action(uow, user, cb.args[0], cb.int(1), pressed)
-    if cb.kind in ("cia", "cif"):
-        return await checkins.answer_button(uow, user, cb.kind, cb.int(0), cb.args[1])
-    if cb.kind == "cs":
-        return await (checkins.settings_menu(uow, user) if cb.args[0] == "menu" else checkins.resume(uow, user))
-    if cb.kind == "csc":
-        return await checkins.choose_cadence(uow, user, cb.args[0])
-    if cb.kind == "csd":
-        return await checkins.choose_day(uow, user, cb.int(0))
-    if cb.kind == "csh":
-        return await checkins.choose_hour(uow, user, cb.int(0))
-    return await checkins.choose_zone(uow, user, cb.args[0])
+async def _resume_pressed(uow: Unit, user: User, button: cb.CheckupResume, pressed: int | None) -> list[Reply]:
+    return await (chat.continue_checkup(uow, user) if button.choice == "go" else chat.restart_checkup(uow, user))
+
+
+async def _menu_pressed(uow: Unit, user: User, button: cb.Menu, pressed: int | None) -> list[Reply]:
+    if button.item == "checkup":
+        return await chat.begin_checkup(uow, user)
+    if button.item == "checkin":
+        return await checkins.settings_menu(uow, user)
+    return chat.language_menu(user.language) if button.item == "language" else chat.help_reply(user.language)
+
+
+async def _advice_pressed(uow: Unit, user: User, button: cb.AdviceView, pressed: int | None) -> list[Reply]:
+    return await chat.show_advice(uow, user, view=button.view, report_id=button.report)
+
+
+async def _whatif_pressed(uow: Unit, user: User, button: cb.WhatIf, pressed: int | None) -> list[Reply]:
+    return await chat.whatif(uow, user, lever=button.lever)  # "ask": which lever?
+
+
+async def _language_pressed(uow: Unit, user: User, button: cb.Language, pressed: int | None) -> list[Reply]:
+    return await chat.set_language(uow, user, button.language)
+
+
+BUTTONS: dict[type[cb.CallbackData], ButtonStep] = {
+    cb.Choose: chat.choose,
+    cb.Toggle: chat.toggle,
+    cb.MultiDone: chat.multi_done,
+    cb.Back: chat.back,
+    cb.Skip: chat.skip,
+    cb.DontKnow: chat.dont_know,
+    cb.CheckupResume: _resume_pressed,
+    cb.Menu: _menu_pressed,
+    cb.AdviceView: _advice_pressed,
+    cb.WhatIf: _whatif_pressed,
+    cb.Language: _language_pressed,
+    cb.Delete: seller_data.delete_pressed,
+    cb.CheckinOffer: checkins.answer_offer,
+    cb.RoundAction: checkins.round_action,
+    cb.SameAsLastTime: checkins.same_as_last_time,
+    cb.FollowUp: checkins.follow_up,
+    cb.CheckinSettings: checkins.settings_button,
+    cb.Cadence: checkins.choose_cadence,
+    cb.Day: checkins.choose_day,
+    cb.Hour: checkins.choose_hour,
+    cb.Zone: checkins.choose_zone,
+}
 
 
 # --- outside private chats ---------------------------------------------------------------

@@ -49,6 +49,16 @@ class Reply:
     toast: str | None = None  # the answer to a button press (a small pop-up)
 
 
+def stale_button(lang: str) -> Reply:
+    """The answer to a button of an earlier question or round: the chat goes on after it."""
+    return Reply(text("stale_button", lang), toast=text("stale_button_toast", lang))
+
+
+def unknown_button(lang: str) -> Reply:
+    """The answer to button data the bot would not send (forged, or no longer meaningful)."""
+    return Reply(text("unknown_button", lang), toast=text("stale_button_toast", lang))
+
+
 def language_for(code: str | None) -> str:
     """Chinese for any zh* Telegram language code, English otherwise."""
     return "zh" if code and code.lower().startswith("zh") else "en"

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from advice.questionnaire import Answer
-from bot.callbacks import parse_callback
+from bot.callbacks import Delete, Language, QuestionButton, parse
 from bot.conversation import QUESTION_INDEX, QUESTIONNAIRE
 from bot.replies import text as bot_text
 from bot.storage.models import AnswerRow, Checkup
@@ -231,11 +231,11 @@ async def press(harness: ChatHarness, seller: Seller, message: BotMessage, data:
 def _is_old(data: str, checkup_id: int | None, question_index: int | None) -> bool:
     """Whether a shown button is out of date: not the current question's, and not a request
     the seller would mean (delete, change language)."""
-    cb = parse_callback(data)
-    if cb is None or cb.kind in ("del", "lang"):
+    button = parse(data)
+    if button is None or isinstance(button, Delete | Language):
         return False
-    if cb.kind in ("a", "m", "md", "bk", "sk", "dk"):
-        return (cb.int(0), cb.int(1)) != (checkup_id, question_index)
+    if isinstance(button, QuestionButton):
+        return (button.checkup, button.question) != (checkup_id, question_index)
     return True
 
 

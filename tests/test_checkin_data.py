@@ -12,7 +12,7 @@ from advice.engine import assess
 from advice.profile import Profile
 from advice.questionnaire import Answer, Rejection
 from advice.render import rejection_text
-from bot.callbacks import parse_callback
+from bot.callbacks import parse
 from tests.personas import HEALTHY
 
 CHECKIN = load_checkin()
@@ -201,9 +201,9 @@ def test_without_orders_order_value_and_repeat_rate_are_kept() -> None:
     ["ci:go:12", "ci:snooze:1", "cia:5:0", "cif:5:not_yet", "cs:menu", "csc:biweekly", "csd:6", "csh:23", "csz:keep", "co:yes"],
 )
 def test_check_in_buttons_parse(data: str) -> None:
-    assert parse_callback(data) is not None
+    assert parse(data) is not None
 
 
 @pytest.mark.parametrize("data", ["ci:send:1", "csh:24", "csd:7", "cif:5:maybe", "csc:hourly", "cia:5:x", "co:maybe"])
 def test_forged_check_in_buttons_are_refused(data: str) -> None:
-    assert parse_callback(data) is None
+    assert parse(data) is None

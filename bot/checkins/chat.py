@@ -15,7 +15,6 @@ from html import escape
 from advice.checkin import (
     CADENCE,
     FOLLOW_UP,
-    OUTCOMES,
     CheckinQuestion,
     cadence_of,
     history,
@@ -30,7 +29,6 @@ from advice.profile import Profile
 from advice.questionnaire import Answer, Rejection
 from advice.render import rejection_text, render, render_checkin_result, to_json
 from advice.schedule import (
-    CADENCES,
     PERIOD_DAYS,
     Rule,
     next_due,
@@ -38,7 +36,8 @@ from advice.schedule import (
     resolve_zone,
     snoozed_until,
 )
-from bot.replies import TEXTS_PATH, Button, Reply, text
+from bot import callbacks as cb
+from bot.replies import TEXTS_PATH, Button, Reply, stale_button, text, unknown_button
 from bot.storage.models import (
     AdviceReport,
     CheckinRound,
@@ -64,17 +63,17 @@ def checkin_message(claim: Claim) -> Reply:
     """The check-in as it arrives: start, snooze, skip or pause (and, once, how often)."""
     lang, rid = claim.language, claim.round_id
     rows = [
-        [Button(text("button_checkin_start", lang), f"ci:go:{rid}")],
+        [Button(text("button_checkin_start", lang), cb.RoundAction("go", rid).pack())],
         [
-            Button(text("button_checkin_snooze", lang), f"ci:snooze:{rid}"),
-            Button(text("button_checkin_skip", lang), f"ci:skip:{rid}"),
-            Button(text("button_checkin_pause", lang), f"ci:pause:{rid}"),
+            Button(text("button_checkin_snooze", lang), cb.RoundAction("snooze", rid).pack()),
+            Button(text("button_checkin_skip", lang), cb.RoundAction("skip", rid).pack()),
+            Button(text("button_checkin_pause", lang), cb.RoundAction("pause", rid).pack()),
         ],
     ]
     body = text("checkin_due", lang, period=CHECKIN.period[claim.cadence][lang])
     if claim.ask_cadence:
         body += "\n\n" + text("checkin_ask_cadence", lang)
-        rows.append([Button(text("button_checkin_change", lang), "cs:menu")])
+        rows.append([Button(text("button_checkin_change", lang), cb.CheckinSettings("menu").pack())])
     return Reply(body, rows)
 
 
@@ -86,14 +85,14 @@ async def with_offer(uow: Unit, user: User, checkup: Checkup, advice: Reply) -> 
         return advice
     lang = user.language
     offer = [
-        Button(text("button_checkin_accept", lang), "co:yes"),
-        Button(text("button_checkin_decline", lang), "co:no"),
+        Button(text("button_checkin_accept", lang), cb.CheckinOffer(True).pack()),
+        Button(text("button_checkin_decline", lang), cb.CheckinOffer(False).pack()),
     ]
     return Reply(f"{advice.html}\n\n{text('checkin_offer', lang)}", [*advice.buttons, offer])
 
 
-async def answer_offer(uow: Unit, user: User, accepted: bool) -> list[Reply]:
-    if not accepted:
+async def answer_offer(uow: Unit, user: User, button: cb.CheckinOffer, pressed: int | None) -> list[Reply]:
+    if not button.accepted:
         return [Reply(text("checkin_offer_declined", user.language))]
     return await settings_menu(uow, user)
 
@@ -105,11 +104,11 @@ async def settings_menu(uow: Unit, user: User) -> list[Reply]:
         return [Reply(text("checkin_needs_checkup", lang))]
     settings = await uow.settings(user.id)
     rows = [
-        [Button(text(f"cadence_{c}", lang), f"csc:{c}") for c in ("daily", "weekly")],
-        [Button(text(f"cadence_{c}", lang), f"csc:{c}") for c in ("biweekly", "off")],
+        [Button(text(f"cadence_{c}", lang), cb.Cadence(c).pack()) for c in ("daily", "weekly")],
+        [Button(text(f"cadence_{c}", lang), cb.Cadence(c).pack()) for c in ("biweekly", "off")],
     ]
     if settings.checkin_paused and settings.checkin_cadence != "off":
-        rows.insert(0, [Button(text("button_checkin_resume", lang), "cs:resume")])
+        rows.insert(0, [Button(text("button_checkin_resume", lang), cb.CheckinSettings("resume").pack())])
     return [Reply(f"{_status(user, settings)}\n\n{text('checkin_choose_cadence', lang)}", rows)]
 
 
@@ -163,11 +162,13 @@ def reschedule(settings: UserSettings, user: User, now: datetime) -> None:
     settings.updated_at = now
 
 
-async def choose_cadence(uow: Unit, user: User, cadence: str) -> list[Reply]:
-    lang = user.language
+async def settings_button(uow: Unit, user: User, button: cb.CheckinSettings, pressed: int | None) -> list[Reply]:
+    return await (settings_menu(uow, user) if button.choice == "menu" else resume(uow, user))
+
+
+async def choose_cadence(uow: Unit, user: User, button: cb.Cadence, pressed: int | None) -> list[Reply]:
+    lang, cadence = user.language, button.cadence
     settings = await uow.settings(user.id)
-    if cadence not in CADENCES:
-        return [Reply(text("unknown_button", lang))]
     settings.checkin_cadence = cadence
     settings.checkin_paused = False
     if cadence == "off":
@@ -175,13 +176,13 @@ async def choose_cadence(uow: Unit, user: User, cadence: str) -> list[Reply]:
         return [Reply(text("checkin_turned_off", lang))]
     if cadence == "daily":
         return [_hour_prompt(settings, lang)]
-    days = [Button(text(f"weekday_{d}", lang), f"csd:{d}") for d in range(7)]
+    days = [Button(text(f"weekday_{d}", lang), cb.Day(d).pack()) for d in range(7)]
     return [Reply(text("checkin_choose_day", lang), [days[:4], days[4:]])]
 
 
-async def choose_day(uow: Unit, user: User, weekday: int) -> list[Reply]:
+async def choose_day(uow: Unit, user: User, button: cb.Day, pressed: int | None) -> list[Reply]:
     settings = await uow.settings(user.id)
-    settings.checkin_weekday = weekday
+    settings.checkin_weekday = button.weekday
     return [_hour_prompt(settings, user.language)]
 
 
@@ -189,32 +190,30 @@ def _hour_prompt(settings: UserSettings, lang: str) -> Reply:
     """The hours as buttons; an hour typed next is read too (see :func:`typed_hour`)."""
     settings.awaiting = "hour"
     settings.updated_at = utcnow()
-    hours = [Button(f"{h:02d}:00", f"csh:{h}") for h in HOURS]
+    hours = [Button(f"{h:02d}:00", cb.Hour(h).pack()) for h in HOURS]
     return Reply(
         text("checkin_choose_hour", lang), [hours[i : i + 4] for i in range(0, len(hours), 4)]
     )
 
 
-async def choose_hour(uow: Unit, user: User, hour: int) -> list[Reply]:
+async def choose_hour(uow: Unit, user: User, button: cb.Hour, pressed: int | None) -> list[Reply]:
+    """An hour pressed, or typed (see :func:`typed_hour`)."""
     lang = user.language
-    if not 0 <= hour <= 23:
-        return [Reply(text("unknown_button", lang))]
     settings = await uow.settings(user.id)
-    settings.checkin_hour = hour
+    settings.checkin_hour = button.hour
     settings.awaiting = "time_zone"
     settings.updated_at = utcnow()
-    zones = [Button(zone_name(z, lang), f"csz:{i}") for i, z in enumerate(CHECKIN.zone_buttons)]
+    zones = [Button(zone_name(z, lang), cb.Zone(i).pack()) for i, z in enumerate(CHECKIN.zone_buttons)]
     rows = [zones[i : i + 4] for i in range(0, len(zones), 4)]
-    rows.append([Button(text("button_keep_zone", lang, zone=zone_name(user.time_zone, lang)), "csz:keep")])
+    rows.append([Button(text("button_keep_zone", lang, zone=zone_name(user.time_zone, lang)), cb.Zone("keep").pack())])
     return [Reply(text("checkin_choose_zone", lang), rows)]
 
 
-async def choose_zone(uow: Unit, user: User, choice: str) -> list[Reply]:
-    if choice != "keep":
-        index = int(choice)
-        if index >= len(CHECKIN.zone_buttons):
-            return [Reply(text("unknown_button", user.language))]
-        await uow.set_time_zone(user, CHECKIN.zone_buttons[index])
+async def choose_zone(uow: Unit, user: User, button: cb.Zone, pressed: int | None) -> list[Reply]:
+    if button.zone != "keep":
+        if button.zone >= len(CHECKIN.zone_buttons):
+            return [unknown_button(user.language)]
+        await uow.set_time_zone(user, CHECKIN.zone_buttons[button.zone])
     return await _confirm(uow, user)
 
 
@@ -232,7 +231,7 @@ async def typed_hour(uow: Unit, user: User, typed: str) -> list[Reply]:
     if hour is None:
         settings = await uow.settings(user.id)
         return [Reply(text("checkin_hour_unknown", user.language)), _hour_prompt(settings, user.language)]
-    return await choose_hour(uow, user, hour)
+    return await choose_hour(uow, user, cb.Hour(hour), pressed=None)
 
 
 async def typed_zone(uow: Unit, user: User, typed: str) -> list[Reply]:
@@ -267,13 +266,13 @@ async def resume(uow: Unit, user: User) -> list[Reply]:
 
 # --- a check-in message's buttons --------------------------------------------------------
 async def round_action(
-    uow: Unit, user: User, action: str, round_id: int, pressed: int | None
+    uow: Unit, user: User, button: cb.RoundAction, pressed: int | None
 ) -> list[Reply]:
     """Start, snooze, skip or pause the check-in of this round."""
-    lang = user.language
-    round_ = await uow.checkin_round(round_id, user.id)
+    lang, action = user.language, button.action
+    round_ = await uow.checkin_round(button.round, user.id)
     if round_ is None:
-        return [Reply(text("stale_button", lang), toast=text("stale_button_toast", lang))]
+        return [stale_button(lang)]
     if action == "go":
         return await start_checkin(uow, user, round_)
     if round_.status not in OPEN_ROUND:
@@ -376,7 +375,7 @@ async def ask_current(uow: Unit, user: User, checkup: Checkup) -> list[Reply]:
     top = _top_action(report, lang)
     if top is not None and FOLLOW_UP not in answers:
         options = [
-            Button(labels[lang], f"cif:{checkup.id}:{value}")
+            Button(labels[lang], cb.FollowUp(checkup.id, value).pack())
             for value, labels in CHECKIN.follow_up_options
         ]
         return [Reply(CHECKIN.follow_up_ask[lang].format(action=_escape(top[1])), [options])]
@@ -401,7 +400,7 @@ def _question_reply(
     )
     same = CHECKIN.same_label(question.field, profile, cadence, lang)
     index = [q.field for q in CHECKIN.questions].index(question.field)
-    button = Button(text("button_same_as_last_time", lang, value=same), f"cia:{checkup.id}:{index}")
+    button = Button(text("button_same_as_last_time", lang, value=same), cb.SameAsLastTime(checkup.id, index).pack())
     return Reply(body, [[button]])
 
 
@@ -422,43 +421,45 @@ async def answer_text(uow: Unit, user: User, checkup: Checkup, typed: str) -> li
     return await ask_current(uow, user, checkup)
 
 
-async def answer_button(
-    uow: Unit, user: User, kind: str, checkup_id: int, choice: str
-) -> list[Reply]:
-    """ "Same as last time" (``cia``) or the follow-up on last time's action (``cif``)."""
-    lang = user.language
+async def _pressed_checkin(uow: Unit, user: User, checkup_id: int) -> Checkup | None:
+    """The check-in a button of a question belongs to, if it is still in progress."""
     checkup = await uow.checkup(checkup_id, user.id)
-    if (
-        checkup is None
-        or checkup.kind != CheckupKind.CHECKIN.value
-        or checkup.status != CheckupStatus.IN_PROGRESS.value
-    ):
-        return [Reply(text("stale_button", lang), toast=text("stale_button_toast", lang))]
+    if checkup is None or checkup.kind != CheckupKind.CHECKIN.value or checkup.status != CheckupStatus.IN_PROGRESS.value:
+        return None
+    return checkup
+
+
+async def same_as_last_time(uow: Unit, user: User, button: cb.SameAsLastTime, pressed: int | None) -> list[Reply]:
+    """The figure of the question, as it was last time."""
+    lang = user.language
+    checkup = await _pressed_checkin(uow, user, button.checkup)
+    if checkup is None:
+        return [stale_button(lang)]
     answers = await uow.answers(checkup.id)
     question = CHECKIN.next_question(answers)
-    if kind == "cia":
-        index = int(choice)
-        if question is None or index >= len(CHECKIN.questions) or CHECKIN.questions[index].field != question.field:
-            return [
-                Reply(text("stale_button", lang), toast=text("stale_button_toast", lang)),
-                *await ask_current(uow, user, checkup),
-            ]
-        previous = await _previous_profile(uow, user)
-        assert previous is not None  # a check-in starts only after a report
-        cadence = _cadence(await uow.settings(user.id), answers)
-        value = last_time(question.field, previous[1], cadence)
-        answer = Answer(value)
-        rejected = CHECKIN.check(question, answer, answers, lang)
-        if rejected is not None:
-            return [Reply(_escape(rejection_text(rejected, lang)))]
-        await uow.save_answer(checkup, question.field, answer)
-        return await ask_current(uow, user, checkup)
-    if question is not None or FOLLOW_UP in answers or choice not in OUTCOMES:
-        return [
-            Reply(text("stale_button", lang), toast=text("stale_button_toast", lang)),
-            *await ask_current(uow, user, checkup),
-        ]
-    await uow.save_answer(checkup, FOLLOW_UP, Answer(choice))
+    index = button.question
+    if question is None or index >= len(CHECKIN.questions) or CHECKIN.questions[index].field != question.field:
+        return [stale_button(lang), *await ask_current(uow, user, checkup)]
+    previous = await _previous_profile(uow, user)
+    assert previous is not None  # a check-in starts only after a report
+    cadence = _cadence(await uow.settings(user.id), answers)
+    answer = Answer(last_time(question.field, previous[1], cadence))
+    rejected = CHECKIN.check(question, answer, answers, lang)
+    if rejected is not None:
+        return [Reply(_escape(rejection_text(rejected, lang)))]
+    await uow.save_answer(checkup, question.field, answer)
+    return await ask_current(uow, user, checkup)
+
+
+async def follow_up(uow: Unit, user: User, button: cb.FollowUp, pressed: int | None) -> list[Reply]:
+    """Whether the seller tried last time's top action."""
+    checkup = await _pressed_checkin(uow, user, button.checkup)
+    if checkup is None:
+        return [stale_button(user.language)]
+    answers = await uow.answers(checkup.id)
+    if CHECKIN.next_question(answers) is not None or FOLLOW_UP in answers:
+        return [stale_button(user.language), *await ask_current(uow, user, checkup)]
+    await uow.save_answer(checkup, FOLLOW_UP, Answer(button.outcome))
     return await ask_current(uow, user, checkup)
 
 
@@ -511,9 +512,9 @@ async def finish_checkin(
     streak = text("checkin_streak", lang, count=settings.checkin_streak)
     buttons = [
         [
-            Button(text("button_why", lang), f"adv:why:{report.id}"),
-            Button(text("button_more", lang), f"adv:more:{report.id}"),
+            Button(text("button_why", lang), cb.AdviceView("why", report.id).pack()),
+            Button(text("button_more", lang), cb.AdviceView("more", report.id).pack()),
         ],
-        [Button(text("button_whatif", lang), "wi:ask")],
+        [Button(text("button_whatif", lang), cb.WhatIf("ask").pack())],
     ]
     return [Reply(f"{result}\n\n{_escape(window_note)}\n\n{streak}", buttons)]
