@@ -68,7 +68,12 @@ class SlowTelegram(LoopbackTelegram):
         self.calls = 0
 
     async def do_request(
-        self, url: str, method: str, request_data: RequestData | None = None, *args: Any, **kwargs: Any
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        *args: Any,
+        **kwargs: Any,
     ) -> tuple[int, bytes]:
         self.calls += 1
         trips = HANDLING.get(RoundTrips())  # the update's, seen from its handler's tasks too
@@ -105,7 +110,9 @@ async def main(args: argparse.Namespace) -> int:
 
         application.add_error_handler(on_error)
         stop = asyncio.Event()
-        background = [asyncio.create_task(task(stop)) for task in application.bot_data["background"]]
+        background = [
+            asyncio.create_task(task(stop)) for task in application.bot_data["background"]
+        ]
         turns = asyncio.Semaphore(args.at_once)
 
         async def converse(user_id: int) -> None:
@@ -146,17 +153,24 @@ async def main(args: argparse.Namespace) -> int:
         print("  error:", repr(problem))
     target = TARGET_MS * args.latency_ms / 50
     met = percentile(answers, 95) * 1000 < target and not errors
-    print(f"target {'met   ' if met else 'MISSED'}: an answer's replies sent within {target:g} ms (p95)")
+    print(
+        f"target {'met   ' if met else 'MISSED'}: an answer's replies sent within {target:g} ms (p95)"
+    )
     return 0 if met else 1
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--latency-ms", type=float, default=50.0, help="how long each Bot API call takes")
+    parser.add_argument(
+        "--latency-ms", type=float, default=50.0, help="how long each Bot API call takes"
+    )
     parser.add_argument("--sellers", type=int, default=20)
     parser.add_argument("--at-once", type=int, default=4, help="sellers chatting at the same time")
     parser.add_argument(
-        "--admin-url", default=os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
+        "--admin-url",
+        default=os.environ.get(
+            "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test"
+        ),
     )
     return parser.parse_args(argv)
 
