@@ -2,14 +2,15 @@
 when every Bot API call takes Telegram a while to answer.
 
     .venv/bin/python benchmarks/reply_latency_bench.py [--latency-ms 50] [--sellers 20]
-        [--at-once 4] [--admin-url postgresql://postgres@127.0.0.1:5432/test]
+        [--at-once 1] [--admin-url postgresql://postgres@127.0.0.1:5432/test]
 
 What runs: the bot as ``benchmarks/load_bench.py`` builds it (``build_application`` with
 the production retry wrapper, on PostgreSQL, fed by ``bot.main.handle_update`` as the
 webhook and the poller do), its Bot API requests answered by load_bench's in-process
 Telegram stand-in after ``--latency-ms`` each: a wait, as a network round trip is, not
 work. Each seller sends /checkup and answers the 21 questions (buttons and typed numbers),
-one update after the other as Telegram delivers them; ``--at-once`` sellers at a time.
+one update after the other as Telegram delivers them; ``--at-once`` sellers at a time (one
+by default: the wait of a seller alone, not queued behind others' work on the event loop).
 
 Measured for each answer: from handing the update to the bot to the bot's last reply
 answered by the stand-in, and the round trips to the stand-in it waited for (calls in
@@ -165,7 +166,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--latency-ms", type=float, default=50.0, help="how long each Bot API call takes"
     )
     parser.add_argument("--sellers", type=int, default=20)
-    parser.add_argument("--at-once", type=int, default=4, help="sellers chatting at the same time")
+    parser.add_argument("--at-once", type=int, default=1, help="sellers chatting at the same time")
     parser.add_argument(
         "--admin-url",
         default=os.environ.get(
