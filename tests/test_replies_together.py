@@ -75,6 +75,19 @@ async def test_an_edit_that_fails_does_not_keep_the_next_question_from_the_selle
     assert "not confirmed by Telegram (NetworkError" in caplog.text  # logged as before
 
 
+async def test_when_several_replies_fail_the_first_is_handled_as_before_and_the_others_logged(
+    harness: ChatHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    seller = harness.seller()
+    await seller.says("/checkup")
+    harness.api.fail_next("editMessageText", status=500)
+    harness.api.fail_next("sendMessage", status=500)
+    with caplog.at_level(logging.WARNING, logger="bot"):
+        assert await seller.presses("Menswear") == []
+    assert "not confirmed by Telegram (NetworkError: Internal Server Error)" in caplog.text
+    assert "a reply sent beside another failed too (Internal Server Error)" in caplog.text
+
+
 async def test_new_messages_keep_their_order_when_telegram_is_slow_to_take_the_first(
     harness: ChatHarness,
 ) -> None:
