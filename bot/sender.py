@@ -86,17 +86,15 @@ def arrange(replies: Sequence[Reply]) -> tuple[list[Reply], list[Reply]]:
     """The replies that may go out at once, and those to send one after another, in order.
 
     An edit of an earlier message that fits in one message is seen in place, wherever the
-    new messages are: it goes out beside them (the first edit of each message; a second
-    edit of the same message waits its turn, or the older text could win). New messages,
-    and an edit too long for one message (its rest follows as new messages), keep their
-    order: the seller reads them one after the other."""
+    new messages are: it goes out beside them. New messages, an edit too long for one
+    message (its rest follows as new messages) and the edits of a message edited twice
+    (the older text could win) keep their order: the seller reads them one after the other."""
+    edited = [reply.edit_message_id for reply in replies if reply.edit_message_id is not None]
     beside: list[Reply] = []
     in_order: list[Reply] = []
-    edited: set[int] = set()
     for reply in replies:
-        message_id = reply.edit_message_id
-        if message_id is not None and message_id not in edited and fits(reply.html, TEXT_LIMIT):
-            edited.add(message_id)
+        alone = reply.edit_message_id is not None and edited.count(reply.edit_message_id) == 1
+        if alone and fits(reply.html, TEXT_LIMIT):
             beside.append(reply)
         else:
             in_order.append(reply)

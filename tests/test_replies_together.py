@@ -13,6 +13,9 @@ from collections.abc import Awaitable
 
 import pytest
 
+from bot import sender
+from bot.replies import Reply
+from bot.splitting import TEXT_LIMIT
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.harness import ChatHarness, Seller
 from tests.test_bot_checkup import ENGLISH_ANSWERS
@@ -98,3 +101,13 @@ async def test_new_messages_keep_their_order_when_telegram_is_slow_to_take_the_f
     assert "check-up" in notice.text.lower(), seller.transcript()
     assert FIRST_QUESTION in question.text, seller.transcript()
     assert notice.message_id < question.message_id
+
+
+def test_only_an_edit_that_fits_and_is_its_message_s_only_one_goes_out_beside() -> None:
+    shown = Reply("✓ Menswear", edit_message_id=7)
+    long_edit = Reply("word " * TEXT_LIMIT, edit_message_id=8)  # its rest follows as new messages
+    twice = [Reply("first", edit_message_id=9), Reply("second", edit_message_id=9)]
+    notice, question = Reply("Paused"), Reply("What do you mainly sell?")
+    beside, in_order = sender.arrange([shown, long_edit, *twice, notice, question])
+    assert beside == [shown]
+    assert in_order == [long_edit, *twice, notice, question]
