@@ -95,12 +95,16 @@ def _wait_next(api: FakeBotApi, user: FakeUser, mark: int, timeout: float = 15) 
     return api.wait_for_message(user.id, lambda m: m.edits == 0 and m.message_id > 0, timeout=timeout, since=mark)
 
 
-def _wait_ticked(api: FakeBotApi, user: FakeUser, mark: int, option: str, timeout: float = 15) -> BotMessage:
+def _wait_ticked(
+    api: FakeBotApi, user: FakeUser, mark: int, option: str, timeout: float = 15
+) -> BotMessage:
     """Wait for a keyboard showing ``option`` ticked. Not for any edit: the edit showing the
     previous answer goes out together with the next question and may land after it."""
     return api.wait_for_message(
         user.id,
-        lambda m: any(option in label and label.startswith("✅") for row in m.buttons for label, _ in row),
+        lambda m: any(
+            option in label and label.startswith("✅") for row in m.buttons for label, _ in row
+        ),
         timeout=timeout,
         since=mark,
     )
