@@ -39,6 +39,11 @@ COMMANDS = (
     "start", "checkup", "advice", "why", "whatif", "progress", "checkin",
     "cancel", "language", "export", "delete", "privacy", "help",
 )  # fmt: skip
+UPDATES_AT_ONCE = 256  # of different users (PerUserUpdateProcessor)
+# An update's replies have up to three Bot API calls in flight together (the press answered,
+# the answered question edited, the next message sent: bot.handlers.send_replies), so the
+# connection pool holds that many for each update, and none waits for a free connection.
+CONNECTIONS = UPDATES_AT_ONCE * 3
 COMMAND_DESCRIPTIONS = {
     "en": {
         "start": "Welcome and what I do",
@@ -82,7 +87,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
 
     def __init__(
         self,
-        max_concurrent_updates: int = 256,
+        max_concurrent_updates: int = UPDATES_AT_ONCE,
         flood_gate: FloodGate | None = None,
         on_flood: Callable[[Update], Awaitable[None]] | None = None,
     ) -> None:
@@ -148,7 +153,7 @@ def build_application(settings: Settings, store: Store | None = None) -> Applica
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.telegram_api_url.replace("/bot", "/file/bot"))
-        .request(RetryingRequest(HTTPXRequest(connection_pool_size=256), hold=hold))
+        .request(RetryingRequest(HTTPXRequest(connection_pool_size=CONNECTIONS), hold=hold))
         .concurrent_updates(
             PerUserUpdateProcessor(
                 flood_gate=FloodGate(settings.flood_burst, settings.flood_rate), on_flood=handlers.slow_down

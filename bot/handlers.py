@@ -92,15 +92,33 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(original).__name__}: {first_line}" if first_line else type(original).__name__
 
 
-async def send_replies(update: Update, context: Context, chat_id: int, replies: list[Reply]) -> None:
-    """Send or edit each reply in order (bot.sender); remember the message of a new question."""
-    toast = next((r.toast for r in replies if r.toast), None)
-    await _answer_query(update, toast)
-    for reply in replies:
+async def send_replies(
+    update: Update, context: Context, chat_id: int, replies: list[Reply]
+) -> None:
+    """Send or edit the replies (bot.sender) in one round trip where the seller cannot tell:
+    the press answered, the answered question edited and the first new message go out
+    together; new messages follow one another in order. The message of a new question is
+    remembered once it is sent."""
+    user = update.effective_user
+
+    async def send(reply: Reply) -> None:
         message_id = await sender.send(context.bot, chat_id, reply)
-        if reply.question_of is not None and message_id is not None and update.effective_user is not None:
-            checkup_id, field = reply.question_of
-            store_of(context).remember_question_message(update.effective_user.id, checkup_id, message_id, field)
+        if reply.question_of is not None and message_id is not None and user is not None:
+            checkup, field = reply.question_of
+            store_of(context).remember_question_message(user.id, checkup, message_id, field)
+
+    async def one_after_another(in_order: list[Reply]) -> None:
+        for reply in in_order:
+            await send(reply)
+
+    beside, in_order = sender.arrange(replies)
+    calls = [send(reply) for reply in beside]
+    if in_order:
+        calls.append(one_after_another(in_order))
+    if update.callback_query is not None:
+        calls.insert(0, _answer_query(update, next((r.toast for r in replies if r.toast), None)))
+    if calls:
+        await sender.together(*calls)
 
 
 async def _answer_query(update: Update, toast: str | None) -> None:

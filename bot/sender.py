@@ -13,6 +13,11 @@ Replies, edits, photos with captions, documents, check-ins and notices all go th
   every send back while a 429 lasts, in this process and, through the shared hold
   (:mod:`bot.send_hold`), in every other. Messages the bot starts itself (check-ins) also
   take a turn of the 30-a-second budget shared through the database (``pace``).
+* **Order.** The replies to one update go out with one round trip where the seller cannot
+  tell the difference (:func:`arrange` and :func:`together`): answering the press, editing
+  the answered question and sending the first new message do not depend on each other, so
+  they are in flight at once. New messages, and the parts of one, are sent one after the
+  other: the seller reads them in that order.
 
 Requests go through python-telegram-bot's public ``Bot.do_api_request`` with the JSON
 parameters, and the raw JSON result comes back: the bot needs only a message id, and
@@ -23,17 +28,18 @@ that a method of its own exists for them.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from telegram import Bot, InputFile
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 
 from bot.replies import Reply
-from bot.splitting import CAPTION_LIMIT, TEXT_LIMIT, split_html
+from bot.splitting import CAPTION_LIMIT, TEXT_LIMIT, fits, split_html
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +80,46 @@ async def send(bot: Bot, chat_id: int, reply: Reply, *, pace: Pace | None = None
             pace,
         )
     return await _texts(bot, chat_id, split_html(reply.html, TEXT_LIMIT), markup, pace)
+
+
+def arrange(replies: Sequence[Reply]) -> tuple[list[Reply], list[Reply]]:
+    """The replies that may go out at once, and those to send one after another, in order.
+
+    An edit of an earlier message that fits in one message is seen in place, wherever the
+    new messages are: it goes out beside them. New messages, an edit too long for one
+    message (its rest follows as new messages) and the edits of a message edited twice
+    (the older text could win) keep their order: the seller reads them one after the other."""
+    edited = [reply.edit_message_id for reply in replies if reply.edit_message_id is not None]
+    beside: list[Reply] = []
+    in_order: list[Reply] = []
+    for reply in replies:
+        alone = reply.edit_message_id is not None and edited.count(reply.edit_message_id) == 1
+        if alone and fits(reply.html, TEXT_LIMIT):
+            beside.append(reply)
+        else:
+            in_order.append(reply)
+    return beside, in_order
+
+
+async def together(*calls: Awaitable[Any]) -> None:
+    """Await calls that do not depend on each other at once: one round trip for all.
+
+    Each runs to its end whatever the others meet (an edit refused does not stop the next
+    question). Then the first failure, in the order the calls were given, is raised for the
+    caller to handle as it would a single call's; any later one is logged here."""
+    if len(calls) == 1:  # nothing to overlap: no task to make
+        await calls[0]
+        return
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    failures = [result for result in results if isinstance(result, BaseException)]
+    if not failures:
+        return
+    for later in failures[1:]:
+        if isinstance(later, TelegramError):
+            log.warning("a reply sent beside another failed too (%s)", later.message)
+        else:
+            log.error("a reply sent beside another failed too", exc_info=later)
+    raise failures[0]
 
 
 async def send_text(bot: Bot, chat_id: int, html: str, *, reply_to: int | None = None) -> int:

@@ -95,6 +95,21 @@ def _wait_next(api: FakeBotApi, user: FakeUser, mark: int, timeout: float = 15) 
     return api.wait_for_message(user.id, lambda m: m.edits == 0 and m.message_id > 0, timeout=timeout, since=mark)
 
 
+def _wait_ticked(
+    api: FakeBotApi, user: FakeUser, mark: int, option: str, timeout: float = 15
+) -> BotMessage:
+    """Wait for a keyboard showing ``option`` ticked. Not for any edit: the edit showing the
+    previous answer goes out together with the next question and may land after it."""
+    return api.wait_for_message(
+        user.id,
+        lambda m: any(
+            option in label and label.startswith("✅") for row in m.buttons for label, _ in row
+        ),
+        timeout=timeout,
+        since=mark,
+    )
+
+
 def _act(api: FakeBotApi, user: FakeUser, action: str, value: str) -> tuple[int, bool]:
     """Perform one step of the script: (chat position before it, whether a new message follows).
 
@@ -120,7 +135,7 @@ def _run_script(api: FakeBotApi, user: FakeUser, script: list[tuple[str, str]]) 
         if new_message:
             _wait_next(api, user, mark)
         else:
-            api.wait_for_message(user.id, timeout=15, since=mark)
+            _wait_ticked(api, user, mark, value)
 
 
 def _stored_answers(database_url: str, user_id: int) -> list[tuple[int, str, bool]]:

@@ -513,6 +513,25 @@ async def test_a_delayed_call_times_out_client_side_but_still_lands(
     assert landed.text == "slow"
 
 
+async def test_held_calls_are_received_and_answered_only_when_released(
+    api: FakeBotApi, bot: Bot, user: FakeUser
+) -> None:
+    api.hold_calls()
+    try:
+        sending = asyncio.gather(
+            bot.send_message(user.id, "1"), bot.send_chat_action(user.id, "typing")
+        )
+        held = await asyncio.to_thread(api.wait_until_held, 2)
+        assert sorted(held) == ["sendChatAction", "sendMessage"]
+        assert api.messages(user) == []  # received, not acted on yet
+    finally:
+        api.release_calls()
+    await sending
+    assert [m.text for m in api.messages(user)] == ["1"]
+    with pytest.raises(AssertionError, match="never 1 calls in flight at once"):
+        api.wait_until_held(1, timeout=0.05)
+
+
 async def test_a_user_who_blocked_the_bot_is_forbidden(
     api: FakeBotApi, bot: Bot, user: FakeUser
 ) -> None:

@@ -28,7 +28,7 @@ from tests.db_fixtures import _run
 from tests.support.fake_bot_api import FakeBotApi, FakeUser
 from tests.support.harness import TOKEN
 from tests.test_bot_checkup import CHINESE_ANSWERS, ENGLISH_ANSWERS
-from tests.test_e2e import PROGRESS, BotProcess, _act, _wait_next, settle
+from tests.test_e2e import PROGRESS, BotProcess, _act, _wait_next, _wait_ticked, settle
 
 pytestmark = pytest.mark.e2e
 KILL_POINTS = 21
@@ -81,7 +81,7 @@ def _step(api: FakeBotApi, talk: Conversation, kill_after: float | None, bot: Bo
         elif new_message:
             _wait_next(api, talk.user, mark)
         else:
-            api.wait_for_message(talk.user.id, timeout=15, since=mark)
+            _wait_ticked(api, talk.user, mark, value)
         return
     time.sleep(kill_after)
     bot.kill()
@@ -96,7 +96,7 @@ def _step(api: FakeBotApi, talk: Conversation, kill_after: float | None, bot: Bo
         # A tick lives in the keyboard until Done: its edit was lost, the seller sees the
         # option still unticked and taps it again.
         mark, _ = _act(api, talk.user, action, value)
-        api.wait_for_message(talk.user.id, timeout=15, since=mark)
+        _wait_ticked(api, talk.user, mark, value)
     elif new_message and not last and not answered:
         mark = api.mark(talk.user.id)  # no next question: the seller asks where they are
         api.send_text(talk.user, "/checkup")

@@ -515,6 +515,8 @@ class FakeBotApi:
         self._calls: list[ApiCall] = []
         self._failures: list[_Fault] = []
         self._delays: list[_Fault] = []
+        self._holding = False
+        self._held: list[str] = []
         self._blocked: set[int] = set()
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._menu_buttons: dict[int | None, dict[str, Any]] = {}
@@ -703,6 +705,32 @@ class FakeBotApi:
         with self._cond:
             self._delays.append(_Fault(self._fault_method(method), times, delay=seconds))
 
+    def hold_calls(self) -> None:
+        """Keep every Bot API call but getUpdates waiting, received and unanswered, until
+        :meth:`release_calls` (as a slow Telegram would): shows what a bot has in flight at once."""
+        with self._cond:
+            self._holding = True
+
+    def release_calls(self) -> None:
+        """Answer the calls held by :meth:`hold_calls`, and stop holding."""
+        with self._cond:
+            self._holding = False
+            self._cond.notify_all()
+
+    def wait_until_held(self, count: int, timeout: float = 5.0) -> list[str]:
+        """Wait until ``count`` calls are held at once; their methods, in arrival order.
+
+        Blocking: from async tests call it via ``asyncio.to_thread``."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self._held) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    held = ", ".join(self._held) or "none"
+                    raise AssertionError(f"never {count} calls in flight at once; held: {held}")
+                self._cond.wait(remaining)
+            return list(self._held)
+
     # -- control API: inspection --------------------------------------------------------------
 
     def messages(self, chat_id: FakeUser | int) -> list[BotMessage]:
@@ -839,6 +867,12 @@ class FakeBotApi:
 
     def _call(self, method: str, handler: Callable[[dict[str, Any]], Any], params: dict) -> Any:
         with self._cond:
+            if self._holding and method.lower() != "getupdates":
+                self._held.append(method)
+                self._cond.notify_all()
+                while self._holding and not self._stopped.is_set():
+                    self._cond.wait()
+                self._held.remove(method)
             delay = self._take_fault(self._delays, method)
             failure = self._take_fault(self._failures, method)
         if delay is not None:
