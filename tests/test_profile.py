@@ -197,6 +197,17 @@ def test_several_bad_fields_are_all_reported_at_once() -> None:
         assert f"  - {error}" in message
 
 
+@pytest.mark.parametrize("position", ["first", "middle", "last"])
+def test_every_bad_field_is_reported_wherever_an_unknown_field_stands(position: str) -> None:
+    bad = {"weekly_reach": -1, "copywriting": "stolen", "posts_per_week": "many"}
+    fields = list(seller(**bad).items())
+    at = {"first": 0, "middle": len(fields) // 2, "last": len(fields)}[position]
+    fields[at:at] = [("colour", "red"), ("size", "XL")]
+    errors = _errors(dict(fields))
+    assert sorted(e.field for e in errors) == sorted([*bad, "colour", "size"])
+    assert all(e.value == dict(fields)[e.field] for e in errors)
+
+
 def test_non_finite_numbers_are_refused_from_json_text() -> None:
     text = json.dumps(seller()).replace('"weekly_orders": 10', '"weekly_orders": NaN')
     text = text.replace('"average_order_value": 220', '"average_order_value": Infinity')
