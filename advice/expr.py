@@ -127,26 +127,26 @@ def _truth(value: Any) -> bool | None:
 
 def _all(parts: list[Evaluator], ctx: Context) -> bool | None:
     """Kleene ``and``: false if any part is false, else unknown if any is unknown."""
-    unknown = False
+    result: bool | None = True
     for part in parts:
         value = _truth(part(ctx))
         if value is False:
             return False
         if value is None:
-            unknown = True
-    return None if unknown else True
+            result = None
+    return result
 
 
 def _any(parts: list[Evaluator], ctx: Context) -> bool | None:
     """Kleene ``or``: true if any part is true, else unknown if any is unknown."""
-    unknown = False
+    result: bool | None = False
     for part in parts:
         value = _truth(part(ctx))
         if value is True:
             return True
         if value is None:
-            unknown = True
-    return None if unknown else False
+            result = None
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,9 +204,7 @@ class _Compiler:
         return lambda ctx: value
 
     def _Name(self, node: ast.Name) -> Evaluator:
-        name = node.id
-        if name in ("True", "False", "None"):  # pragma: no cover - parsed as Constant
-            raise self.fail(name)
+        name = node.id  # True, False and None are parsed as constants, never as names
         if name not in self.known:
             raise ExpressionError(f"unknown name {name!r} in {self.source!r}")
         self.names_used.append(name)
@@ -215,7 +213,7 @@ class _Compiler:
     def _List(self, node: ast.List | ast.Tuple) -> Evaluator:
         parts = [self.compile(e) for e in node.elts]
         if all(isinstance(e, ast.Constant) for e in node.elts):
-            constant = tuple(p({}) for p in parts)
+            constant = tuple(p({}) for p in parts)  # pragma: no mutate (constants read no name)
             return lambda ctx: constant
         return lambda ctx: tuple(p(ctx) for p in parts)
 
@@ -266,19 +264,21 @@ class _Compiler:
             else:
                 raise self.fail(type(op).__name__)
 
+        links = list(zip(checks, operands[1:], strict=True))  # pragma: no mutate (same lengths)
+
         def compare(ctx: Context) -> bool | None:
             # A chain ``a < b < c`` is ``a < b and b < c``, with Kleene's ``and``.
-            unknown = False
+            result: bool | None = True
             left = operands[0](ctx)
-            for check, operand in zip(checks, operands[1:], strict=True):
+            for check, operand in links:
                 right = operand(ctx)
-                result = check(left, right)
-                if result is False:
+                link = check(left, right)
+                if link is False:
                     return False
-                if result is None:
-                    unknown = True
+                if link is None:
+                    result = None
                 left = right
-            return None if unknown else True
+            return result
 
         return compare
 

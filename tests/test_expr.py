@@ -318,6 +318,22 @@ def test_it_refuses_everything_outside_the_language(source: str, complaint: str)
         compile_expression(source, NAMES)
 
 
+@pytest.mark.parametrize(
+    ("source", "quoted"),
+    [("reach.__class__", "'reach.__class__'"), ("secret > 1", "'secret > 1'")],
+)
+def test_a_refusal_quotes_the_expression_it_refuses(source: str, quoted: str) -> None:
+    with pytest.raises(ExpressionError, match=re.escape(f"in {quoted}")):
+        compile_expression(source, NAMES)
+
+
+def test_lists_may_hold_names_read_for_each_seller() -> None:
+    assert evaluate("[reach, orders, 'x']") == (120, 6, "x")
+    assert evaluate("(reach, hours)") == (120, None)
+    assert evaluate("orders in [reach, 6]") is True
+    assert evaluate("count_in([category, 'groups'], channels)") == 1
+
+
 def test_refusal_happens_at_compile_time_so_nothing_runs(tmp_path: Path) -> None:
     target = tmp_path / "touched"
     with pytest.raises(ExpressionError):
