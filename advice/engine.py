@@ -145,7 +145,6 @@ class RuleBook:
         duplicates = {i for i in ids if ids.count(i) > 1}
         if duplicates:
             raise RuleError(f"duplicate rule ids: {sorted(duplicates)}")
-        self.by_id = {r.id: r for r in self.rules}
 
     @classmethod
     def from_directory(cls, directory: Path = RULES_DIR) -> RuleBook:
@@ -186,7 +185,7 @@ def _rank(finding: Finding, bottleneck: str) -> tuple[int, int, float, str]:
     )
 
 
-def parse_rules(raw: Mapping[str, Any], source: str = "") -> list[Rule]:
+def parse_rules(raw: Mapping[str, Any], source: str) -> list[Rule]:
     """Check and compile the ``[[rule]]`` tables of one rule file.
 
     Everything wrong is a :class:`RuleError` naming the file and the rule: a missing or

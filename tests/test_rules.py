@@ -211,6 +211,36 @@ def test_a_bad_rule_file_is_refused_with_a_reason(
     assert str(refused.value).startswith("test.toml: rule ")  # the file and the rule named
 
 
+def test_a_parsed_rule_keeps_everything_its_file_says() -> None:
+    texts = {
+        "message": {"en": "Slow: {{ f.num(response_hours) }} h", "zh": "慢"},
+        "action": {"en": "Answer within the hour", "zh": "一小时内回复"},
+        "example": {"en": "Thanks for asking!", "zh": "谢谢咨询！"},
+    }
+    [rule] = parse_rules(
+        _rule(id="slow", lever="conversion", severity="medium", when="response_hours > 4",
+              red_flag=True, because=["response_hours", "weekly_reach"], **texts),
+        "conversion.toml",
+    )  # fmt: skip
+    assert (rule.id, rule.lever, rule.severity, rule.source) == (
+        "slow",
+        "conversion",
+        "medium",
+        "conversion.toml",
+    )
+    assert rule.when.source == "response_hours > 4"
+    assert (rule.message, rule.action, rule.example) == tuple(texts.values())
+    assert rule.red_flag is True
+    assert rule.because == ("response_hours", "weekly_reach")
+
+
+def test_a_rule_says_only_what_it_is_given() -> None:
+    [rule] = parse_rules(_rule(when="weekly_reach < 10 and posts_per_week > 3"), "t.toml")
+    assert rule.red_flag is False
+    assert rule.action is None and rule.example is None
+    assert rule.because == ("weekly_reach", "posts_per_week")  # the names its condition reads
+
+
 @pytest.mark.parametrize("missing", ["id", "lever", "severity", "when", "message"])
 def test_a_rule_without_a_required_key_is_refused(missing: str) -> None:
     rule = _rule()["rule"][0]
@@ -296,6 +326,6 @@ def test_no_shipped_rule_fires_on_answers_the_seller_did_not_give() -> None:
 
 
 def test_duplicate_rule_ids_are_refused() -> None:
-    rules = parse_rules(_rule()) + parse_rules(_rule())
+    rules = parse_rules(_rule(), "a.toml") + parse_rules(_rule(), "b.toml")
     with pytest.raises(RuleError, match="duplicate"):
         RuleBook(rules)
