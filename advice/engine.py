@@ -174,12 +174,12 @@ class RuleBook:
         return Assessment(profile, metrics, tuple(findings), context)
 
 
-def _rank(finding: Finding, bottleneck: str) -> tuple[int, int, float, str]:
+def _rank(finding: Finding, bottleneck: str) -> tuple[int, bool, float, str]:
     """Severity first, then the bottleneck lever, then the projected gain."""
     gain = finding.impact.gain if finding.impact else 0.0
     return (
         SEVERITIES.index(finding.rule.severity),
-        0 if finding.lever == bottleneck else 1,
+        finding.lever != bottleneck,
         -gain,
         finding.id,
     )

@@ -15,7 +15,14 @@ from typing import Any
 import pytest
 
 from advice.data import LEVERS
-from advice.engine import Assessment, assess, default_rulebook
+from advice.engine import (
+    HISTORY_NAMES,
+    METRIC_NAMES,
+    Assessment,
+    assess,
+    build_context,
+    default_rulebook,
+)
 from advice.metrics import compute_metrics
 from advice.profile import Profile
 from advice.render import Formatter, render, to_json
@@ -330,3 +337,46 @@ def test_the_report_prints_the_projection_under_each_action_shown(
     assert with_gain, "the case needs actions whose lever can grow"
     for finding in with_gain:
         assert f.projection(finding.impact) in text, finding.id
+
+
+def test_an_action_that_lifts_sales_even_a_little_ranks_before_a_warning_without_one() -> None:
+    # Both critical, neither the bottleneck: copied posts (a conversion gain of under ¥1 a
+    # month) and no advantage (the business as a whole, no projection).
+    data = seller(weekly_reach=50, weekly_orders=2, average_order_value=1, repeat_rate=0.02,
+                  copywriting="copied")  # fmt: skip
+    first, second = assess(Profile.from_dict(data)).findings[:2]
+    assert (first.id, second.id) == ("copied_copywriting", "no_advantage")
+    assert 0 < first.impact.gain < 1 and second.impact is None
+
+
+# --- what a rule may read -------------------------------------------------------------------
+
+
+def test_the_context_carries_the_metrics_the_rules_read() -> None:
+    profile = Profile.from_dict(seller(weekly_reach=40, weekly_orders=3, repeat_rate=0.1))
+    m = compute_metrics(profile)
+    context = build_context(profile, m)
+    assert {name: context[name] for name in METRIC_NAMES} == {
+        "conversion": m.conversion,
+        "new_buyers": m.new_buyers,
+        "monthly_sales": m.monthly_sales,
+        "bottleneck": "traffic",
+        "levers_at_benchmark": m.levers_at_benchmark,
+        "reach_raised": False,
+        "benchmark_reach": m.levers["traffic"].benchmark,
+        "benchmark_conversion": m.levers["conversion"].benchmark,
+        "benchmark_aov": m.levers["order_value"].benchmark,
+        "benchmark_repeat_rate": m.levers["repeat"].benchmark,
+        **{f"{lever}_ratio": m.levers[lever].ratio for lever in LEVERS},
+    }
+    assert {name: context[name] for name in HISTORY_NAMES} == dict.fromkeys(HISTORY_NAMES)
+    assert context["weekly_reach"] == 40 and context["channels"] == profile.channels
+
+
+def test_history_facts_are_known_by_name() -> None:
+    profile = Profile.from_dict(seller())
+    m = compute_metrics(profile)
+    context = build_context(profile, m, {"checkins_answered": 2})
+    assert context["checkins_answered"] == 2 and context["last_action_rule"] is None
+    with pytest.raises(KeyError, match=r"unknown history facts: \['mood'\]"):
+        build_context(profile, m, {"mood": "good", "checkins_answered": 1})

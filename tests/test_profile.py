@@ -17,7 +17,14 @@ from typing import Any
 
 import pytest
 
-from advice.profile import REQUIRED, SHOP_NAME_MAX, FieldError, Profile, ProfileError
+from advice.profile import (
+    REQUIRED,
+    SHOP_NAME_MAX,
+    FieldError,
+    NumberRange,
+    Profile,
+    ProfileError,
+)
 from bot.cli import main
 from tests.personas import HEALTHY, seller
 
@@ -240,6 +247,27 @@ def test_a_missing_field_says_what_it_accepts(name: str, expected: str) -> None:
     del data[name]
     [error] = _errors(data)
     assert error.allowed == expected
+
+
+@pytest.mark.parametrize(
+    ("bounds", "described"),
+    [
+        (NumberRange(0, 1), "a number from 0 to 1"),
+        (NumberRange(0, 2.5), "a number from 0 to 2.5"),
+        (NumberRange(0, 10), "a number from 0 to 10"),
+        (NumberRange(0, 10.5), "a number from 0 to 10.5"),
+        (NumberRange(0.5, 720), "a number from 0.5 to 720"),
+        (NumberRange(0, 10_000_000, integer=True), "a whole number from 0 to 10,000,000"),
+        (NumberRange(0, 10_000_000, low_inclusive=False), "a number above 0 to 10,000,000"),
+    ],
+)
+def test_a_range_says_what_it_allows(bounds: NumberRange, described: str) -> None:
+    assert bounds.describe() == described
+
+
+@pytest.mark.parametrize("value", [[], ["repeat_rate", "weekly_reach"]])
+def test_assumed_may_be_empty_or_name_estimated_numbers(value: list[str]) -> None:
+    assert Profile.from_dict(seller(assumed=value)).assumed == tuple(value)
 
 
 def test_the_json_of_a_profile_is_indented_and_keeps_its_characters() -> None:

@@ -22,14 +22,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from advice.data import LANGUAGES, LEVERS
+from advice.data import LANGUAGES, LEVERS, load_benchmarks
 from advice.engine import assess
 from advice.metrics import compute_metrics
 from advice.profile import NUMBER_FIELDS, Profile
-from advice.progress import Point, compare, series
+from advice.progress import Point, compare, convert, percent_change, series
 from advice.render import PROGRESS_ROWS, progress_json, render_checkin_result, render_progress
 from advice.whatif import to_benchmark, with_lever
-from tests.personas import PERSONAS
+from tests.personas import PERSONAS, seller
 from tests.support.telegram_html import parse_html
 from tests.test_metrics import never_lower, valid_profiles
 
@@ -371,3 +371,42 @@ def test_any_three_profiles_render_valid_telegram_messages(
         assert len(table_rows(table)) == 3
         json.loads(render_checkin_result(profiles[1], profiles[2], profiles[0], lang, "json"))
         assert render_checkin_result(profiles[1], profiles[2], profiles[0], lang, "text").strip()
+
+
+# --- percentages, currencies and the biggest mover -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        (0.5, 1.0, 100.0),
+        (0.2, 0.3, 50.0),
+        (4, 3, -25.0),
+        (0, 0, 0.0),
+        (0, 1e-13, 0.0),  # float noise around nothing is no change
+        (0, 1, None),  # growth from nothing has no percentage
+        (-1, 1, None),
+        (1e-300, 1e300, None),  # too large to say
+    ],
+)
+def test_percent_change(before: float, after: float, expected: float | None) -> None:
+    got = percent_change(before, after)
+    assert got == (None if expected is None else pytest.approx(expected))
+
+
+def test_converting_money_uses_the_rate_of_each_currency() -> None:
+    rates = load_benchmarks().cny_per_unit
+    assert convert(rates["USD"], "CNY", "USD") == pytest.approx(1.0)
+    assert convert(1, "USD", "CNY") == pytest.approx(rates["USD"])
+    assert convert(100, "EUR", "USD") == pytest.approx(100 * rates["EUR"] / rates["USD"])
+    assert convert(100, "EUR", "EUR") == 100
+
+
+def test_among_equal_score_moves_the_larger_relative_change_is_the_biggest_mover() -> None:
+    # Traffic and order value are both capped at a score of 200 before and after: their
+    # scores do not move, so the relative change of their figures decides.
+    before = Profile.from_dict(seller(weekly_reach=300, weekly_orders=20, average_order_value=500))
+    after = Profile.from_dict(seller(weekly_reach=360, weekly_orders=24, average_order_value=1000))
+    movement = compare(before, after)
+    assert {c.lever: c.score_change for c in movement.moved} == {"traffic": 0, "order_value": 0}
+    assert movement.biggest_mover.lever == "order_value"
