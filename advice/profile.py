@@ -186,7 +186,7 @@ class Profile:
         return data
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)  # pragma: no mutate
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
 
 
 def _describe(name: str) -> str:

@@ -10,7 +10,8 @@ the same fast tests mutmut uses, and says which survive for real.
     python benchmarks/mutation_survivors.py          # then this, from the same place
     python benchmarks/mutation_survivors.py --module advice.expr --budget 600
 
-Exit status: 0 when every survivor was re-run, 1 when the time budget cut the re-runs short.
+Exit status: 0 when every survivor was re-run, 1 when the time budget cut the re-runs short,
+2 when the tests fail in mutants/ with no mutant switched on.
 """
 
 from __future__ import annotations
@@ -87,6 +88,9 @@ def main() -> int:
         statuses = {n: s for n, s in statuses.items() if module_of(n) in args.module}
     survivors = sorted(n for n, s in statuses.items() if s == "survived")
     command = test_command(python)
+    if rerun("", command, args.timeout) != "survived":  # no mutant switched on: must pass
+        print("the tests fail in mutants/ with no mutant switched on: fix that first")
+        return 2
     deadline = time.monotonic() + args.budget
     again: dict[str, str] = {}
     for name in survivors:
