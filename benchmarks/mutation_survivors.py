@@ -9,6 +9,7 @@ the same fast tests mutmut uses, and says which survive for real.
     python -m mutmut run --max-children 1          # first, from the repository root
     python benchmarks/mutation_survivors.py          # then this, from the same place
     python benchmarks/mutation_survivors.py --module advice.expr --budget 600
+    python benchmarks/mutation_survivors.py --reuse earlier-output.txt   # go on where it stopped
 
 Exit status: 0 when every survivor was re-run, 1 when the time budget cut the re-runs short,
 2 when the tests fail in mutants/ with no mutant switched on.
@@ -77,7 +78,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--module", action="append", help="only mutants of this module")
     parser.add_argument("--budget", type=float, default=1800, help="seconds for all re-runs")
-    parser.add_argument("--timeout", type=float, default=120, help="seconds for one re-run")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds for one re-run")
+    parser.add_argument(
+        "--reuse", type=Path, help="the output of an earlier run: its re-runs are not repeated"
+    )
     args = parser.parse_args()
     python = sys.executable
     if not (ROOT / "mutants").is_dir():
@@ -93,7 +97,15 @@ def main() -> int:
         return 2
     deadline = time.monotonic() + args.budget
     again: dict[str, str] = {}
+    if args.reuse:
+        for line in args.reuse.read_text(encoding="utf-8").splitlines():
+            result, _, name = line.partition(" ")
+            if result in ("killed", "survived", "timeout") and name.strip() in survivors:
+                again[name.strip()] = result
+                print(f"{result:9} {name.strip()}", flush=True)
     for name in survivors:
+        if name in again:
+            continue
         if time.monotonic() > deadline:
             break
         again[name] = rerun(name, command, args.timeout)

@@ -410,3 +410,55 @@ def test_among_equal_score_moves_the_larger_relative_change_is_the_biggest_mover
     movement = compare(before, after)
     assert {c.lever: c.score_change for c in movement.moved} == {"traffic": 0, "order_value": 0}
     assert movement.biggest_mover.lever == "order_value"
+
+
+# --- what if one lever moved: the lever set, the others held, every value kept in bounds ----
+
+# The healthy menswear seller: 150 new people a week, 10 orders, 30% come back.
+BASE = Profile.from_dict(seller())
+PURCHASES = 1.3
+NEW_BUYERS = 10 / PURCHASES
+
+
+@pytest.mark.parametrize(
+    ("value", "conversion"), [(0.02, 0.02), (1.5, 1.0), (-0.1, 0.0), (1.0, 1.0)]
+)
+def test_conversion_is_a_share_between_nothing_and_everyone(
+    value: float, conversion: float
+) -> None:
+    changed = with_lever(BASE, "conversion", value)
+    assert changed.weekly_orders == pytest.approx(150 * conversion * PURCHASES)
+    assert compute_metrics(changed).conversion == pytest.approx(conversion)
+    assert (changed.weekly_reach, changed.repeat_rate) == (150, 0.3)
+
+
+def test_repeat_keeps_the_new_buyers_and_adds_their_returns() -> None:
+    changed = with_lever(BASE, "repeat", 0.5)
+    assert changed.repeat_rate == 0.5
+    assert changed.weekly_orders == pytest.approx(NEW_BUYERS * 1.5)
+    assert compute_metrics(changed).new_buyers == pytest.approx(NEW_BUYERS)
+
+
+def test_order_value_changes_only_the_order_value() -> None:
+    changed = with_lever(BASE, "order_value", 300)
+    assert changed.average_order_value == 300.0
+    assert changed.weekly_orders == BASE.weekly_orders
+
+
+def test_order_value_stays_above_zero_and_reach_stays_whole() -> None:
+    assert with_lever(BASE, "order_value", 0).average_order_value == 0.01
+    assert with_lever(BASE, "order_value", -5).average_order_value == 0.01
+    reach = with_lever(BASE, "traffic", 12.7).weekly_reach
+    assert reach == 13 and isinstance(reach, int)
+    assert with_lever(BASE, "traffic", 99_999_999_999).weekly_reach == 10_000_000
+
+
+def test_orders_stay_within_their_bounds() -> None:
+    big = Profile.from_dict(seller(weekly_reach=10_000_000, weekly_orders=100_000))
+    changed = with_lever(big, "conversion", 1.0)
+    assert changed.weekly_orders == 1_000_000.0  # everyone of 10,000,000 buying would be more
+
+
+def test_an_unknown_lever_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="lever must be one of"):
+        with_lever(BASE, "luck", 2)
