@@ -8,11 +8,16 @@ renderer's job. Each finding keeps the answer values its condition read (its *be
 
 from __future__ import annotations
 
+import re
+import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+import jinja2
+import jinja2.meta
 
 from advice.data import DATA_DIR, LANGUAGES, LEVERS, read_toml
 from advice.expr import Expression, compile_expression
@@ -140,13 +145,16 @@ class RuleBook:
         duplicates = {i for i in ids if ids.count(i) > 1}
         if duplicates:
             raise RuleError(f"duplicate rule ids: {sorted(duplicates)}")
-        self.by_id = {r.id: r for r in self.rules}
 
     @classmethod
     def from_directory(cls, directory: Path = RULES_DIR) -> RuleBook:
         rules: list[Rule] = []
         for path in sorted(directory.glob("*.toml")):
-            rules.extend(parse_rules(read_toml(path), source=path.name))
+            try:
+                raw = read_toml(path)
+            except tomllib.TOMLDecodeError as exc:
+                raise RuleError(f"{path.name}: not valid TOML ({exc})") from None
+            rules.extend(parse_rules(raw, source=path.name))
         return cls(rules)
 
     def assess(self, profile: Profile, history: Mapping[str, Any] | None = None) -> Assessment:
@@ -160,65 +168,102 @@ class RuleBook:
                 metrics.projections.get(rule.lever),
             )
             for rule in self.rules
-            if rule.when(context)
+            if rule.when.holds(context)
         ]
         findings.sort(key=lambda f: _rank(f, metrics.bottleneck))
         return Assessment(profile, metrics, tuple(findings), context)
 
 
-def _rank(finding: Finding, bottleneck: str) -> tuple[int, int, float, str]:
+def _rank(finding: Finding, bottleneck: str) -> tuple[int, bool, float, str]:
     """Severity first, then the bottleneck lever, then the projected gain."""
     gain = finding.impact.gain if finding.impact else 0.0
     return (
         SEVERITIES.index(finding.rule.severity),
-        0 if finding.lever == bottleneck else 1,
+        finding.lever != bottleneck,
         -gain,
         finding.id,
     )
 
 
-def parse_rules(raw: Mapping[str, Any], source: str = "") -> list[Rule]:
-    """Check and compile the ``[[rule]]`` tables of one rule file."""
+def parse_rules(raw: Mapping[str, Any], source: str) -> list[Rule]:
+    """Check and compile the ``[[rule]]`` tables of one rule file.
+
+    Everything wrong is a :class:`RuleError` naming the file and the rule: a missing or
+    unknown key, an empty or malformed value, a blank text, a condition outside the rule
+    language, a text template that does not parse or reads a name the rules do not know.
+    """
     entries = raw.get("rule")
     if not isinstance(entries, list) or set(raw) - {"rule"}:
         raise RuleError(f"{source}: a rule file holds only [[rule]] tables")
-    return [_parse_rule(entry, source) for entry in entries]
+    return [_parse_rule(entry, source, number) for number, entry in enumerate(entries, 1)]
 
 
-_RULE_KEYS = {"id", "lever", "severity", "when", "message", "action", "example", "red_flag", "because"}
+_RULE_KEYS = {
+    "id",
+    "lever",
+    "severity",
+    "when",
+    "message",
+    "action",
+    "example",
+    "red_flag",
+    "because",
+}
+_RULE_ID = re.compile(r"[a-z][a-z0-9_]*")
+# What a text template may read: the condition's names and the formatting helpers ``f``.
+TEMPLATE_NAMES = CONTEXT_NAMES | {"f"}
+_TEMPLATES = jinja2.Environment(undefined=jinja2.StrictUndefined)
 
 
-def _parse_rule(entry: Mapping[str, Any], source: str) -> Rule:
-    where = f"{source}: rule {entry.get('id', '?')}"
+def _parse_rule(entry: Any, source: str, number: int) -> Rule:
+    if not isinstance(entry, Mapping):
+        raise RuleError(f"{source}: rule #{number} is not a [[rule]] table")
+    rule_id = entry.get("id")
+    where = (
+        f"{source}: rule {rule_id}"
+        if isinstance(rule_id, str) and rule_id
+        else f"{source}: rule #{number}"
+    )
     unknown = set(entry) - _RULE_KEYS
     if unknown:
         raise RuleError(f"{where}: unknown keys {sorted(unknown)}")
     for key in ("id", "lever", "severity", "when", "message"):
         if key not in entry:
             raise RuleError(f"{where}: missing {key!r}")
+    if not isinstance(rule_id, str) or not _RULE_ID.fullmatch(rule_id):
+        raise RuleError(f"{where}: id must be lower-case letters, digits and _, got {rule_id!r}")
     if entry["lever"] not in RULE_LEVERS:
         raise RuleError(f"{where}: lever must be one of {RULE_LEVERS}")
     if entry["severity"] not in SEVERITIES:
         raise RuleError(f"{where}: severity must be one of {SEVERITIES}")
+    red_flag = entry.get("red_flag", False)
+    if not isinstance(red_flag, bool):
+        raise RuleError(f"{where}: red_flag must be true or false, got {red_flag!r}")
     try:
         when = compile_expression(entry["when"], CONTEXT_NAMES)
     except ValueError as exc:
         raise RuleError(f"{where}: {exc}") from None
-    because = tuple(entry.get("because", when.names))
+    because = entry.get("because", when.names)
+    if (
+        not isinstance(because, list | tuple)
+        or not because
+        or not all(isinstance(n, str) for n in because)
+    ):
+        raise RuleError(f"{where}: because must be a non-empty list of names")
     unknown_because = set(because) - CONTEXT_NAMES
     if unknown_because:
         raise RuleError(f"{where}: unknown names in because: {sorted(unknown_because)}")
     texts = {key: _texts(entry.get(key), where, key) for key in ("message", "action", "example")}
     return Rule(
-        id=entry["id"],
+        id=rule_id,
         lever=entry["lever"],
         severity=entry["severity"],
         when=when,
         message=texts["message"],
         action=texts["action"],
         example=texts["example"],
-        red_flag=bool(entry.get("red_flag", False)),
-        because=because,
+        red_flag=red_flag,
+        because=tuple(because),
         source=source,
     )
 
@@ -228,9 +273,23 @@ def _texts(value: Any, where: str, key: str) -> dict[str, str] | None:
         return None
     if not isinstance(value, Mapping) or set(value) != set(LANGUAGES):
         raise RuleError(f"{where}: {key} needs exactly the languages {LANGUAGES}")
-    if not all(isinstance(t, str) and t.strip() for t in value.values()):
-        raise RuleError(f"{where}: {key} texts must be non-empty strings")
-    return dict(value)
+    for lang in LANGUAGES:
+        text = value[lang]
+        if not isinstance(text, str) or not text.strip():
+            raise RuleError(f"{where}: {key}.{lang} is blank; every text must say something")
+        _check_template(text, f"{where}: {key}.{lang}")
+    return {lang: value[lang] for lang in LANGUAGES}
+
+
+def _check_template(text: str, where: str) -> None:
+    """A text's Jinja syntax and the names it reads, checked when the rule is loaded."""
+    try:
+        parsed = _TEMPLATES.parse(text)
+    except jinja2.TemplateSyntaxError as exc:
+        raise RuleError(f"{where}: template does not parse ({exc.message})") from None
+    unknown = jinja2.meta.find_undeclared_variables(parsed) - TEMPLATE_NAMES
+    if unknown:
+        raise RuleError(f"{where}: unknown names in the text: {sorted(unknown)}")
 
 
 @cache

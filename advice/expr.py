@@ -7,9 +7,24 @@ short expressions over the seller's answers and the computed metrics::
 
 The text is parsed with :mod:`ast` (never ``eval``), checked against a small whitelist of
 syntax, and compiled once into nested closures, so evaluating a rule costs a few
-function calls. Unknown values are ``None`` and behave like SQL NULL: any comparison with
-``None`` is false and arithmetic with ``None`` gives ``None``, so a rule about an unanswered
-optional question simply does not fire.
+function calls.
+
+Unknown values. An unanswered optional question (the seller said "don't know", or was not
+asked) is ``None``: *unknown*. Unknown propagates, as in SQL's three-valued logic:
+
+- arithmetic with unknown is unknown, and so is a division by zero;
+- a comparison (``< <= > >= == !=``, ``in``, ``not in``) with an unknown side is unknown,
+  never true or false (``hours != 4`` is unknown too);
+- ``not unknown`` is unknown, so ``not (response_hours > 4)`` does not hold for a seller
+  who did not say how fast they reply;
+- ``and`` / ``or`` follow Kleene's logic: false and unknown is false, true and unknown is
+  unknown; true or unknown is true, false or unknown is unknown;
+- the functions ``len``, ``min``, ``max``, ``abs``, ``only``, ``any_in``, ``count_in`` of
+  an unknown value are unknown.
+
+A condition *holds* only when it is true (:meth:`Expression.holds`): a rule whose condition
+is unknown does not fire, and a question whose ``ask_if`` is unknown is not asked. To say
+something about a "don't know" answer, ask about it directly (``'repeat_rate' in assumed``).
 
 Supported: numbers, strings, ``True``/``False``/``None``, list literals, names, ``and``,
 ``or``, ``not``, ``+ - * /``, unary ``-``, comparisons (``< <= > >= == !=``, chained),
@@ -32,7 +47,7 @@ class ExpressionError(ValueError):
     """An expression that is not valid in the rule language."""
 
 
-def _only(values: Iterable[Any] | None, allowed: Iterable[Any]) -> bool:
+def _only(values: Iterable[Any], allowed: Iterable[Any]) -> bool:
     """True when ``values`` is non-empty and every item is in ``allowed``."""
     if not values:
         return False
@@ -40,21 +55,19 @@ def _only(values: Iterable[Any] | None, allowed: Iterable[Any]) -> bool:
     return all(v in allowed_set for v in values)
 
 
-def _any_in(values: Iterable[Any] | None, candidates: Iterable[Any]) -> bool:
-    if not values:
-        return False
+def _any_in(values: Iterable[Any], candidates: Iterable[Any]) -> bool:
     candidate_set = set(candidates)
     return any(v in candidate_set for v in values)
 
 
-def _count_in(values: Iterable[Any] | None, candidates: Iterable[Any]) -> int:
-    if not values:
-        return 0
+def _count_in(values: Iterable[Any], candidates: Iterable[Any]) -> int:
     candidate_set = set(candidates)
     return sum(1 for v in values if v in candidate_set)
 
 
 def _null_safe(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` of anything unknown is unknown."""
+
     def call(*args: Any) -> Any:
         if any(a is None for a in args):
             return None
@@ -68,9 +81,9 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "min": _null_safe(min),
     "max": _null_safe(max),
     "abs": _null_safe(abs),
-    "only": _only,
-    "any_in": _any_in,
-    "count_in": _count_in,
+    "only": _null_safe(_only),
+    "any_in": _null_safe(_any_in),
+    "count_in": _null_safe(_count_in),
 }
 
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
@@ -95,10 +108,45 @@ def _divide(left: Any, right: Any) -> Any:
     return left / right
 
 
-def _membership(item: Any, container: Any) -> bool:
+def _membership(item: Any, container: Any) -> bool | None:
     if item is None or container is None:
-        return False
+        return None
     return item in container
+
+
+def _non_membership(item: Any, container: Any) -> bool | None:
+    if item is None or container is None:
+        return None
+    return item not in container
+
+
+def _truth(value: Any) -> bool | None:
+    """A value as a truth value of the three-valued logic: None stays unknown."""
+    return None if value is None else bool(value)
+
+
+def _all(parts: list[Evaluator], ctx: Context) -> bool | None:
+    """Kleene ``and``: false if any part is false, else unknown if any is unknown."""
+    result: bool | None = True
+    for part in parts:
+        value = _truth(part(ctx))
+        if value is False:
+            return False
+        if value is None:
+            result = None
+    return result
+
+
+def _any(parts: list[Evaluator], ctx: Context) -> bool | None:
+    """Kleene ``or``: true if any part is true, else unknown if any is unknown."""
+    result: bool | None = False
+    for part in parts:
+        value = _truth(part(ctx))
+        if value is True:
+            return True
+        if value is None:
+            result = None
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +158,13 @@ class Expression:
     _evaluate: Evaluator
 
     def __call__(self, context: Context) -> Any:
+        """The value: a number, a string, True/False, or None for unknown."""
         return self._evaluate(context)
+
+    def holds(self, context: Context) -> bool:
+        """True only when the condition is true: false and unknown do not hold."""
+        value = self._evaluate(context)
+        return value is not None and bool(value)
 
 
 def compile_expression(source: str, known_names: Iterable[str]) -> Expression:
@@ -150,9 +204,7 @@ class _Compiler:
         return lambda ctx: value
 
     def _Name(self, node: ast.Name) -> Evaluator:
-        name = node.id
-        if name in ("True", "False", "None"):  # pragma: no cover - parsed as Constant
-            raise self.fail(name)
+        name = node.id  # True, False and None are parsed as constants, never as names
         if name not in self.known:
             raise ExpressionError(f"unknown name {name!r} in {self.source!r}")
         self.names_used.append(name)
@@ -161,7 +213,7 @@ class _Compiler:
     def _List(self, node: ast.List | ast.Tuple) -> Evaluator:
         parts = [self.compile(e) for e in node.elts]
         if all(isinstance(e, ast.Constant) for e in node.elts):
-            constant = tuple(p({}) for p in parts)
+            constant = tuple(p({}) for p in parts)  # pragma: no mutate (constants read no name)
             return lambda ctx: constant
         return lambda ctx: tuple(p(ctx) for p in parts)
 
@@ -170,13 +222,13 @@ class _Compiler:
     def _BoolOp(self, node: ast.BoolOp) -> Evaluator:
         parts = [self.compile(v) for v in node.values]
         if isinstance(node.op, ast.And):
-            return lambda ctx: all(p(ctx) for p in parts)
-        return lambda ctx: any(p(ctx) for p in parts)
+            return lambda ctx: _all(parts, ctx)
+        return lambda ctx: _any(parts, ctx)
 
     def _UnaryOp(self, node: ast.UnaryOp) -> Evaluator:
         operand = self.compile(node.operand)
         if isinstance(node.op, ast.Not):
-            return lambda ctx: not operand(ctx)
+            return lambda ctx: None if (v := operand(ctx)) is None else not v
         if isinstance(node.op, ast.USub):
             return lambda ctx: None if (v := operand(ctx)) is None else -v
         if isinstance(node.op, ast.UAdd):
@@ -201,25 +253,32 @@ class _Compiler:
 
     def _Compare(self, node: ast.Compare) -> Evaluator:
         operands = [self.compile(node.left)] + [self.compile(c) for c in node.comparators]
-        checks: list[Callable[[Any, Any], bool]] = []
+        checks: list[Callable[[Any, Any], bool | None]] = []
         for op in node.ops:
             if isinstance(op, ast.In):
                 checks.append(_membership)
             elif isinstance(op, ast.NotIn):
-                checks.append(lambda a, b: a is not None and b is not None and a not in b)
+                checks.append(_non_membership)
             elif type(op) in _ORDER:
-                checks.append(_null_false(_ORDER[type(op)]))
+                checks.append(_null_unknown(_ORDER[type(op)]))
             else:
                 raise self.fail(type(op).__name__)
 
-        def compare(ctx: Context) -> bool:
+        links = list(zip(checks, operands[1:], strict=True))  # pragma: no mutate (same lengths)
+
+        def compare(ctx: Context) -> bool | None:
+            # A chain ``a < b < c`` is ``a < b and b < c``, with Kleene's ``and``.
+            result: bool | None = True
             left = operands[0](ctx)
-            for check, operand in zip(checks, operands[1:], strict=True):
+            for check, operand in links:
                 right = operand(ctx)
-                if not check(left, right):
+                link = check(left, right)
+                if link is False:
                     return False
+                if link is None:
+                    result = None
                 left = right
-            return True
+            return result
 
         return compare
 
@@ -233,10 +292,13 @@ class _Compiler:
         return lambda ctx: fn(*(a(ctx) for a in args))
 
 
-def _null_false(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
-    def check(a: Any, b: Any) -> bool:
+def _null_unknown(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool | None]:
+    """``op`` over known values; unknown when either side is unknown. Values that cannot
+    be ordered (a number against a text) compare false, as ``==`` would say."""
+
+    def check(a: Any, b: Any) -> bool | None:
         if a is None or b is None:
-            return False
+            return None
         try:
             return bool(op(a, b))
         except TypeError:

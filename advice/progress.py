@@ -54,7 +54,7 @@ class LeverChange:
 
     @property
     def moved(self) -> bool:
-        return not math.isclose(self.before, self.after, rel_tol=1e-9, abs_tol=1e-12)
+        return not math.isclose(self.before, self.after, abs_tol=1e-12)
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ class Movement:
 def percent_change(before: float, after: float) -> float | None:
     """How much ``after`` differs from ``before`` in percent; None when it grew from zero
     (there is no percentage of nothing). Float noise counts as no change."""
-    if math.isclose(before, after, rel_tol=1e-9, abs_tol=1e-12):
+    if math.isclose(before, after, abs_tol=1e-12):
         return 0.0
     if before <= 0:
         return None

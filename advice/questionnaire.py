@@ -184,7 +184,7 @@ class Questionnaire:
 
     def _work_out_applicable(self, answers: Mapping[str, Answer]) -> tuple[Question, ...]:
         known = {name: a.value for name, a in answers.items()}
-        return tuple(q for q in self.questions if q.ask_if is None or q.ask_if(known))
+        return tuple(q for q in self.questions if q.ask_if is None or q.ask_if.holds(known))
 
     def next_question(self, answers: Mapping[str, Answer]) -> Question | None:
         """The first applicable question not yet answered; None when the check-up is done."""

@@ -3,8 +3,9 @@
 Conditions are parsed with ``ast`` and only whitelisted syntax compiles: arithmetic,
 comparisons (chained), and/or/not, in/not in, list literals, the seller's names and seven
 functions. Anything else is refused when the rule is loaded, never evaluated. An unknown value
-is ``None`` and behaves like SQL NULL: comparisons with it are false and arithmetic with it
-gives ``None``; division by zero gives ``None`` too.
+is ``None`` and propagates as in SQL's three-valued logic: arithmetic, comparisons and ``not``
+of unknown are unknown, ``and``/``or`` follow Kleene (false and unknown is false, true or
+unknown is true), division by zero is unknown, and a condition holds only when it is true.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ def test_an_expression_knows_the_names_it_reads_once_each_in_order() -> None:
     assert rule.source == "orders / reach < rate * 0.5 and reach > orders"
 
 
-@given(a=st.integers(-10**9, 10**9), b=st.integers(-10**9, 10**9))
+@given(a=st.integers(-(10**9), 10**9), b=st.integers(-(10**9), 10**9))
 def test_arithmetic_and_comparisons_agree_with_ordinary_maths(a: int, b: int) -> None:
     assert evaluate("a + b * 3 - a", a=a, b=b) == b * 3
     assert evaluate("a < b", a=a, b=b) == (a < b)
@@ -128,18 +129,93 @@ def test_arithmetic_and_comparisons_agree_with_ordinary_maths(a: int, b: int) ->
         "hours >= 0",
         "hours <= 720",
         "hours == 4",
-        "hours != 4",  # NULL is not "different from 4" either
+        "hours != 4",  # unknown is not "different from 4" either
         "hours == hours",
         "0 < hours < 5",
+        "hours < 5 < 10",
         "hours in [1, 2]",
         "hours not in [1, 2]",
         "'groups' in hours",
         "'groups' not in hours",
-        "hours > 4 and reach > 100",
+        "None == None",
     ],
 )
-def test_a_comparison_with_an_unknown_value_is_false(source: str) -> None:
-    assert evaluate(source) is False
+def test_a_comparison_with_an_unknown_value_is_unknown(source: str) -> None:
+    assert evaluate(source) is None
+
+
+def test_a_chained_comparison_is_false_as_soon_as_one_known_link_is_false() -> None:
+    assert evaluate("5 < hours < 1") is None  # both links read the unknown value
+    assert evaluate("reach < 100 < hours") is False  # 120 < 100 is false whatever hours is
+    assert evaluate("reach > 100 > orders") is True
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        # not: unknown stays unknown, so a negated test of an unanswered question never holds
+        ("not hours > 4", None),
+        ("not (hours > 4)", None),
+        ("not not (hours > 4)", None),
+        ("not hours", None),
+        ("not (reach > 100)", False),
+        ("not (reach < 100)", True),
+        # and: false wins, then unknown
+        ("hours > 4 and reach < 100", False),
+        ("reach < 100 and hours > 4", False),
+        ("hours > 4 and reach > 100", None),
+        ("reach > 100 and hours > 4", None),
+        ("hours > 4 and hours < 4", None),
+        ("reach > 100 and orders > 5", True),
+        # or: true wins, then unknown
+        ("hours > 4 or reach > 100", True),
+        ("reach > 100 or hours > 4", True),
+        ("hours > 4 or reach < 100", None),
+        ("reach < 100 or hours > 4", None),
+        ("hours > 4 or hours <= 4", None),  # no excluded middle for an unknown answer
+        ("reach < 100 or orders < 5", False),
+        # a known value's truth: numbers and lists by their truthiness
+        ("zero or hours", None),
+        ("orders and hours", None),
+        ("zero and hours", False),
+        ("orders or hours", True),
+        ("channels and reach > 100", True),
+    ],
+)
+def test_and_or_not_follow_three_valued_logic(source: str, expected: bool | None) -> None:
+    assert evaluate(source) is expected
+
+
+@given(
+    a=st.sampled_from([True, False, None]),
+    b=st.sampled_from([True, False, None]),
+)
+def test_and_or_not_are_kleenes_truth_tables(a: bool | None, b: bool | None) -> None:
+    # Kleene's strong logic: false < unknown < true; and is the least, or the greatest.
+    order = {False: 0, None: 1, True: 2}
+    by_rank = {0: False, 1: None, 2: True}
+    assert evaluate("a and b", a=a, b=b) is by_rank[min(order[a], order[b])]
+    assert evaluate("a or b", a=a, b=b) is by_rank[max(order[a], order[b])]
+    assert evaluate("not a", a=a) is by_rank[2 - order[a]]
+
+
+@pytest.mark.parametrize(
+    ("source", "holds"),
+    [
+        ("reach > 100", True),
+        ("reach < 100", False),
+        ("hours > 4", False),
+        ("not (hours > 4)", False),  # the hole this closes: unknown used to make this fire
+        ("hours <= 4 or not (hours > 4)", False),
+        ("hours > 4 or reach > 100", True),
+        ("orders", True),
+        ("zero", False),
+        ("len(channels)", True),
+        ("hours", False),
+    ],
+)
+def test_a_condition_holds_only_when_it_is_true(source: str, holds: bool) -> None:
+    assert compile_expression(source, NAMES).holds(CONTEXT) is holds
 
 
 @pytest.mark.parametrize(
@@ -151,21 +227,31 @@ def test_arithmetic_with_an_unknown_value_is_unknown(source: str) -> None:
     assert evaluate(source) is None
 
 
-def test_list_functions_treat_an_unknown_list_as_empty() -> None:
-    assert evaluate("only(hours, ['groups'])") is False
-    assert evaluate("any_in(hours, ['groups'])") is False
-    assert evaluate("count_in(hours, ['groups'])") == 0
+def test_list_functions_of_an_unknown_list_are_unknown() -> None:
+    assert evaluate("only(hours, ['groups'])") is None
+    assert evaluate("any_in(hours, ['groups'])") is None
+    assert evaluate("count_in(hours, ['groups'])") is None
+    assert evaluate("not any_in(hours, ['groups'])") is None
+    assert evaluate("only(channels, hours)") is None
 
 
 def test_a_rule_about_an_unanswered_question_does_not_fire_but_other_branches_still_can() -> None:
     assert evaluate("hours > 4 or reach > 100") is True
-    assert evaluate("hours > 4 or reach > 1000") is False
+    assert evaluate("hours > 4 or reach > 1000") is None
 
 
-@pytest.mark.parametrize("source", ["orders / 0", "orders / zero", "orders / (reach - 120)", "1 / 0.0"])
+def test_a_number_and_a_text_that_cannot_be_ordered_compare_false() -> None:
+    assert evaluate("category < 3") is False
+    assert evaluate("not (category < 3)") is True
+    assert evaluate("category == 3") is False
+
+
+@pytest.mark.parametrize(
+    "source", ["orders / 0", "orders / zero", "orders / (reach - 120)", "1 / 0.0"]
+)
 def test_division_by_zero_is_unknown_not_an_error(source: str) -> None:
     assert evaluate(source) is None
-    assert evaluate(f"{source} > 1") is False
+    assert evaluate(f"{source} > 1") is None
 
 
 # --- what it refuses ---------------------------------------------------------------------------
@@ -230,6 +316,22 @@ def test_division_by_zero_is_unknown_not_an_error(source: str) -> None:
 def test_it_refuses_everything_outside_the_language(source: str, complaint: str) -> None:
     with pytest.raises(ExpressionError, match=re.escape(complaint)):
         compile_expression(source, NAMES)
+
+
+@pytest.mark.parametrize(
+    ("source", "quoted"),
+    [("reach.__class__", "'reach.__class__'"), ("secret > 1", "'secret > 1'")],
+)
+def test_a_refusal_quotes_the_expression_it_refuses(source: str, quoted: str) -> None:
+    with pytest.raises(ExpressionError, match=re.escape(f"in {quoted}")):
+        compile_expression(source, NAMES)
+
+
+def test_lists_may_hold_names_read_for_each_seller() -> None:
+    assert evaluate("[reach, orders, 'x']") == (120, 6, "x")
+    assert evaluate("(reach, hours)") == (120, None)
+    assert evaluate("orders in [reach, 6]") is True
+    assert evaluate("count_in([category, 'groups'], channels)") == 1
 
 
 def test_refusal_happens_at_compile_time_so_nothing_runs(tmp_path: Path) -> None:

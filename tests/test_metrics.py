@@ -10,6 +10,7 @@ a month is 4.33 weeks.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from typing import Any
@@ -18,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from advice.data import LANGUAGES, LEVERS, load_benchmarks
+from advice.data import LANGUAGES, LEVERS, Benchmarks, load_benchmarks
 from advice.engine import assess
-from advice.metrics import Metrics, compute_metrics
+from advice.metrics import LeverScore, Metrics, compute_metrics
 from advice.profile import (
     BOOL_FIELDS,
     CHOICE_FIELDS,
@@ -46,6 +47,58 @@ def metrics(**changes: Any) -> Metrics:
     return compute_metrics(Profile.from_dict(seller(**changes)))
 
 
+# --- scores and the bands of the ratio ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ratio", "at_benchmark", "score"),
+    [(0.004, False, 0), (0.5, False, 50), (0.999, False, 100), (1.0, True, 100),
+     (1.5, True, 150), (2.0, True, 200), (2.5, True, 200), (40.0, True, 200)],
+)  # fmt: skip
+def test_a_lever_is_at_its_benchmark_from_a_ratio_of_one_and_scores_up_to_200(
+    ratio: float, at_benchmark: bool, score: int
+) -> None:
+    lever = LeverScore("traffic", ratio * 120, 120, ratio)
+    assert lever.at_benchmark is at_benchmark
+    assert lever.score == score
+
+
+def test_levers_at_benchmark_counts_the_levers_at_a_ratio_of_one_or_more() -> None:
+    # menswear, mid price: 120 people, 4%, ¥200, 25%
+    assert metrics(weekly_reach=120, average_order_value=199.99, repeat_rate=0.25,
+                   weekly_orders=120 * 0.04 * 1.25).levers_at_benchmark == 3  # fmt: skip
+    assert metrics(weekly_reach=119, average_order_value=199.99, repeat_rate=0.2499,
+                   weekly_orders=119 * 0.0399 * 1.2499).levers_at_benchmark == 0  # fmt: skip
+
+
+def test_each_lever_score_names_its_lever() -> None:
+    assert {lever: score.lever for lever, score in metrics().levers.items()} == {
+        lever: lever for lever in LEVERS
+    }
+
+
+def test_a_seller_reaching_less_than_one_person_converts_everyone_reached() -> None:
+    m = metrics(weekly_reach=0, weekly_orders=0.5, repeat_rate=0.25)
+    assert m.weekly_reach == pytest.approx(0.4) and m.reach_raised
+    assert m.conversion == 1.0
+
+
+def _with_menswear(**changes: Any) -> Benchmarks:
+    bm = load_benchmarks()
+    category = dict(bm.category, menswear=dataclasses.replace(bm.category["menswear"], **changes))
+    return dataclasses.replace(bm, category=category)
+
+
+def test_a_benchmark_conversion_above_everyone_is_capped_at_everyone() -> None:
+    m = compute_metrics(Profile.from_dict(seller()), _with_menswear(conversion=1.5))
+    assert m.levers["conversion"].benchmark == 1.0
+
+
+def test_a_lever_without_a_benchmark_counts_as_at_its_benchmark() -> None:
+    m = compute_metrics(Profile.from_dict(seller(repeat_rate=0.1)), _with_menswear(repeat_rate=0))
+    assert m.levers["repeat"].ratio == 1.0 and m.levers["repeat"].at_benchmark
+
+
 # --- any valid profile --------------------------------------------------------------------------
 
 
@@ -65,7 +118,10 @@ def _field_strategies() -> dict[str, st.SearchStrategy[Any]]:
     }
     fields.update({name: st.sampled_from(allowed) for name, allowed in CHOICE_FIELDS.items()})
     fields.update(
-        {name: st.lists(st.sampled_from(allowed), unique=True) for name, allowed in LIST_FIELDS.items()}
+        {
+            name: st.lists(st.sampled_from(allowed), unique=True)
+            for name, allowed in LIST_FIELDS.items()
+        }
     )
     fields.update({name: st.booleans() for name in BOOL_FIELDS})
     fields["currency"] = st.sampled_from(sorted(load_benchmarks().cny_per_unit))

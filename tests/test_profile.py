@@ -17,7 +17,14 @@ from typing import Any
 
 import pytest
 
-from advice.profile import REQUIRED, SHOP_NAME_MAX, FieldError, Profile, ProfileError
+from advice.profile import (
+    REQUIRED,
+    SHOP_NAME_MAX,
+    FieldError,
+    NumberRange,
+    Profile,
+    ProfileError,
+)
 from bot.cli import main
 from tests.personas import HEALTHY, seller
 
@@ -37,14 +44,20 @@ def _errors(data: Any) -> list[FieldError]:
 @pytest.fixture
 def full_profile() -> dict[str, Any]:
     """Every field given, including the optional ones."""
-    return seller(shop_name="Lao Wang's 男装 <b>shop</b>", assumed=["repeat_rate"], repeat_rate=0.125)
+    return seller(
+        shop_name="Lao Wang's 男装 <b>shop</b>", assumed=["repeat_rate"], repeat_rate=0.125
+    )
 
 
 def test_a_valid_profile_round_trips_through_json(full_profile: dict[str, Any]) -> None:
     profile = Profile.from_dict(full_profile)
     assert Profile.from_json(profile.to_json()) == profile
     assert Profile.from_dict(json.loads(json.dumps(profile.to_dict()))) == profile
-    assert profile.to_dict() == {**full_profile, "weekly_orders": 10.0, "average_order_value": 220.0}
+    assert profile.to_dict() == {
+        **full_profile,
+        "weekly_orders": 10.0,
+        "average_order_value": 220.0,
+    }
 
 
 def test_a_profile_file_loads(tmp_path: Path, full_profile: dict[str, Any]) -> None:
@@ -167,8 +180,12 @@ def test_a_bad_field_gets_exactly_one_clear_error(name: str, value: Any, allowed
 def test_an_unknown_field_is_an_error_that_lists_the_known_fields() -> None:
     [error] = _errors(seller(colour="red"))
     assert (error.field, error.value) == ("colour", "red")
-    assert "no such field" in error.allowed
-    assert "weekly_reach" in error.allowed and "shop_name" in error.allowed
+    assert error.allowed == (
+        "no such field; known: after_sales, assumed, audience, average_order_value, category, "
+        "channels, copywriting, currency, posts_per_week, price_tier, recruits_agents, "
+        "repeat_rate, response_hours, shop_name, social_proof, supply_tier, "
+        "unsold_stock_weeks, value_add, weekly_orders, weekly_reach"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(REQUIRED))
@@ -197,6 +214,85 @@ def test_several_bad_fields_are_all_reported_at_once() -> None:
         assert f"  - {error}" in message
 
 
+@pytest.mark.parametrize("position", ["first", "middle", "last"])
+def test_every_bad_field_is_reported_wherever_an_unknown_field_stands(position: str) -> None:
+    bad = {"weekly_reach": -1, "copywriting": "stolen", "posts_per_week": "many"}
+    fields = list(seller(**bad).items())
+    at = {"first": 0, "middle": len(fields) // 2, "last": len(fields)}[position]
+    fields[at:at] = [("colour", "red"), ("size", "XL")]
+    errors = _errors(dict(fields))
+    assert sorted(e.field for e in errors) == sorted([*bad, "colour", "size"])
+    assert all(e.value == dict(fields)[e.field] for e in errors)
+
+
+def test_the_error_lists_each_bad_field_on_its_own_line() -> None:
+    data = seller(weekly_reach=-1, copywriting="stolen")
+    with pytest.raises(ProfileError) as caught:
+        Profile.from_dict(data)
+    assert str(caught.value) == (  # in the order the fields were given
+        "invalid seller profile:\n"
+        "  - weekly_reach: got -1; expected a whole number from 0 to 10,000,000\n"
+        "  - copywriting: got 'stolen'; expected one of original, mixed, copied"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("category", "one of menswear, womenswear, jewellery, beauty, food, home, other"),
+        ("channels", "a list of: offline_store, moments_feed, groups, short_video, paid_ads, "
+                     "marketplace, referrals, acquaintances"),
+        ("weekly_orders", "a number from 0 to 1,000,000"),
+        ("repeat_rate", "a number from 0 to 1"),
+    ],
+)  # fmt: skip
+def test_a_missing_field_says_what_it_accepts(name: str, expected: str) -> None:
+    data = dict(HEALTHY)
+    del data[name]
+    [error] = _errors(data)
+    assert error.allowed == expected
+
+
+@pytest.mark.parametrize(
+    ("bounds", "described"),
+    [
+        (NumberRange(0, 1), "a number from 0 to 1"),
+        (NumberRange(0, 2.5), "a number from 0 to 2.5"),
+        (NumberRange(0, 10), "a number from 0 to 10"),
+        (NumberRange(0, 10.5), "a number from 0 to 10.5"),
+        (NumberRange(0.5, 720), "a number from 0.5 to 720"),
+        (NumberRange(0, 10_000_000, integer=True), "a whole number from 0 to 10,000,000"),
+        (NumberRange(0, 10_000_000, low_inclusive=False), "a number above 0 to 10,000,000"),
+    ],
+)
+def test_a_range_says_what_it_allows(bounds: NumberRange, described: str) -> None:
+    assert bounds.describe() == described
+
+
+@pytest.mark.parametrize("value", [[], ["repeat_rate", "weekly_reach"]])
+def test_assumed_may_be_empty_or_name_estimated_numbers(value: list[str]) -> None:
+    assert Profile.from_dict(seller(assumed=value)).assumed == tuple(value)
+
+
+def test_the_json_of_a_profile_is_indented_and_keeps_its_characters() -> None:
+    text = Profile.from_dict(seller(shop_name="老王男装")).to_json()
+    assert '\n  "shop_name": "老王男装",\n' in text
+    assert text.startswith('{\n  "category": "menswear",\n')
+
+
+def test_text_that_is_not_json_is_quoted_back_in_its_first_40_characters() -> None:
+    text = "category: menswear, weekly_reach: 120, channels: groups"
+    [error] = _errors_of_json(text)
+    assert error.value == text[:40]
+    assert error.field == "profile"
+
+
+def _errors_of_json(text: str) -> list[FieldError]:
+    with pytest.raises(ProfileError) as caught:
+        Profile.from_json(text)
+    return caught.value.errors
+
+
 def test_non_finite_numbers_are_refused_from_json_text() -> None:
     text = json.dumps(seller()).replace('"weekly_orders": 10', '"weekly_orders": NaN')
     text = text.replace('"average_order_value": 220', '"average_order_value": Infinity')
@@ -214,6 +310,7 @@ def test_json_that_is_not_an_object_is_one_error(text: str) -> None:
         Profile.from_json(text)
     [error] = caught.value.errors
     assert (error.field, error.allowed) == ("profile", "a JSON object of fields")
+    assert error.value == json.loads(text)  # what was given instead
 
 
 def test_text_that_is_not_json_is_one_error() -> None:

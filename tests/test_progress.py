@@ -22,14 +22,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from advice.data import LANGUAGES, LEVERS
+from advice.data import LANGUAGES, LEVERS, load_benchmarks
 from advice.engine import assess
 from advice.metrics import compute_metrics
 from advice.profile import NUMBER_FIELDS, Profile
-from advice.progress import Point, compare, series
+from advice.progress import Point, compare, convert, percent_change, series
 from advice.render import PROGRESS_ROWS, progress_json, render_checkin_result, render_progress
 from advice.whatif import to_benchmark, with_lever
-from tests.personas import PERSONAS
+from tests.personas import PERSONAS, seller
 from tests.support.telegram_html import parse_html
 from tests.test_metrics import never_lower, valid_profiles
 
@@ -371,3 +371,94 @@ def test_any_three_profiles_render_valid_telegram_messages(
         assert len(table_rows(table)) == 3
         json.loads(render_checkin_result(profiles[1], profiles[2], profiles[0], lang, "json"))
         assert render_checkin_result(profiles[1], profiles[2], profiles[0], lang, "text").strip()
+
+
+# --- percentages, currencies and the biggest mover -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        (0.5, 1.0, 100.0),
+        (0.2, 0.3, 50.0),
+        (4, 3, -25.0),
+        (0, 0, 0.0),
+        (0, 1e-13, 0.0),  # float noise around nothing is no change
+        (0, 1, None),  # growth from nothing has no percentage
+        (-1, 1, None),
+        (1e-300, 1e300, None),  # too large to say
+    ],
+)
+def test_percent_change(before: float, after: float, expected: float | None) -> None:
+    got = percent_change(before, after)
+    assert got == (None if expected is None else pytest.approx(expected))
+
+
+def test_converting_money_uses_the_rate_of_each_currency() -> None:
+    rates = load_benchmarks().cny_per_unit
+    assert convert(rates["USD"], "CNY", "USD") == pytest.approx(1.0)
+    assert convert(1, "USD", "CNY") == pytest.approx(rates["USD"])
+    assert convert(100, "EUR", "USD") == pytest.approx(100 * rates["EUR"] / rates["USD"])
+    assert convert(100, "EUR", "EUR") == 100
+
+
+def test_among_equal_score_moves_the_larger_relative_change_is_the_biggest_mover() -> None:
+    # Traffic and order value are both capped at a score of 200 before and after: their
+    # scores do not move, so the relative change of their figures decides.
+    before = Profile.from_dict(seller(weekly_reach=300, weekly_orders=20, average_order_value=500))
+    after = Profile.from_dict(seller(weekly_reach=360, weekly_orders=24, average_order_value=1000))
+    movement = compare(before, after)
+    assert {c.lever: c.score_change for c in movement.moved} == {"traffic": 0, "order_value": 0}
+    assert movement.biggest_mover.lever == "order_value"
+
+
+# --- what if one lever moved: the lever set, the others held, every value kept in bounds ----
+
+# The healthy menswear seller: 150 new people a week, 10 orders, 30% come back.
+BASE = Profile.from_dict(seller())
+PURCHASES = 1.3
+NEW_BUYERS = 10 / PURCHASES
+
+
+@pytest.mark.parametrize(
+    ("value", "conversion"), [(0.02, 0.02), (1.5, 1.0), (-0.1, 0.0), (1.0, 1.0)]
+)
+def test_conversion_is_a_share_between_nothing_and_everyone(
+    value: float, conversion: float
+) -> None:
+    changed = with_lever(BASE, "conversion", value)
+    assert changed.weekly_orders == pytest.approx(150 * conversion * PURCHASES)
+    assert compute_metrics(changed).conversion == pytest.approx(conversion)
+    assert (changed.weekly_reach, changed.repeat_rate) == (150, 0.3)
+
+
+def test_repeat_keeps_the_new_buyers_and_adds_their_returns() -> None:
+    changed = with_lever(BASE, "repeat", 0.5)
+    assert changed.repeat_rate == 0.5
+    assert changed.weekly_orders == pytest.approx(NEW_BUYERS * 1.5)
+    assert compute_metrics(changed).new_buyers == pytest.approx(NEW_BUYERS)
+
+
+def test_order_value_changes_only_the_order_value() -> None:
+    changed = with_lever(BASE, "order_value", 300)
+    assert changed.average_order_value == 300.0
+    assert changed.weekly_orders == BASE.weekly_orders
+
+
+def test_order_value_stays_above_zero_and_reach_stays_whole() -> None:
+    assert with_lever(BASE, "order_value", 0).average_order_value == 0.01
+    assert with_lever(BASE, "order_value", -5).average_order_value == 0.01
+    reach = with_lever(BASE, "traffic", 12.7).weekly_reach
+    assert reach == 13 and isinstance(reach, int)
+    assert with_lever(BASE, "traffic", 99_999_999_999).weekly_reach == 10_000_000
+
+
+def test_orders_stay_within_their_bounds() -> None:
+    big = Profile.from_dict(seller(weekly_reach=10_000_000, weekly_orders=100_000))
+    changed = with_lever(big, "conversion", 1.0)
+    assert changed.weekly_orders == 1_000_000.0  # everyone of 10,000,000 buying would be more
+
+
+def test_an_unknown_lever_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="lever must be one of"):
+        with_lever(BASE, "luck", 2)

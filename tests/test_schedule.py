@@ -198,17 +198,114 @@ def test_snooze_is_later_the_same_day() -> None:
         ("new york", "America/New_York"),
         ("Asia/Kuala_Lumpur", "Asia/Kuala_Lumpur"),
         ("北京", "Asia/Shanghai"),
+        ("UTC+5:15", "UTC+05:15"),
+        ("UTC-3:45", "UTC-03:45"),
+        ("UTC", "UTC"),
+        ("gmt", "UTC"),
+        ("UTC0", "UTC"),
+        ("GMT0", "UTC"),
+        ("UTC+0", "UTC"),
+        ("gmt-0", "UTC"),
+        ("UTC+00:00", "UTC"),
+        ("kuala_lumpur", "Asia/Kuala_Lumpur"),
+        ("asia/kuala lumpur", None),  # a full name is typed as it is written
+        ("  Asia/Kuala_Lumpur  ", "Asia/Kuala_Lumpur"),
     ],
 )
-def test_typed_zones(typed: str, stored: str) -> None:
+def test_typed_zones(typed: str, stored: str | None) -> None:
     assert parse_zone(typed, {"北京": "Asia/Shanghai"}) == stored
-    assert resolve_zone(stored) is not None
+    assert stored is None or resolve_zone(stored) is not None
 
 
-@pytest.mark.parametrize("typed", ["UTC+15", "UTC+5:17", "Atlantis", "", "x" * 100, "Etc"])
+def test_a_typed_zone_may_be_64_characters_long_and_no_longer() -> None:
+    aliases = {"x" * 64: "Asia/Shanghai", "x" * 65: "Asia/Shanghai"}
+    assert parse_zone("x" * 64, aliases) == "Asia/Shanghai"
+    assert parse_zone("x" * 65, aliases) is None
+
+
+@pytest.mark.parametrize("zone", ["UTC", "UTC+14:00", "America/New_York"])
+def test_due_times_are_utc_instants(zone: str) -> None:
+    due = next_due(Rule("daily", None, 9, zone), utc(2026, 5, 1))
+    assert due.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "typed", ["UTC+15", "UTC+5:17", "UTC+5:16", "Atlantis", "", "   ", "x" * 100, "Etc"]
+)
 def test_nonsense_zones_are_refused(typed: str) -> None:
     assert parse_zone(typed) is None
 
 
 def test_describe_local() -> None:
     assert describe_local(utc(2026, 3, 29, 1), "Europe/Berlin") == "Sun 2026-03-29 03:00"
+
+
+# --- the extremes of the world's clocks: UTC-12 (Baker Island) and UTC+14 (Kiritimati) ---------
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("UTC-12", "UTC-12:00"),
+        ("gmt-12:00", "UTC-12:00"),
+        ("-1200", "UTC-12:00"),
+        ("UTC-11:45", "UTC-11:45"),
+        ("UTC+14", "UTC+14:00"),
+        ("GMT+14:00", "UTC+14:00"),
+        ("+1400", "UTC+14:00"),
+        ("UTC+13:45", "UTC+13:45"),
+        ("Kiritimati", "Pacific/Kiritimati"),
+    ],
+)
+def test_the_extreme_offsets_are_accepted(typed: str, stored: str) -> None:
+    assert parse_zone(typed) == stored
+    assert resolve_zone(stored) is not None
+
+
+@pytest.mark.parametrize(
+    "typed", ["UTC-12:15", "UTC-12:45", "UTC-13", "UTC+14:15", "UTC+14:45", "UTC+15", "UTC-99"]
+)
+def test_offsets_beyond_the_extremes_are_refused(typed: str) -> None:
+    assert parse_zone(typed) is None
+    assert resolve_zone(typed) is None
+
+
+def test_the_extreme_stored_offsets_are_the_real_offsets() -> None:
+    instant = utc(2026, 5, 1, 12)
+    assert resolve_zone("UTC-12:00").utcoffset(instant) == timedelta(hours=-12)
+    assert resolve_zone("UTC+14:00").utcoffset(instant) == timedelta(hours=14)
+    assert resolve_zone("Pacific/Kiritimati").utcoffset(instant) == timedelta(hours=14)
+
+
+def test_at_one_instant_the_two_extremes_are_on_different_dates_and_each_gets_its_own_nine() -> (
+    None
+):
+    after = utc(2026, 5, 1, 10, 30)  # 00:30 on 2 May at UTC+14, 22:30 on 30 April at UTC-12
+    east = next_due(Rule("daily", None, 9, "UTC+14:00"), after)
+    west = next_due(Rule("daily", None, 9, "UTC-12:00"), after)
+    assert east == utc(2026, 5, 1, 19)  # 09:00 on 2 May at UTC+14
+    assert west == utc(2026, 5, 1, 21)  # 09:00 on 1 May at UTC-12
+    assert describe_local(east, "UTC+14:00") == "Sat 2026-05-02 09:00"
+    assert describe_local(west, "UTC-12:00") == "Fri 2026-05-01 09:00"
+    assert next_due(Rule("daily", None, 9, "Pacific/Kiritimati"), after) == east
+
+
+def test_weekly_at_the_extremes_keeps_the_local_weekday() -> None:
+    after = utc(2026, 5, 3, 20)  # Monday 10:00 at UTC+14 (past 09:00), Sunday 08:00 at UTC-12
+    east = next_due(Rule("weekly", 0, 9, "UTC+14:00"), after)
+    west = next_due(Rule("weekly", 0, 9, "UTC-12:00"), after)
+    assert east == utc(2026, 5, 10, 19)  # next Monday 09:00 at UTC+14 is Sunday 19:00 UTC
+    assert west == utc(2026, 5, 4, 21)  # this Monday 09:00 at UTC-12 is Monday 21:00 UTC
+    assert describe_local(east, "UTC+14:00") == "Mon 2026-05-11 09:00"
+    assert describe_local(west, "UTC-12:00") == "Mon 2026-05-04 09:00"
+
+
+@pytest.mark.parametrize("zone", ["UTC-12:00", "UTC+14:00"])
+@pytest.mark.parametrize("hour", [0, 23])
+def test_a_week_of_daily_check_ins_at_the_extremes_is_one_a_local_day(zone: str, hour: int) -> None:
+    dues = run_for(Rule("daily", None, hour, zone), utc(2026, 5, 1), utc(2026, 5, 8))
+    tz = resolve_zone(zone)
+    assert len(dues) == 7
+    assert {d.astimezone(tz).hour for d in dues} == {hour}
+    days = [d.astimezone(tz).date() for d in dues]
+    assert all(b - a == timedelta(days=1) for a, b in zip(days, days[1:], strict=False))
