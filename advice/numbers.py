@@ -25,14 +25,8 @@ A multiplier right after the digits (one optional space allowed)
     ``1万5`` style mixtures are not supported.
 
 Chinese numerals
-    Digits 零〇一二两三四五六七八九 with 十百千万亿: ``三`` 3, ``零`` 0, ``十`` 10, ``十五`` 15,
-    ``二十`` 20, ``三百`` 300, ``两千`` 2000, ``一百零五`` 105, ``两万三千`` 23000,
-    ``一亿五千万`` 150000000. A lone digit right after a unit is the next unit down, as in
-    speech: ``一万五`` 15000, ``三千五`` 3500, ``两百五`` 250, ``一百一`` 110.
-    A decimal with ``点``, its digits read one by one, and an optional multiplier: ``一点五``
-    1.5, ``一点二五`` 1.25, ``零点五`` 0.5, ``零点零五`` 0.05, ``十二点五`` 12.5,
-    ``一千二点五`` 1200.5, ``一点五万`` 15000. Malformed sequences (``三三``, ``百``,
-    ``十十``) are rejected.
+    ``三百``, ``一万五``, ``一点二五``, ``两三百``...: read by :mod:`advice.chinese_numbers`,
+    which lists what it accepts.
 
 Percent
     ``30%``, ``30 %``, ``３０％``, ``30 percent``/``per cent``/``pct``, ``百分之三十``;
@@ -78,10 +72,10 @@ emoji, magnitudes above 1e15.
 """
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from advice.chinese_numbers import CN_CHARS, CN_MULTIPLIERS, alternation, read_chinese, read_pair
 from advice.units import (
     DURATION_AFTER,
     HALF,
@@ -134,16 +128,6 @@ _TRANSLATION: dict[int, str | None] = {
 }
 _WHITESPACE = re.compile(r"\s+")
 
-# --- Chinese numerals -------------------------------------------------------------------------
-
-_CN_DIGITS = dict(
-    zip("零〇一二两三四五六七八九", (0, 0, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9), strict=True)
-)
-_CN_ZEROS = frozenset("零〇")
-_CN_SMALL_UNITS = {"十": 10, "百": 100, "千": 1000}
-_CN_BIG_UNITS = (("亿", 10**8), ("万", 10**4))
-_CN_CHARS = "".join(_CN_DIGITS) + "十百千万亿点"
-
 # --- the number itself ------------------------------------------------------------------------
 
 _MULTIPLIERS = {
@@ -152,33 +136,19 @@ _MULTIPLIERS = {
     "m": 10**6,
     "million": 10**6,
     "w": 10**4,
-    "万": 10**4,
-    "十万": 10**5,
-    "百万": 10**6,
-    "千万": 10**7,
-    "亿": 10**8,
-    "万亿": 10**12,
-    "千": 10**3,
-    "百": 10**2,
+    **CN_MULTIPLIERS,
 }
-
-
-def _alternation(words: Iterable[str]) -> str:
-    """Longest first, so that 'million' wins over 'm' and '千万' over '千'."""
-    return "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
 
 
 # Each alternative is told apart by its separator, so the engine never backtracks far.
 _DIGITS = r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,3}(?: [0-9]{3})+|[0-9]+)(?:\.[0-9]+)?|\.[0-9]+"
-_MULT = _alternation(_MULTIPLIERS)
-_AMOUNT = rf"[+-]?(?:(?:{_DIGITS}) ?(?:{_MULT})?|[{_CN_CHARS}]+) ?%?"
+_MULT = alternation(_MULTIPLIERS)
+_AMOUNT = rf"[+-]?(?:(?:{_DIGITS}) ?(?:{_MULT})?|[{CN_CHARS}]+) ?%?"
 _AMOUNT_RE = re.compile(
-    rf"(?P<sign>[+-])?(?:(?P<num>{_DIGITS}) ?(?P<mult>{_MULT})?|(?P<cn>[{_CN_CHARS}]+))"
+    rf"(?P<sign>[+-])?(?:(?P<num>{_DIGITS}) ?(?P<mult>{_MULT})?|(?P<cn>[{CN_CHARS}]+))"
     r" ?(?P<pct>%)?"
 )
 _RANGE_RE = re.compile(rf"(?P<low>{_AMOUNT}) ?(?:-|~|to|or|到|至|或者|或) ?(?P<high>{_AMOUNT})")
-_CN_FRACTION_RE = re.compile(rf"(?P<digits>[{''.join(_CN_DIGITS)}]+)(?P<mult>{_MULT})?")
-_CN_DIGIT_AND_UNITS_RE = re.compile(r"[一二两三四五六七八九][十百千万亿]*[百千万亿]")
 
 # --- words around the number ------------------------------------------------------------------
 
@@ -248,12 +218,12 @@ def _peeler(words: dict[str, str], *, reverse: bool) -> re.Pattern[str]:
         inner = key[-1]
         if "a" <= inner <= "z":
             guard = "(?![a-z])"
-        elif inner in _CN_CHARS:
-            guard = f"(?=[^{_CN_CHARS}])"
-        elif any(char in _CN_CHARS for char in word):
+        elif inner in CN_CHARS:
+            guard = f"(?=[^{CN_CHARS}])"
+        elif any(char in CN_CHARS for char in word):
             # 一天3单 is 3 a day, but 一天半 is a day and a half and 一天内 within a day:
             # a period before the number is followed by it (or by 约, 大概...).
-            guard = "(?=.)" if reverse else f"(?=[0-9.+ ~≈约大差估{_CN_CHARS}-])"
+            guard = "(?=.)" if reverse else f"(?=[0-9.+ ~≈约大差估{CN_CHARS}-])"
         else:
             guard = ""
         parts.append(re.escape(key) + guard)
@@ -360,26 +330,13 @@ class _Said:
         return next(iter(self.pers), None)
 
 
-# 两三个 is two or three: a range of two neighbouring digits (and the idiomatic 三五).
-_CN_PAIRS = {
-    "一两": (1, 2), "一二": (1, 2), "两三": (2, 3), "二三": (2, 3), "三四": (3, 4),
-    "四五": (4, 5), "五六": (5, 6), "六七": (6, 7), "七八": (7, 8), "八九": (8, 9),
-    "三五": (3, 5),
-}  # fmt: skip
-_CN_PAIR_UNITS = {"": 1, "十": 10, **{k: v for k, v in _MULTIPLIERS.items() if k[0] in _CN_CHARS}}
-_CN_PAIR_RE = re.compile(
-    f"(?P<pair>{_alternation(_CN_PAIRS)})(?P<unit>{_alternation(_CN_PAIR_UNITS)})"
-)
-
-
 def _read_pair(core: str) -> ParsedNumber | None:
-    """两三 -> 2 to 3, 两三百 -> 200 to 300, 三五千 -> 3000 to 5000."""
-    match = _CN_PAIR_RE.fullmatch(core)
-    if match is None:
+    """Two neighbouring Chinese digits as a range: 两三百 -> 200 to 300."""
+    pair = read_pair(core)
+    if pair is None:
         return None
-    low, high = _CN_PAIRS[match["pair"]]
-    factor = _CN_PAIR_UNITS[match["unit"]]
-    return ParsedNumber((low + high) * factor / 2, float(low * factor), float(high * factor))
+    low, high = pair
+    return ParsedNumber((low + high) / 2, float(low), float(high))
 
 
 def _read_range(core: str) -> ParsedNumber | None:
@@ -421,100 +378,13 @@ def _read_amount(text: str) -> tuple[Decimal, int | None, bool] | None:
         base = Decimal(match["num"].replace(",", "").replace(" ", ""))
         multiplier = _MULTIPLIERS[match["mult"]] if match["mult"] else None
     else:
-        chinese = _read_chinese(match["cn"])
+        chinese = read_chinese(match["cn"])
         if chinese is None:
             return None
         base, multiplier = chinese
     if match["sign"] == "-":
         base = -base
     return base, multiplier, match["pct"] is not None
-
-
-def _read_chinese(text: str) -> tuple[Decimal, int | None] | None:
-    """A Chinese numeral as (base, multiplier): 五万 is (5, 10000) so 三到五万 can share it.
-
-    A lone digit has no multiplier (it may borrow one); any other numeral counts as having
-    its own (multiplier 1), so it neither borrows nor lends.
-    """
-    if text in _CN_DIGITS:
-        return Decimal(_CN_DIGITS[text]), None
-    value = _chinese_decimal(text) if "点" in text else _chinese_integer(text)
-    if value is None:
-        return None
-    if _CN_DIGIT_AND_UNITS_RE.fullmatch(text):
-        digit = _CN_DIGITS[text[0]]
-        return Decimal(digit), int(value) // digit
-    return Decimal(value), 1
-
-
-def _chinese_decimal(text: str) -> Decimal | None:
-    """一点五 -> 1.5, 十二点五 -> 12.5, 一点五万 -> 15000."""
-    whole, _, rest = text.partition("点")
-    match = _CN_FRACTION_RE.fullmatch(rest)
-    if not whole or match is None or "万" in whole or "亿" in whole:
-        return None
-    integer = _chinese_integer(whole)
-    if integer is None:
-        return None
-    fraction = "".join(str(_CN_DIGITS[char]) for char in match["digits"])
-    multiplier = _MULTIPLIERS[match["mult"]] if match["mult"] else 1
-    return Decimal(f"{integer}.{fraction}") * multiplier
-
-
-def _chinese_integer(text: str) -> int | None:
-    """Split on 亿 then 万; a lone digit after a big unit is the next unit down (一万五)."""
-    for unit, factor in _CN_BIG_UNITS:
-        head, found, tail = text.partition(unit)
-        if not found:
-            continue
-        if unit in tail:
-            return None
-        high = _chinese_integer(head) if head else None
-        if not high:
-            return None
-        if not tail:
-            low = 0
-        elif tail in _CN_DIGITS and tail not in _CN_ZEROS:
-            low = _CN_DIGITS[tail] * factor // 10
-        else:
-            low = _chinese_integer(tail[1:] if tail[0] in _CN_ZEROS else tail)
-            if low is None or low >= factor:
-                return None
-        return high * factor + low
-    return _chinese_section(text)
-
-
-def _chinese_section(text: str) -> int | None:
-    """A numeral below 10000 built from digits and 十百千, e.g. 三千零五十, 两百五, 十五."""
-    if not text:
-        return None
-    if text in _CN_ZEROS:
-        return 0
-    value = 0
-    digit: int | None = None
-    last_unit = 10**4
-    after_zero = after_unit = False
-    for char in text:
-        if char in _CN_ZEROS:
-            if digit is not None or value == 0 or after_zero:
-                return None
-            after_zero, after_unit = True, False
-        elif char in _CN_DIGITS:
-            if digit is not None:
-                return None
-            digit = _CN_DIGITS[char]
-        elif char in _CN_SMALL_UNITS:
-            unit = _CN_SMALL_UNITS[char]
-            if unit >= last_unit or (digit is None and unit != 10):
-                return None
-            value += (1 if digit is None else digit) * unit
-            last_unit, digit = unit, None
-            after_zero, after_unit = False, True
-        else:
-            return None
-    if digit is not None:
-        return value + digit * (last_unit // 10 if after_unit else 1)
-    return None if after_zero else value
 
 
 def _to_float(value: Decimal) -> float:
