@@ -17,19 +17,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from advice.data import LEVERS
 from advice.engine import assess
+from advice.formatting import Formatter, format_answer, progress_line, rejection_text
 from advice.metrics import compute_metrics
 from advice.profile import Profile
 from advice.progress import Point
 from advice.questionnaire import Answer, AnswerStatus, Question, Rejection, load_questionnaire
-from advice.render import (
-    Formatter,
-    format_answer,
-    progress_line,
-    rejection_text,
-    render,
-    render_progress,
-    to_json,
-)
+from advice.render import render, render_progress, to_json
 from advice.whatif import parse_whatif, to_benchmark, what_if
 from bot import callbacks as cb
 from bot.charts import progress_chart

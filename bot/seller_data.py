@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from advice.render import Formatter
+from advice.formatting import Formatter
 from bot import callbacks as cb
 from bot.replies import Button, Reply, text
 from bot.storage.models import User

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from advice.engine import assess
+from advice.formatting import Formatter, format_answer, progress_line, rejection_text
 from advice.questionnaire import Answer, AnswerStatus, Question, Rejection, load_questionnaire
-from advice.render import Formatter, format_answer, progress_line, rejection_text, render
+from advice.render import render
 
 Ask = Callable[[str], str]
 Say = Callable[[str], None]

@@ -9,9 +9,9 @@ import pytest
 from advice.checkin import CADENCE, FOLLOW_UP, last_time, load_checkin, to_profile
 from advice.data import LANGUAGES
 from advice.engine import assess
+from advice.formatting import rejection_text
 from advice.profile import Profile
 from advice.questionnaire import Answer, Rejection
-from advice.render import rejection_text
 from bot.callbacks import parse
 from tests.personas import HEALTHY
 

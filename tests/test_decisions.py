@@ -23,9 +23,10 @@ from advice.engine import (
     build_context,
     default_rulebook,
 )
+from advice.formatting import Formatter
 from advice.metrics import compute_metrics
 from advice.profile import Profile
-from advice.render import Formatter, render, to_json
+from advice.render import render, to_json
 from tests.personas import seller
 
 # How far either side of a ratio threshold the cases below go (0.2% of the threshold).

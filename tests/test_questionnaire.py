@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from advice.data import DATA_DIR, LANGUAGES, load_benchmarks
+from advice.formatting import format_answer, progress_line, rejection_text
 from advice.profile import (
     BOOL_FIELDS,
     CHOICE_FIELDS,
@@ -33,7 +34,6 @@ from advice.questionnaire import (
     Rejection,
     load_questionnaire,
 )
-from advice.render import format_answer, progress_line, rejection_text
 from tests.personas import HEALTHY, seller
 
 Q = load_questionnaire()

@@ -18,10 +18,10 @@ import pytest
 
 from advice.data import LANGUAGES
 from advice.engine import Assessment, assess, default_rulebook
+from advice.formatting import Formatter
 from advice.profile import Profile
 from advice.render import (
     TOP_ACTIONS,
-    Formatter,
     _compiled,
     _rule_text,
     _rule_values,

@@ -10,9 +10,10 @@ import pytest
 
 from advice.data import DATA_DIR, LANGUAGES, LEVERS, load_strings, pick_text
 from advice.engine import assess
+from advice.formatting import Formatter
 from advice.profile import Profile
 from advice.questionnaire import Rejection
-from advice.render import TOP_ACTIONS, Formatter, render, to_json
+from advice.render import TOP_ACTIONS, render, to_json
 from bot.replies import TEXTS_PATH, text
 from tests.personas import seller
 
@@ -188,8 +189,8 @@ def test_every_chinese_text_uses_full_width_punctuation_and_no_stray_spaces(path
 def chinese_messages() -> list[str]:
     """What the advice says in Chinese, rendered: every persona in every view and format,
     with the labels, lists and separators the templates add."""
+    from advice.formatting import rejection_text
     from advice.questionnaire import load_questionnaire
-    from advice.render import rejection_text
     from tests.personas import PERSONAS
 
     rendered = [

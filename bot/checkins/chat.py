@@ -24,10 +24,11 @@ from advice.checkin import (
 )
 from advice.data import load_strings
 from advice.engine import assess
+from advice.formatting import rejection_text
 from advice.hours import parse_hour
 from advice.profile import Profile
 from advice.questionnaire import Answer, Rejection
-from advice.render import rejection_text, render, render_checkin_result, to_json
+from advice.render import render, render_checkin_result, to_json
 from advice.schedule import (
     PERIOD_DAYS,
     Rule,
