@@ -23,6 +23,7 @@ from bot import callbacks as cb
 from bot import conversation as chat
 from bot import seller_data, sender
 from bot.checkins import chat as checkins
+from bot.checkins import settings as checkin_settings
 from bot.replies import Reply, language_for, text, unknown_button
 from bot.storage.models import CheckupKind, User, utcnow
 from bot.storage.repository import Contended, Store, Unit
@@ -193,7 +194,7 @@ async def _delete(uow: Unit, user: User, update: Update, context: Context) -> li
 
 
 async def _checkin(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
-    return await checkins.settings_menu(uow, user)
+    return await checkin_settings.settings_menu(uow, user)
 
 
 async def _stats(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
@@ -220,11 +221,11 @@ async def _text(uow: Unit, user: User, update: Update, context: Context) -> list
     checkin = await uow.active_checkup(user.id, CheckupKind.CHECKIN)
     if checkin is not None:
         return await checkins.answer_text(uow, user, checkin, typed)
-    prompt = checkins.awaiting(await uow.settings(user.id), utcnow())
+    prompt = checkin_settings.awaiting(await uow.settings(user.id), utcnow())
     if prompt == "hour":
-        return await checkins.typed_hour(uow, user, typed)
+        return await checkin_settings.typed_hour(uow, user, typed)
     if prompt == "time_zone":
-        return await checkins.typed_zone(uow, user, typed)
+        return await checkin_settings.typed_zone(uow, user, typed)
     return await chat.idle_text(uow, user)
 
 
@@ -275,7 +276,7 @@ async def _menu_pressed(uow: Unit, user: User, button: cb.Menu, pressed: int | N
     if button.item == "checkup":
         return await chat.begin_checkup(uow, user)
     if button.item == "checkin":
-        return await checkins.settings_menu(uow, user)
+        return await checkin_settings.settings_menu(uow, user)
     return chat.language_menu(user.language) if button.item == "language" else chat.help_reply(user.language)
 
 
@@ -308,11 +309,11 @@ BUTTONS: dict[type[cb.CallbackData], ButtonStep] = {
     cb.RoundAction: checkins.round_action,
     cb.SameAsLastTime: checkins.same_as_last_time,
     cb.FollowUp: checkins.follow_up,
-    cb.CheckinSettings: checkins.settings_button,
-    cb.Cadence: checkins.choose_cadence,
-    cb.Day: checkins.choose_day,
-    cb.Hour: checkins.choose_hour,
-    cb.Zone: checkins.choose_zone,
+    cb.CheckinSettings: checkin_settings.settings_button,
+    cb.Cadence: checkin_settings.choose_cadence,
+    cb.Day: checkin_settings.choose_day,
+    cb.Hour: checkin_settings.choose_hour,
+    cb.Zone: checkin_settings.choose_zone,
 }
 
 

@@ -1,1 +1,1 @@
-"""Periodic check-ins: the seller's side (chat) and the sender (dispatcher)."""
+"""Periodic check-ins: the seller's side (chat, settings) and the sender (dispatcher)."""
