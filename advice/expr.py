@@ -125,25 +125,14 @@ def _truth(value: Any) -> bool | None:
     return None if value is None else bool(value)
 
 
-def _all(parts: list[Evaluator], ctx: Context) -> bool | None:
-    """Kleene ``and``: false if any part is false, else unknown if any is unknown."""
-    result: bool | None = True
+def _kleene(parts: list[Evaluator], ctx: Context, decisive: bool) -> bool | None:
+    """Kleene ``and`` (decisive False) or ``or`` (decisive True): the decisive value if any
+    part has it, else unknown if any part is unknown, else the other value."""
+    result: bool | None = not decisive
     for part in parts:
         value = _truth(part(ctx))
-        if value is False:
-            return False
-        if value is None:
-            result = None
-    return result
-
-
-def _any(parts: list[Evaluator], ctx: Context) -> bool | None:
-    """Kleene ``or``: true if any part is true, else unknown if any is unknown."""
-    result: bool | None = False
-    for part in parts:
-        value = _truth(part(ctx))
-        if value is True:
-            return True
+        if value is decisive:
+            return decisive
         if value is None:
             result = None
     return result
@@ -222,8 +211,8 @@ class _Compiler:
     def _BoolOp(self, node: ast.BoolOp) -> Evaluator:
         parts = [self.compile(v) for v in node.values]
         if isinstance(node.op, ast.And):
-            return lambda ctx: _all(parts, ctx)
-        return lambda ctx: _any(parts, ctx)
+            return lambda ctx: _kleene(parts, ctx, False)
+        return lambda ctx: _kleene(parts, ctx, True)
 
     def _UnaryOp(self, node: ast.UnaryOp) -> Evaluator:
         operand = self.compile(node.operand)
