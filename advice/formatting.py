@@ -110,14 +110,18 @@ class Formatter:
         if name in ("category", "bottleneck"):
             return self.lever(value) if name == "bottleneck" else self.option(name, value)
         if name == "assumed":  # field names: say which answers, as the questions call them
-            return self.t("list_separator").join(self.label(field) for field in value) or self.t("none_chosen")
+            return self.t("list_separator").join(self.label(field) for field in value) or self.t(
+                "none_chosen"
+            )
         if isinstance(value, bool | str | tuple | list):
             return self.option(name, value)
         return self.num(value)
 
     def because(self, items: Sequence[tuple[str, str]]) -> str:
         """The answers behind a finding: "New people reached a week: 10; Typical ...: 120"."""
-        return self.t("item_separator").join(self.t("label_value", label=label, value=value) for label, value in items)
+        return self.t("item_separator").join(
+            self.t("label_value", label=label, value=value) for label, value in items
+        )
 
     def projection(self, p: Projection) -> str:
         return self.t(
@@ -137,7 +141,6 @@ def display_width(text: str) -> int:
 def pad(text: str, width: int, right: bool = False) -> str:
     fill = " " * max(0, width - display_width(text))
     return fill + text if right else text + fill
-
 
 
 def format_answer(question: Question, answer: Answer, lang: str, currency: str = "CNY") -> str:
@@ -171,4 +174,3 @@ def rejection_text(rejection: Rejection, lang: str) -> str:
     count = values.pop("limit", None)  # "at most {count} characters"
     reason = Formatter(lang, "CNY").t(f"reject_{rejection.reason}", count, **values)
     return f"{reason}{'' if lang == 'zh' else ' '}{rejection.hint}"  # Chinese runs on: no space
-

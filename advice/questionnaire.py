@@ -70,13 +70,19 @@ class Answer:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Answer:
-        return cls.stored(data.get("value"), data.get("status", "given"), data.get("low"), data.get("high"))
+        return cls.stored(
+            data.get("value"), data.get("status", "given"), data.get("low"), data.get("high")
+        )
 
     @classmethod
     def stored(cls, value: Any, status: str, low: float | None, high: float | None) -> Answer:
         """An answer from its stored columns (a list value was a tuple)."""
         kind = type(value)
-        if low is None and high is None and (kind in _SHARED_KINDS or (kind is float and value == value and value != 0)):
+        if (
+            low is None
+            and high is None
+            and (kind in _SHARED_KINDS or (kind is float and value == value and value != 0))
+        ):
             return _shared_answer(kind, value, status)
         return cls(tuple(value) if isinstance(value, list) else value, _STATUSES[status], low, high)
 
@@ -166,7 +172,9 @@ class Questionnaire:
         # The answers any question's condition reads: which questions apply depends on
         # these alone, so the result is kept by their values (asking one question works it
         # out several times: next question, progress, Back).
-        self._conditions = tuple(sorted({n for q in self.questions if q.ask_if for n in q.ask_if.names}))
+        self._conditions = tuple(
+            sorted({n for q in self.questions if q.ask_if for n in q.ask_if.names})
+        )
         self._applicable: dict[tuple[Any, ...], tuple[Question, ...]] = {}
 
     def applicable(self, answers: Mapping[str, Answer]) -> tuple[Question, ...]:
@@ -311,7 +319,10 @@ class Questionnaire:
             return Rejection(
                 "out_of_range",
                 hint,
-                {"low": format_number(bounds.low * scale), "high": format_number(bounds.high * scale)},
+                {
+                    "low": format_number(bounds.low * scale),
+                    "high": format_number(bounds.high * scale),
+                },
             )
         return Answer(value, AnswerStatus.GIVEN, low, high)
 
@@ -334,7 +345,9 @@ class Questionnaire:
         indexes: list[int] = []
         for part in (p.strip() for p in re.split(r"[,，、]+", folded)):
             index = _match_option(question, " ".join(part.split())) if part else None
-            words = [index] if index is not None else [_match_option(question, w) for w in part.split()]
+            words = (
+                [index] if index is not None else [_match_option(question, w) for w in part.split()]
+            )
             if None in words:
                 return Rejection("not_an_option", hint)
             indexes.extend(i for i in words if i is not None)
@@ -349,7 +362,10 @@ def _match_option(question: Question, token: str) -> int | None:
     if token.isdigit() and 1 <= int(token) <= len(question.options):
         return int(token) - 1
     for i, option in enumerate(question.options):
-        names = {str(option.value).casefold(), *(label.casefold() for label in option.label.values())}
+        names = {
+            str(option.value).casefold(),
+            *(label.casefold() for label in option.label.values()),
+        }
         if token in names:
             return i
     return None
@@ -447,4 +463,3 @@ def load_questionnaire(path: Path = DATA_DIR / "questionnaire.toml") -> Question
     if unnamed:
         raise ValueError(f"questionnaire: [expects] lacks {sorted(unnamed)}")
     return Questionnaire(questions, sections, expects)
-

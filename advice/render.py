@@ -65,7 +65,9 @@ def _rule_text(fmt: str, finding: Finding, key: str, values: Mapping[str, Any], 
         # Shared: the rule's texts read the one dict of values, not a copy each (copying
         # them cost more than rendering). Templates cannot change it: what they set goes
         # to their own context.
-        text = template.environment.concat(template.root_render_func(template.new_context(values, shared=True))).strip()
+        text = template.environment.concat(
+            template.root_render_func(template.new_context(values, shared=True))
+        ).strip()
     # Already escaped by the HTML environment: mark it so the report does not escape twice.
     return markupsafe.Markup(text) if fmt == "html" else text
 
@@ -114,7 +116,10 @@ def _render_findings(assessment: Assessment, fmt: str, f: Formatter) -> list[Ren
 
 
 def _assumptions(assessment: Assessment, f: Formatter) -> list[tuple[str, str]]:
-    return [(f.label(name), f.value(name, getattr(assessment.profile, name))) for name in assessment.profile.assumed]
+    return [
+        (f.label(name), f.value(name, getattr(assessment.profile, name)))
+        for name in assessment.profile.assumed
+    ]
 
 
 def render(
@@ -160,7 +165,10 @@ def _lever_table(m: Metrics, f: Formatter) -> list[tuple[str, int, bool]]:
     columns, so the scores line up), score, and whether it is the bottleneck."""
     names = [f.lever(lever) for lever in LEVERS]
     width = max(display_width(name) for name in names)
-    return [(pad(name, width), m.levers[lever].score, lever == m.bottleneck) for name, lever in zip(names, LEVERS, strict=True)]
+    return [
+        (pad(name, width), m.levers[lever].score, lever == m.bottleneck)
+        for name, lever in zip(names, LEVERS, strict=True)
+    ]
 
 
 def _projection_json(p: Projection | None) -> dict[str, Any] | None:
@@ -315,7 +323,9 @@ def _verdict(movement: Movement) -> str:
     return "checkin_same"
 
 
-def checkin_result_json(previous: Profile, current: Profile, first: Profile, lang: str = "en") -> dict[str, Any]:
+def checkin_result_json(
+    previous: Profile, current: Profile, first: Profile, lang: str = "en"
+) -> dict[str, Any]:
     """The result of a check-in as a JSON-ready dict (money in the current profile's currency)."""
     _check_language(lang)
     since_previous, since_first = compare(previous, current), compare(first, current)
@@ -337,9 +347,16 @@ def checkin_result_json(previous: Profile, current: Profile, first: Profile, lan
         "bottleneck": since_previous.bottleneck_after,
         "bottleneck_before": since_previous.bottleneck_before,
         "bottleneck_changed": since_previous.bottleneck_changed,
-        "bottleneck_projection": _projection_json(assessment.metrics.projections[assessment.bottleneck]),
+        "bottleneck_projection": _projection_json(
+            assessment.metrics.projections[assessment.bottleneck]
+        ),
         "actions": [
-            {"rule": r.rule, "lever": r.lever, "text": r.action, "impact": _projection_json(r.impact)}
+            {
+                "rule": r.rule,
+                "lever": r.lever,
+                "text": r.action,
+                "impact": _projection_json(r.impact),
+            }
             for r in actions
         ],
     }
@@ -354,7 +371,9 @@ def render_checkin_result(
     _check_language(lang)
     fmt = _check_format(fmt)
     if fmt == "json":
-        return json.dumps(checkin_result_json(previous, current, first, lang), ensure_ascii=False, indent=2)
+        return json.dumps(
+            checkin_result_json(previous, current, first, lang), ensure_ascii=False, indent=2
+        )
     since_previous, since_first = compare(previous, current), compare(first, current)
     assessment = assess(current)
     f = Formatter(lang, current.currency)
@@ -377,7 +396,9 @@ def render_checkin_result(
     ).strip()
 
 
-def _new_actions(movement: Movement, assessment: Assessment, fmt: str, f: Formatter) -> list[RenderedFinding]:
+def _new_actions(
+    movement: Movement, assessment: Assessment, fmt: str, f: Formatter
+) -> list[RenderedFinding]:
     """The top actions for the new bottleneck; none while the bottleneck stays where it was."""
     if not movement.bottleneck_changed:
         return []
@@ -454,7 +475,11 @@ def render_progress(points: Sequence[Point], lang: str, fmt: str = "html") -> st
     shown = scored[-PROGRESS_ROWS:]
     movement = compare(first.profile, latest.profile)
     if len(scored) == 1:
-        summary = f.t("progress_one_point", date=first.when.date().isoformat(), sales=f.money(movement.estimate_after))
+        summary = f.t(
+            "progress_one_point",
+            date=first.when.date().isoformat(),
+            sales=f.money(movement.estimate_after),
+        )
     else:
         summary = f.t(
             "progress_summary",

@@ -156,7 +156,8 @@ def build_application(settings: Settings, store: Store | None = None) -> Applica
         .request(RetryingRequest(HTTPXRequest(connection_pool_size=CONNECTIONS), hold=hold))
         .concurrent_updates(
             PerUserUpdateProcessor(
-                flood_gate=FloodGate(settings.flood_burst, settings.flood_rate), on_flood=handlers.slow_down
+                flood_gate=FloodGate(settings.flood_burst, settings.flood_rate),
+                on_flood=handlers.slow_down,
             )
         )
         .updater(None)  # updates arrive through handle_update: bot.polling or bot.webhook
@@ -204,13 +205,31 @@ def add_handlers(application: Application) -> None:
         "stats": handlers.stats,  # operators only, and not in the command menu (COMMANDS)
     }
     for name, callback in command_handlers.items():
-        application.add_handler(CommandHandler(name, callback, filters=private & filters.UpdateType.MESSAGE))
-    application.add_handler(MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, handlers.edited_message))
-    application.add_handler(MessageHandler(private & filters.COMMAND & filters.UpdateType.MESSAGE, handlers.unknown_command))
-    application.add_handler(MessageHandler(private & filters.TEXT & filters.UpdateType.MESSAGE, handlers.text_message))
-    application.add_handler(MessageHandler(private & filters.UpdateType.MESSAGE, handlers.other_message))
-    application.add_handler(MessageHandler(~private & filters.COMMAND & filters.UpdateType.MESSAGE, handlers.group_notice))
-    application.add_handler(ChatMemberHandler(handlers.bot_blocked_or_unblocked, ChatMemberHandler.MY_CHAT_MEMBER))
+        application.add_handler(
+            CommandHandler(name, callback, filters=private & filters.UpdateType.MESSAGE)
+        )
+    application.add_handler(
+        MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, handlers.edited_message)
+    )
+    application.add_handler(
+        MessageHandler(
+            private & filters.COMMAND & filters.UpdateType.MESSAGE, handlers.unknown_command
+        )
+    )
+    application.add_handler(
+        MessageHandler(private & filters.TEXT & filters.UpdateType.MESSAGE, handlers.text_message)
+    )
+    application.add_handler(
+        MessageHandler(private & filters.UpdateType.MESSAGE, handlers.other_message)
+    )
+    application.add_handler(
+        MessageHandler(
+            ~private & filters.COMMAND & filters.UpdateType.MESSAGE, handlers.group_notice
+        )
+    )
+    application.add_handler(
+        ChatMemberHandler(handlers.bot_blocked_or_unblocked, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
     # Anything else (channel posts, other member updates, unknown update types) matches no handler
     # and is deliberately left unanswered.
     application.add_error_handler(handlers.on_error)
@@ -227,4 +246,3 @@ async def dispose(application: Application) -> None:
     engine = application.bot_data.get("engine")
     if engine is not None:
         await engine.dispose()
-

@@ -63,21 +63,33 @@ class Settings:
                 "WEBHOOK_SECRET must be set when WEBHOOK_URL is set: choose 1-256 characters of "
                 "A-Z, a-z, 0-9, _ and - (or unset WEBHOOK_URL to use long polling)"
             )
-        if secret and not all(c.isalnum() or c in "_-" for c in secret) or (secret and len(secret) > 256):
-            raise ConfigError("WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and - (1-256 characters)")
+        if (
+            secret
+            and not all(c.isalnum() or c in "_-" for c in secret)
+            or (secret and len(secret) > 256)
+        ):
+            raise ConfigError(
+                "WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and - (1-256 characters)"
+            )
         burst, rate = get("FLOOD_BURST") or "40", get("FLOOD_RATE") or "4"
         if not burst.isdigit():
-            raise ConfigError(f"FLOOD_BURST must be a whole number (0 turns flood control off), got {burst!r}")
+            raise ConfigError(
+                f"FLOOD_BURST must be a whole number (0 turns flood control off), got {burst!r}"
+            )
         try:
             flood_rate = float(rate)
         except ValueError:
             flood_rate = -1.0
         if not 0 < flood_rate < 1e6:
-            raise ConfigError(f"FLOOD_RATE must be a positive number of updates a second, got {rate!r}")
+            raise ConfigError(
+                f"FLOOD_RATE must be a positive number of updates a second, got {rate!r}"
+            )
         return cls(
             telegram_bot_token=get("TELEGRAM_BOT_TOKEN"),
             telegram_api_url=get("TELEGRAM_API_URL") or DEFAULT_API_URL,
-            database_url=check_database_url(normalise_database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL)),
+            database_url=check_database_url(
+                normalise_database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+            ),
             webhook_url=webhook_url,
             webhook_secret=secret,
             webhook_listen=get("WEBHOOK_LISTEN") or "127.0.0.1",
@@ -95,7 +107,9 @@ def parse_admin_ids(text: str) -> frozenset[int]:
         if not part:
             continue
         if not part.lstrip("-").isdigit():
-            raise ConfigError(f"ADMIN_IDS must be Telegram user ids separated by commas, got {part!r}")
+            raise ConfigError(
+                f"ADMIN_IDS must be Telegram user ids separated by commas, got {part!r}"
+            )
         ids.add(int(part))
     return frozenset(ids)
 
@@ -122,5 +136,7 @@ def check_database_url(url: str) -> str:
     try:
         make_url(url)
     except (ArgumentError, ValueError):
-        raise ConfigError(f"DATABASE_URL is not a valid URL: it must be {DATABASE_URL_FORMS}") from None
+        raise ConfigError(
+            f"DATABASE_URL is not a valid URL: it must be {DATABASE_URL_FORMS}"
+        ) from None
     return url

@@ -52,7 +52,9 @@ def welcome(user: User, first_name: str) -> list[Reply]:
     lang = user.language
     return [
         Reply(
-            text("welcome", lang, name=first_name or "there", count=len(QUESTIONNAIRE.may_apply({}))),
+            text(
+                "welcome", lang, name=first_name or "there", count=len(QUESTIONNAIRE.may_apply({}))
+            ),
             start_menu(lang),
         )
     ]
@@ -67,7 +69,10 @@ def privacy_reply(lang: str) -> list[Reply]:
 
 
 def language_menu(lang: str) -> list[Reply]:
-    buttons = [Button("English", cb.Language("en").pack()), Button("中文", cb.Language("zh").pack())]
+    buttons = [
+        Button("English", cb.Language("en").pack()),
+        Button("中文", cb.Language("zh").pack()),
+    ]
     return [Reply(text("language_prompt", lang), [buttons])]
 
 
@@ -77,10 +82,16 @@ async def set_language(uow: Unit, user: User, lang: str) -> list[Reply]:
     await uow.set_language(user, lang)
     active = await uow.active_checkup(user.id)
     if active is not None:
-        return [Reply(text("language_set_checkup_goes_on", lang)), *await ask_current(uow, user, active)]
+        return [
+            Reply(text("language_set_checkup_goes_on", lang)),
+            *await ask_current(uow, user, active),
+        ]
     checkin = await uow.active_checkup(user.id, CheckupKind.CHECKIN)
     if checkin is not None:
-        return [Reply(text("language_set_checkin_goes_on", lang)), *await checkin_chat.ask_current(uow, user, checkin)]
+        return [
+            Reply(text("language_set_checkin_goes_on", lang)),
+            *await checkin_chat.ask_current(uow, user, checkin),
+        ]
     return [Reply(text("language_set", lang))]
 
 
@@ -94,8 +105,18 @@ async def begin_checkup(uow: Unit, user: User) -> list[Reply]:
             return [
                 Reply(
                     text("checkup_resume", user.language, count=answered),
-                    [[Button(text("button_continue", user.language), cb.CheckupResume("go").pack()),
-                      Button(text("button_restart", user.language), cb.CheckupResume("restart").pack())]],
+                    [
+                        [
+                            Button(
+                                text("button_continue", user.language),
+                                cb.CheckupResume("go").pack(),
+                            ),
+                            Button(
+                                text("button_restart", user.language),
+                                cb.CheckupResume("restart").pack(),
+                            ),
+                        ]
+                    ],
                 )
             ]
         return await ask_current(uow, user, active)
@@ -125,12 +146,16 @@ async def cancel_checkup(uow: Unit, user: User) -> list[Reply]:
     replies = []
     if question is not None:  # its message, if it is the one stored, keeps the question
         note = text("question_left_cancelled", user.language)
-        replies = _left_question(_question_message(active, question), question, answers, user.language, note)
+        replies = _left_question(
+            _question_message(active, question), question, answers, user.language, note
+        )
     await uow.close_checkup(active, CheckupStatus.CANCELLED)
     return [*replies, Reply(text("checkup_cancelled", user.language))]
 
 
-def question_reply(checkup: Checkup, question: Question, answers: dict[str, Answer], lang: str, mask: int = 0) -> Reply:
+def question_reply(
+    checkup: Checkup, question: Question, answers: dict[str, Answer], lang: str, mask: int = 0
+) -> Reply:
     """The message that asks ``question``, with its buttons."""
     ui = _ui(lang)
     qi = QUESTION_INDEX[question.field]
@@ -180,7 +205,9 @@ async def ask_current(
     return [question_reply(checkup, question, answers, user.language)]
 
 
-def _question_message(checkup: Checkup, question: Question, pressed: int | None = None) -> int | None:
+def _question_message(
+    checkup: Checkup, question: Question, pressed: int | None = None
+) -> int | None:
     """The chat message that shows ``question``, to edit once it is answered.
 
     A button press says for itself which message it came from. For typed answers the
@@ -285,7 +312,9 @@ def _at_current_question(
     return at_question
 
 
-async def _answered(uow: Unit, user: User, at: _AtQuestion, result: Answer | Rejection) -> list[Reply]:
+async def _answered(
+    uow: Unit, user: User, at: _AtQuestion, result: Answer | Rejection
+) -> list[Reply]:
     if isinstance(result, Rejection):
         return [Reply(_escape(rejection_text(result, user.language)))]
     return await _record(uow, user, at.checkup, at.question, result, at.answers, at.message_id)
@@ -293,7 +322,9 @@ async def _answered(uow: Unit, user: User, at: _AtQuestion, result: Answer | Rej
 
 @_at_current_question
 async def choose(uow: Unit, user: User, button: cb.Choose, at: _AtQuestion) -> list[Reply]:
-    return await _answered(uow, user, at, QUESTIONNAIRE.choose(at.question, button.option, user.language))
+    return await _answered(
+        uow, user, at, QUESTIONNAIRE.choose(at.question, button.option, user.language)
+    )
 
 
 @_at_current_question
@@ -339,7 +370,12 @@ async def back(uow: Unit, user: User, button: cb.Back, at: _AtQuestion) -> list[
     lang, (checkup, answers, question, message_id) = user.language, at
     previous = QUESTIONNAIRE.previous(answers, question.field)
     if previous is None:
-        return [Reply(_escape(_ui(lang).t("terminal_first_question")), toast=_ui(lang).t("terminal_first_question"))]
+        return [
+            Reply(
+                _escape(_ui(lang).t("terminal_first_question")),
+                toast=_ui(lang).t("terminal_first_question"),
+            )
+        ]
     await uow.withdraw_answer(checkup, previous.field)
     remaining = {k: v for k, v in answers.items() if k != previous.field}
     closing = _left_question(message_id, question, answers, lang, text("question_left_back", lang))
@@ -352,7 +388,9 @@ async def idle_text(uow: Unit, user: User) -> list[Reply]:
     report = await uow.latest_report(user.id)
     if report is None:
         return [Reply(text("idle_text", user.language), start_menu(user.language))]
-    return [Reply(text("idle_text_advised", user.language), advice_buttons(report.id, user.language))]
+    return [
+        Reply(text("idle_text_advised", user.language), advice_buttons(report.id, user.language))
+    ]
 
 
 async def _current_or_idle(uow: Unit, user: User) -> list[Reply]:
@@ -363,7 +401,10 @@ async def _current_or_idle(uow: Unit, user: User) -> list[Reply]:
 
 
 async def current_question(uow: Unit, user: User, checkup: Checkup) -> list[Reply]:
-    return [Reply(text("current_question_follows", user.language)), *await ask_current(uow, user, checkup)]
+    return [
+        Reply(text("current_question_follows", user.language)),
+        *await ask_current(uow, user, checkup),
+    ]
 
 
 # --- advice ------------------------------------------------------------------------------
@@ -377,7 +418,9 @@ def advice_buttons(report_id: int, lang: str) -> list[list[Button]]:
     ]
 
 
-async def finish_checkup(uow: Unit, user: User, checkup: Checkup, answers: dict[str, Answer]) -> list[Reply]:
+async def finish_checkup(
+    uow: Unit, user: User, checkup: Checkup, answers: dict[str, Answer]
+) -> list[Reply]:
     """Turn the answers into a profile, assess it, store and send the advice."""
     profile = QUESTIONNAIRE.to_profile(answers)
     assessment = assess(profile)
@@ -401,7 +444,9 @@ async def finish_checkup(uow: Unit, user: User, checkup: Checkup, answers: dict[
     return [await checkin_chat.with_offer(uow, user, checkup, advice)]
 
 
-async def show_advice(uow: Unit, user: User, view: str = "report", report_id: int | None = None) -> list[Reply]:
+async def show_advice(
+    uow: Unit, user: User, view: str = "report", report_id: int | None = None
+) -> list[Reply]:
     """The latest (or a given) report, re-rendered in the user's current language."""
     report = await (uow.report(report_id, user.id) if report_id else uow.latest_report(user.id))
     if report is None:
@@ -412,14 +457,21 @@ async def show_advice(uow: Unit, user: User, view: str = "report", report_id: in
     return [Reply(html, buttons)]
 
 
-LEVER_FIELDS = {"traffic": "weekly_reach", "conversion": "conversion", "order_value": "average_order_value", "repeat": "repeat_rate"}
+LEVER_FIELDS = {
+    "traffic": "weekly_reach",
+    "conversion": "conversion",
+    "order_value": "average_order_value",
+    "repeat": "repeat_rate",
+}
 
 
 def _lever_buttons(lang: str) -> list[list[Button]]:
     return [[Button(_ui(lang).lever(lv).capitalize(), cb.WhatIf(lv).pack())] for lv in LEVERS]
 
 
-async def whatif(uow: Unit, user: User, args: str | None = None, lever: str | None = None) -> list[Reply]:
+async def whatif(
+    uow: Unit, user: User, args: str | None = None, lever: str | None = None
+) -> list[Reply]:
     """The estimate with one lever changed, against the current one. ``lever``: a lever
     lifted to its benchmark (a button); ``args``: a lever and a figure as typed."""
     lang = user.language
@@ -439,13 +491,26 @@ async def whatif(uow: Unit, user: User, args: str | None = None, lever: str | No
         changed, field = outcome.profile, LEVER_FIELDS[asked.lever]
         if asked.read_as_percent:
             typed = f.num(asked.value * 100)
-            notes.append(text("whatif_read_as_percent", lang, typed=typed, used=f.value(field, asked.value)))
+            notes.append(
+                text("whatif_read_as_percent", lang, typed=typed, used=f.value(field, asked.value))
+            )
         if outcome.clamped:
-            notes.append(text("whatif_clamped", lang, asked=f.value(field, outcome.asked), used=f.value(field, outcome.used)))
+            notes.append(
+                text(
+                    "whatif_clamped",
+                    lang,
+                    asked=f.value(field, outcome.asked),
+                    used=f.value(field, outcome.used),
+                )
+            )
     else:
         return [Reply(text("whatif_prompt", lang), _lever_buttons(lang))]
     before, after = compute_metrics(profile), compute_metrics(changed)
-    change = None if before.monthly_sales <= 0 else (after.monthly_sales / before.monthly_sales - 1) * 100
+    change = (
+        None
+        if before.monthly_sales <= 0
+        else (after.monthly_sales / before.monthly_sales - 1) * 100
+    )
     result = text(
         "whatif_result",
         lang,
@@ -467,10 +532,15 @@ async def show_progress(uow: Unit, user: User) -> list[Reply]:
     if not reports:
         return [Reply(text("progress_none", lang), start_menu(lang))]
     zone = _zone(user.time_zone)
-    points = [Point(_aware(r.created_at).astimezone(zone), Profile.from_dict(r.profile)) for r in reports]
+    points = [
+        Point(_aware(r.created_at).astimezone(zone), Profile.from_dict(r.profile)) for r in reports
+    ]
     # Drawing takes a tenth of a second of CPU: off the event loop, so other chats go on.
     png = await asyncio.to_thread(progress_chart, points, lang)
-    return [Reply(render_progress(points, lang, "html")), Reply(text("progress_chart_caption", lang), photo=png)]
+    return [
+        Reply(render_progress(points, lang, "html")),
+        Reply(text("progress_chart_caption", lang), photo=png),
+    ]
 
 
 def _aware(moment: datetime) -> datetime:

@@ -36,7 +36,9 @@ class FloodGate:
     active in the last ``burst / rate`` seconds. ``burst`` 0 turns the gate off.
     """
 
-    def __init__(self, burst: int = 40, rate: float = 4.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, burst: int = 40, rate: float = 4.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.burst = burst
         self.rate = rate
         self.clock = clock

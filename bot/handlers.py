@@ -39,7 +39,9 @@ def store_of(context: Context) -> Store:
     return context.application.bot_data["store"]
 
 
-def unit_of_work(step: Step, *, typing: bool = False) -> Callable[[Update, Context], Awaitable[None]]:
+def unit_of_work(
+    step: Step, *, typing: bool = False
+) -> Callable[[Update, Context], Awaitable[None]]:
     """Run ``step`` in one transaction for the update, then send what it returned."""
 
     @wraps(step)
@@ -53,7 +55,9 @@ def unit_of_work(step: Step, *, typing: bool = False) -> Callable[[Update, Conte
         try:
             for optimistic in (True, False):  # see Store.update_unit
                 try:
-                    async with store_of(context).update_unit(update.update_id, tg_user.id, lang, optimistic=optimistic) as handled:
+                    async with store_of(context).update_unit(
+                        update.update_id, tg_user.id, lang, optimistic=optimistic
+                    ) as handled:
                         if handled is None:  # delivered before and already handled
                             log.info("update %s already handled", update.update_id)
                             await _answer_query(update, None)
@@ -66,7 +70,11 @@ def unit_of_work(step: Step, *, typing: bool = False) -> Callable[[Update, Conte
                     continue
         except DATABASE_ERRORS as exc:
             # No traceback: its SQL parameters can hold what the seller typed.
-            log.error("database unavailable while handling update %s (%s)", update.update_id, describe_error(exc))
+            log.error(
+                "database unavailable while handling update %s (%s)",
+                update.update_id,
+                describe_error(exc),
+            )
             await _answer_query(update, None)
             await sender.send_text(context.bot, chat_.id, text("db_unavailable", lang))
             return
@@ -76,7 +84,11 @@ def unit_of_work(step: Step, *, typing: bool = False) -> Callable[[Update, Conte
             # Retried already where that was safe (bot.retrying_request). What is left may
             # have reached the seller (a timed-out send), so no apology is sent on top: the
             # step is committed, and the seller's next message carries on from it.
-            log.warning("reply to update %s not confirmed by Telegram (%s)", update.update_id, describe_error(exc))
+            log.warning(
+                "reply to update %s not confirmed by Telegram (%s)",
+                update.update_id,
+                describe_error(exc),
+            )
 
     return handle
 
@@ -207,7 +219,10 @@ async def _stats(uow: Unit, user: User, update: Update, context: Context) -> lis
 async def _unknown_command(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
     active = await uow.active_checkup(user.id)
     if active is not None:
-        return [Reply(text("command_during_checkup", user.language)), *await chat.ask_current(uow, user, active)]
+        return [
+            Reply(text("command_during_checkup", user.language)),
+            *await chat.ask_current(uow, user, active),
+        ]
     return [Reply(text("unknown_command", user.language))]
 
 
@@ -265,11 +280,19 @@ async def _button(uow: Unit, user: User, update: Update, context: Context) -> li
     button = cb.parse(query.data if query else None)
     if query is None or button is None:
         return [unknown_button(user.language)]
-    return await BUTTONS[type(button)](uow, user, button, query.message.message_id if query.message else None)
+    return await BUTTONS[type(button)](
+        uow, user, button, query.message.message_id if query.message else None
+    )
 
 
-async def _resume_pressed(uow: Unit, user: User, button: cb.CheckupResume, pressed: int | None) -> list[Reply]:
-    return await (chat.continue_checkup(uow, user) if button.choice == "go" else chat.restart_checkup(uow, user))
+async def _resume_pressed(
+    uow: Unit, user: User, button: cb.CheckupResume, pressed: int | None
+) -> list[Reply]:
+    return await (
+        chat.continue_checkup(uow, user)
+        if button.choice == "go"
+        else chat.restart_checkup(uow, user)
+    )
 
 
 async def _menu_pressed(uow: Unit, user: User, button: cb.Menu, pressed: int | None) -> list[Reply]:
@@ -277,18 +300,28 @@ async def _menu_pressed(uow: Unit, user: User, button: cb.Menu, pressed: int | N
         return await chat.begin_checkup(uow, user)
     if button.item == "checkin":
         return await checkin_settings.settings_menu(uow, user)
-    return chat.language_menu(user.language) if button.item == "language" else chat.help_reply(user.language)
+    return (
+        chat.language_menu(user.language)
+        if button.item == "language"
+        else chat.help_reply(user.language)
+    )
 
 
-async def _advice_pressed(uow: Unit, user: User, button: cb.AdviceView, pressed: int | None) -> list[Reply]:
+async def _advice_pressed(
+    uow: Unit, user: User, button: cb.AdviceView, pressed: int | None
+) -> list[Reply]:
     return await chat.show_advice(uow, user, view=button.view, report_id=button.report)
 
 
-async def _whatif_pressed(uow: Unit, user: User, button: cb.WhatIf, pressed: int | None) -> list[Reply]:
+async def _whatif_pressed(
+    uow: Unit, user: User, button: cb.WhatIf, pressed: int | None
+) -> list[Reply]:
     return await chat.whatif(uow, user, lever=button.lever)  # "ask": which lever?
 
 
-async def _language_pressed(uow: Unit, user: User, button: cb.Language, pressed: int | None) -> list[Reply]:
+async def _language_pressed(
+    uow: Unit, user: User, button: cb.Language, pressed: int | None
+) -> list[Reply]:
     return await chat.set_language(uow, user, button.language)
 
 
@@ -325,7 +358,9 @@ async def group_notice(update: Update, context: Context) -> None:
         return
     lang = language_for(update.effective_user.language_code if update.effective_user else None)
     try:
-        await sender.send_text(context.bot, message.chat_id, text("group_chat", lang), reply_to=message.message_id)
+        await sender.send_text(
+            context.bot, message.chat_id, text("group_chat", lang), reply_to=message.message_id
+        )
     except (BadRequest, Forbidden):
         pass
 
@@ -365,11 +400,17 @@ async def slow_down(update: Update) -> None:
 async def on_error(update: object, context: Context) -> None:
     """Log the error and tell the user, without ever showing a traceback."""
     log.error("error while handling an update", exc_info=context.error)
-    if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == ChatType.PRIVATE:
+    if (
+        isinstance(update, Update)
+        and update.effective_chat
+        and update.effective_chat.type == ChatType.PRIVATE
+    ):
         lang = language_for(update.effective_user.language_code if update.effective_user else None)
         try:
             await _answer_query(update, None)
-            await sender.send_text(context.bot, update.effective_chat.id, text("internal_error", lang))
+            await sender.send_text(
+                context.bot, update.effective_chat.id, text("internal_error", lang)
+            )
         except TelegramError:
             log.warning("could not tell the user about the error")
 

@@ -107,13 +107,21 @@ class RetryingRequest(BaseRequest):
                 await hold.wait()
             try:
                 code, payload = await self.inner.do_request(
-                    url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+                    url,
+                    method,
+                    request_data,
+                    read_timeout,
+                    write_timeout,
+                    connect_timeout,
+                    pool_timeout,
                 )
             except (TimedOut, NetworkError) as exc:
                 if attempt >= self.attempts or not self._may_retry_error(api_method, exc):
                     raise
                 delay = self._backoff(attempt)
-                log.warning("%s failed (%s); retry %s in %.2f s", api_method, _describe(exc), attempt, delay)
+                log.warning(
+                    "%s failed (%s); retry %s in %.2f s", api_method, _describe(exc), attempt, delay
+                )
             else:
                 asked = self._asked_wait(payload) if code == 429 else None
                 if asked is not None and hold is not None:
@@ -145,7 +153,9 @@ class RetryingRequest(BaseRequest):
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)  # jitter: processes do not retry in step
+        return ceiling / 2 + random.uniform(
+            0, ceiling / 2
+        )  # jitter: processes do not retry in step
 
     def _retry_after(self, asked: float | None) -> float | None:
         """Telegram's own wait for a 429; None (give up) if it asks for longer than we wait."""

@@ -85,7 +85,9 @@ def chat(ask: Ask = input, say: Say = print, lang: str = "en", save: Path | None
             name = ask(t.t("terminal_save_prompt")).strip()
             save = Path(name) if name else None
         if save is not None:
-            save.write_text(json.dumps(profile.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            save.write_text(
+                json.dumps(profile.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+            )
             saved = True
             say(t.t("terminal_saved", path=str(save)))
         while (word := ask(t.t("terminal_after")).strip().casefold()) in ("why", "more"):

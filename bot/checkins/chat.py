@@ -65,7 +65,9 @@ def checkin_message(claim: Claim) -> Reply:
     body = text("checkin_due", lang, period=CHECKIN.period[claim.cadence][lang])
     if claim.ask_cadence:
         body += "\n\n" + text("checkin_ask_cadence", lang)
-        rows.append([Button(text("button_checkin_change", lang), cb.CheckinSettings("menu").pack())])
+        rows.append(
+            [Button(text("button_checkin_change", lang), cb.CheckinSettings("menu").pack())]
+        )
     return Reply(body, rows)
 
 
@@ -83,7 +85,9 @@ async def with_offer(uow: Unit, user: User, checkup: Checkup, advice: Reply) -> 
     return Reply(f"{advice.html}\n\n{text('checkin_offer', lang)}", [*advice.buttons, offer])
 
 
-async def answer_offer(uow: Unit, user: User, button: cb.CheckinOffer, pressed: int | None) -> list[Reply]:
+async def answer_offer(
+    uow: Unit, user: User, button: cb.CheckinOffer, pressed: int | None
+) -> list[Reply]:
     if not button.accepted:
         return [Reply(text("checkin_offer_declined", user.language))]
     return await settings_menu(uow, user)
@@ -225,7 +229,10 @@ def _question_reply(
     )
     same = CHECKIN.same_label(question.field, profile, cadence, lang)
     index = [q.field for q in CHECKIN.questions].index(question.field)
-    button = Button(text("button_same_as_last_time", lang, value=same), cb.SameAsLastTime(checkup.id, index).pack())
+    button = Button(
+        text("button_same_as_last_time", lang, value=same),
+        cb.SameAsLastTime(checkup.id, index).pack(),
+    )
     return Reply(body, [[button]])
 
 
@@ -249,12 +256,18 @@ async def answer_text(uow: Unit, user: User, checkup: Checkup, typed: str) -> li
 async def _pressed_checkin(uow: Unit, user: User, checkup_id: int) -> Checkup | None:
     """The check-in a button of a question belongs to, if it is still in progress."""
     checkup = await uow.checkup(checkup_id, user.id)
-    if checkup is None or checkup.kind != CheckupKind.CHECKIN.value or checkup.status != CheckupStatus.IN_PROGRESS.value:
+    if (
+        checkup is None
+        or checkup.kind != CheckupKind.CHECKIN.value
+        or checkup.status != CheckupStatus.IN_PROGRESS.value
+    ):
         return None
     return checkup
 
 
-async def same_as_last_time(uow: Unit, user: User, button: cb.SameAsLastTime, pressed: int | None) -> list[Reply]:
+async def same_as_last_time(
+    uow: Unit, user: User, button: cb.SameAsLastTime, pressed: int | None
+) -> list[Reply]:
     """The figure of the question, as it was last time."""
     lang = user.language
     checkup = await _pressed_checkin(uow, user, button.checkup)
@@ -263,7 +276,11 @@ async def same_as_last_time(uow: Unit, user: User, button: cb.SameAsLastTime, pr
     answers = await uow.answers(checkup.id)
     question = CHECKIN.next_question(answers)
     index = button.question
-    if question is None or index >= len(CHECKIN.questions) or CHECKIN.questions[index].field != question.field:
+    if (
+        question is None
+        or index >= len(CHECKIN.questions)
+        or CHECKIN.questions[index].field != question.field
+    ):
         return [stale_button(lang), *await ask_current(uow, user, checkup)]
     previous = await _previous_profile(uow, user)
     assert previous is not None  # a check-in starts only after a report

@@ -169,4 +169,3 @@ class Dispatcher:
             return SendOutcome(claim.round_id, claim.user_id, RoundStatus.SENT, message_id)
         log.warning("check-in %s still rate limited after %d tries", claim.round_id, MAX_RETRIES)
         return SendOutcome(claim.round_id, claim.user_id, RoundStatus.FAILED)
-

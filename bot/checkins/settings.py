@@ -34,7 +34,9 @@ async def settings_menu(uow: Unit, user: User) -> list[Reply]:
         [Button(text(f"cadence_{c}", lang), cb.Cadence(c).pack()) for c in ("biweekly", "off")],
     ]
     if settings.checkin_paused and settings.checkin_cadence != "off":
-        rows.insert(0, [Button(text("button_checkin_resume", lang), cb.CheckinSettings("resume").pack())])
+        rows.insert(
+            0, [Button(text("button_checkin_resume", lang), cb.CheckinSettings("resume").pack())]
+        )
     return [Reply(f"{status_text(user, settings)}\n\n{text('checkin_choose_cadence', lang)}", rows)]
 
 
@@ -58,10 +60,15 @@ def status_text(user: User, settings: UserSettings) -> str:
 
 
 def cadence_and_day(cadence: str, weekday: int | None, lang: str) -> str:
-    """"Every week, Fri" / "每周，周五"; "Every day" alone."""
+    """ "Every week, Fri" / "每周，周五"; "Every day" alone."""
     if cadence == "daily":
         return text(f"cadence_{cadence}", lang)
-    return text("cadence_on_day", lang, cadence=text(f"cadence_{cadence}", lang), day=text(f"weekday_{weekday or 0}", lang))
+    return text(
+        "cadence_on_day",
+        lang,
+        cadence=text(f"cadence_{cadence}", lang),
+        day=text(f"weekday_{weekday or 0}", lang),
+    )
 
 
 def zone_name(zone: str, lang: str) -> str:
@@ -88,11 +95,15 @@ def reschedule(settings: UserSettings, user: User, now: datetime) -> None:
     settings.updated_at = now
 
 
-async def settings_button(uow: Unit, user: User, button: cb.CheckinSettings, pressed: int | None) -> list[Reply]:
+async def settings_button(
+    uow: Unit, user: User, button: cb.CheckinSettings, pressed: int | None
+) -> list[Reply]:
     return await (settings_menu(uow, user) if button.choice == "menu" else resume(uow, user))
 
 
-async def choose_cadence(uow: Unit, user: User, button: cb.Cadence, pressed: int | None) -> list[Reply]:
+async def choose_cadence(
+    uow: Unit, user: User, button: cb.Cadence, pressed: int | None
+) -> list[Reply]:
     lang, cadence = user.language, button.cadence
     settings = await uow.settings(user.id)
     settings.checkin_cadence = cadence
@@ -129,9 +140,18 @@ async def choose_hour(uow: Unit, user: User, button: cb.Hour, pressed: int | Non
     settings.checkin_hour = button.hour
     settings.awaiting = "time_zone"
     settings.updated_at = utcnow()
-    zones = [Button(zone_name(z, lang), cb.Zone(i).pack()) for i, z in enumerate(CHECKIN.zone_buttons)]
+    zones = [
+        Button(zone_name(z, lang), cb.Zone(i).pack()) for i, z in enumerate(CHECKIN.zone_buttons)
+    ]
     rows = [zones[i : i + 4] for i in range(0, len(zones), 4)]
-    rows.append([Button(text("button_keep_zone", lang, zone=zone_name(user.time_zone, lang)), cb.Zone("keep").pack())])
+    rows.append(
+        [
+            Button(
+                text("button_keep_zone", lang, zone=zone_name(user.time_zone, lang)),
+                cb.Zone("keep").pack(),
+            )
+        ]
+    )
     return [Reply(text("checkin_choose_zone", lang), rows)]
 
 
@@ -156,7 +176,10 @@ async def typed_hour(uow: Unit, user: User, typed: str) -> list[Reply]:
     hour = parse_hour(typed)
     if hour is None:
         settings = await uow.settings(user.id)
-        return [Reply(text("checkin_hour_unknown", user.language)), _hour_prompt(settings, user.language)]
+        return [
+            Reply(text("checkin_hour_unknown", user.language)),
+            _hour_prompt(settings, user.language),
+        ]
     return await choose_hour(uow, user, cb.Hour(hour), pressed=None)
 
 

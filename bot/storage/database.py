@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def create_engine(database_url: str, *, sqlite_busy_ms: int = 30_000, **options: object) -> AsyncEngine:
+def create_engine(
+    database_url: str, *, sqlite_busy_ms: int = 30_000, **options: object
+) -> AsyncEngine:
     """An engine for ``database_url`` with the settings each database needs.
 
     ``sqlite_busy_ms``: how long a SQLite statement waits for another process's write lock
@@ -30,7 +32,9 @@ def create_engine(database_url: str, *, sqlite_busy_ms: int = 30_000, **options:
         engine = create_async_engine(
             database_url, pool_size=1, max_overflow=0, pool_timeout=60, **options
         )
-        event.listen(engine.sync_engine, "connect", partial(_sqlite_pragmas, busy_ms=sqlite_busy_ms))
+        event.listen(
+            engine.sync_engine, "connect", partial(_sqlite_pragmas, busy_ms=sqlite_busy_ms)
+        )
         return engine
     # A fixed set of connections, kept open: the pool closes an overflow connection as soon as
     # it is returned to a full pool, and under load that meant a new connection every few

@@ -132,8 +132,12 @@ class AnswerRow(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    checkup_id: Mapped[int] = mapped_column(ForeignKey("checkups.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    checkup_id: Mapped[int] = mapped_column(
+        ForeignKey("checkups.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     field: Mapped[str] = mapped_column(String(32))
     value: Mapped[Any] = mapped_column(JSON, nullable=True)
     status: Mapped[str] = mapped_column(String(16))
@@ -149,8 +153,12 @@ class AdviceReport(Base):
     __tablename__ = "advice_reports"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    checkup_id: Mapped[int | None] = mapped_column(ForeignKey("checkups.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    checkup_id: Mapped[int | None] = mapped_column(
+        ForeignKey("checkups.id", ondelete="CASCADE"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     language: Mapped[str] = mapped_column(String(8))
     profile: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -173,7 +181,10 @@ class UserSettings(Base):
     __table_args__ = (Index("ix_settings_checkin_next_due_at", "checkin_next_due_at"),)
 
     user_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+        BigInteger,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
     )
     checkin_cadence: Mapped[str] = mapped_column(String(16), default="off")
     checkin_weekday: Mapped[int | None] = mapped_column(Integer, default=None)  # 0 = Monday
@@ -184,7 +195,9 @@ class UserSettings(Base):
     # Check-ins sent and neither answered nor declined, in a row: two make the bot quieter.
     checkin_ignored_in_row: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     checkin_streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    checkin_cadence_asked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    checkin_cadence_asked: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     # What a typed message means outside a check-up ("time_zone" after the zone prompt).
     awaiting: Mapped[str | None] = mapped_column(String(16), default=None)
 
@@ -199,7 +212,9 @@ class CheckinRound(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     due_at: Mapped[datetime] = mapped_column()
     status: Mapped[str] = mapped_column(String(16), default=RoundStatus.SENDING.value)
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -230,7 +245,9 @@ class ProcessedUpdate(Base):
     __tablename__ = "processed_updates"
     # Pruning finds old ids by time. Rows arrive in time order, so on PostgreSQL a BRIN
     # index (a few pages, almost free to keep up per update) serves it.
-    __table_args__ = (Index("ix_processed_updates_handled_at", "handled_at", postgresql_using="brin"),)
+    __table_args__ = (
+        Index("ix_processed_updates_handled_at", "handled_at", postgresql_using="brin"),
+    )
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     handled_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -22,7 +22,10 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index(
-        "ix_processed_updates_handled_at", "processed_updates", ["handled_at"], postgresql_using="brin"
+        "ix_processed_updates_handled_at",
+        "processed_updates",
+        ["handled_at"],
+        postgresql_using="brin",
     )
 
 
