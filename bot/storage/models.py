@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -24,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from bot.core.values import CheckupKind, CheckupStatus, RoundStatus
+
 # Stable constraint names, so migrations can refer to them on every database.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -41,38 +42,6 @@ def utcnow() -> datetime:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
-
-
-class CheckupStatus(StrEnum):
-    IN_PROGRESS = "in_progress"
-    FINISHED = "finished"
-    CANCELLED = "cancelled"
-
-
-class CheckupKind(StrEnum):
-    CHECKUP = "checkup"  # the full questionnaire
-    CHECKIN = "checkin"  # the short periodic questions
-
-
-class RoundStatus(StrEnum):
-    """Where one check-in round stands.
-
-    ``sending`` is written (and committed) before the Bot API is called; a round that stays
-    there past the stale limit is marked ``unknown`` and never sent again: Telegram cannot
-    tell whether the message arrived, and a check-in is sent at most once.
-    """
-
-    SENDING = "sending"
-    SENT = "sent"
-    STARTED = "started"
-    ANSWERED = "answered"
-    SNOOZED = "snoozed"
-    SKIPPED = "skipped"
-    IGNORED = "ignored"
-    PAUSED = "paused"
-    BLOCKED = "blocked"
-    FAILED = "failed"
-    UNKNOWN = "unknown"
 
 
 class User(Base):

@@ -1,0 +1,118 @@
+"""What a step sees of the stored rows: plain frozen values, never ORM objects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from advice.questionnaire import Answer
+
+
+class CheckupStatus(StrEnum):
+    IN_PROGRESS = "in_progress"
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+
+
+class CheckupKind(StrEnum):
+    CHECKUP = "checkup"  # the full questionnaire
+    CHECKIN = "checkin"  # the short periodic questions
+
+
+class RoundStatus(StrEnum):
+    """Where one check-in round stands.
+
+    ``sending`` is written (and committed) before the Bot API is called; a round that stays
+    there past the stale limit is marked ``unknown`` and never sent again: Telegram cannot
+    tell whether the message arrived, and a check-in is sent at most once.
+    """
+
+    SENDING = "sending"
+    SENT = "sent"
+    STARTED = "started"
+    ANSWERED = "answered"
+    SNOOZED = "snoozed"
+    SKIPPED = "skipped"
+    IGNORED = "ignored"
+    PAUSED = "paused"
+    BLOCKED = "blocked"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+_NO_ANSWERS: Mapping[str, Answer] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    """The seller's row. ``version`` is what the update read (None: not stored yet); the
+    update's writes are applied only if it is still the same."""
+
+    id: int
+    language: str = "en"
+    language_chosen: bool = False
+    time_zone: str = "UTC"
+    version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckupView:
+    """A check-up (or check-in, by ``kind``) with its current answers, in asking order."""
+
+    id: int
+    user_id: int
+    kind: str
+    status: str
+    language: str
+    started_at: datetime
+    answers: Mapping[str, Answer] = field(default_factory=lambda: _NO_ANSWERS)
+    question_message_id: int | None = None
+    question_field: str | None = None
+
+    def with_answers(self, answers: Mapping[str, Answer]) -> CheckupView:
+        return replace(self, answers=MappingProxyType(dict(answers)))
+
+
+@dataclass(frozen=True, slots=True)
+class ReportView:
+    """An advice report: the profile it assessed and the result as stored."""
+
+    id: int
+    user_id: int
+    checkup_id: int | None
+    created_at: datetime
+    language: str
+    profile: Mapping[str, Any]
+    result: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsView:
+    """A seller's settings and check-in schedule (the defaults until first stored)."""
+
+    user_id: int
+    checkin_cadence: str = "off"
+    checkin_weekday: int | None = None
+    checkin_hour: int | None = None
+    checkin_paused: bool = False
+    checkin_next_due_at: datetime | None = None
+    checkin_ignored_in_row: int = 0
+    checkin_streak: int = 0
+    checkin_cadence_asked: bool = False
+    awaiting: str | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoundView:
+    """One check-in round of the seller."""
+
+    id: int
+    user_id: int
+    status: str
+    due_at: datetime
+    checkup_id: int | None = None
