@@ -28,7 +28,7 @@ from sqlalchemy import select
 
 from advice.questionnaire import Answer
 from bot.callbacks import Delete, Language, QuestionButton, parse
-from bot.conversation import QUESTION_INDEX, QUESTIONNAIRE
+from bot.core.checkup import QUESTION_INDEX, QUESTIONNAIRE
 from bot.replies import text as bot_text
 from bot.storage.models import AnswerRow, Checkup
 from bot.storage.repository import Store

@@ -42,7 +42,7 @@ from bot.callbacks import (
     kinds,
     parse,
 )
-from bot.handlers import BUTTONS
+from bot.core.router import BUTTONS
 
 # Data as the bot has written it into chats (f-strings before the kinds existed), and what
 # each press means now.

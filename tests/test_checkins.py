@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, insert, select
 from telegram import Bot
 
-from bot.checkins.chat import CHECKIN
+from bot.core.checkins import CHECKIN
 from bot.checkins.dispatcher import Dispatcher, SendLimiter, telegram_sender
 from bot.replies import Reply
 from bot.send_hold import SendHold

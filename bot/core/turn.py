@@ -72,7 +72,7 @@ class Turn:
 
     def start_checkup(self, kind: CheckupKind = CheckupKind.CHECKUP) -> CheckupView:
         checkup = CheckupView(
-            id=self._new_id("checkups"),
+            id=self.new_id("checkups"),
             user_id=self.user.id,
             kind=kind.value,
             status=CheckupStatus.IN_PROGRESS.value,
@@ -117,6 +117,7 @@ class Turn:
         self,
         checkup: CheckupView,
         *,
+        report_id: int,
         profile: Mapping[str, Any],
         result: Mapping[str, Any],
         rule_ids: tuple[str, ...],
@@ -124,9 +125,11 @@ class Turn:
         monthly_sales: float,
         rendered_html: str,
     ) -> ReportView:
-        """Close the check-up as finished and store its advice report."""
+        """Close the check-up as finished and store its advice report (its id from
+        :meth:`new_id`, asked for before the work of assessing: a step asking for more
+        runs again from the start)."""
         report = SaveReport(
-            id=self._new_id("advice_reports"),
+            id=report_id,
             user_id=self.user.id,
             checkup_id=checkup.id,
             created_at=self.now,
@@ -145,7 +148,8 @@ class Turn:
         )
         return self._latest
 
-    def _new_id(self, table: str) -> int:
+    def new_id(self, table: str) -> int:
+        """The id of a new row of ``table`` ("checkups" or "advice_reports")."""
         n = self._new_ids.get(table, 0)
         self._new_ids[table] = n + 1
         return int(self.snapshot.get(need.NewId(table, n)))
