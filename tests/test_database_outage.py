@@ -25,6 +25,7 @@ from bot.storage.repository import Store
 from tests.db_fixtures import migrated_engine
 from tests.support.fake_bot_api import BotMessage, FakeBotApi
 from tests.support.harness import ChatHarness, Seller
+from tests.support.stored import snapshot_of
 from tests.support.tcp_proxy import TcpProxy
 
 UNAVAILABLE = bot_text("db_unavailable", "en")
@@ -165,10 +166,7 @@ async def test_sqlite_locked_by_another_process_tells_the_seller_and_carries_on(
                 other.close()
             update_id, replies = await press(seller, "CNY")
             assert UNAVAILABLE not in [m.text for m in replies], seller.transcript()
-            async with harness.store.unit() as unit:
-                assert unit is not None
-                checkup = await unit.active_checkup(seller.id)
-                assert checkup is not None
-                assert list(await unit.answers(checkup.id)) == ["category", "price_tier", "currency"]
+            (checkup,) = (await snapshot_of(harness.store, seller.id)).in_progress
+            assert list(checkup.answers) == ["category", "price_tier", "currency"]
     finally:
         await engine.dispose()
