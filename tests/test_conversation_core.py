@@ -16,12 +16,14 @@ from bot.core.checkup import QUESTION_INDEX, QUESTIONNAIRE
 from bot.core.events import Command, Event, NotText, Pressed, Typed
 from bot.core.router import decide
 from bot.core.snapshot import NeedsMore, Snapshot
-from bot.core.values import CheckupView, ReportView, SettingsView, UserView
+from bot.core.values import CheckupView, ReportView, RoundView, SettingsView, UserView
 from bot.core.writes import (
     CloseCheckup,
     Decision,
     SaveAnswer,
     SaveReport,
+    SetRound,
+    SetSettings,
     SetUser,
     StartCheckup,
     WithdrawAnswer,
@@ -211,3 +213,28 @@ def test_a_step_asks_for_what_it_reads_and_decides_the_same_twice() -> None:
     assert more.value.need == need.NewId("checkups")
     full = snapshot()
     assert decide(full, Command("checkup")) == decide(full, Command("checkup"))
+
+
+# --- check-ins -----------------------------------------------------------------------------------
+def test_starting_a_checkin_from_its_round_writes_the_checkin_its_round_and_the_period() -> None:
+    profile = QUESTIONNAIRE.to_profile(answers_from(HEALTHY)).to_dict()
+    report = ReportView(90, ANNA, 7, NOW, "en", profile, {"actions": []})
+    due = RoundView(5, ANNA, "sent", NOW)
+    weekly = SettingsView(ANNA, checkin_cadence="weekly", checkin_ignored_in_row=1)
+    snap = snapshot(
+        loaded={need.Round(5): due, need.LatestReport(): report, need.Settings(): weekly}
+    )
+    decision = run(snap, Pressed(cb.RoundAction("go", 5).pack()))
+    assert decision.writes == [
+        StartCheckup(41, ANNA, "checkin", "en", NOW),
+        SetRound(5, {"checkup_id": 41, "status": "started"}),
+        SaveAnswer(41, ANNA, "cadence", Answer("weekly"), False, NOW),
+        SetSettings(ANNA, {"checkin_ignored_in_row": 0}),
+    ]
+    (question,) = decision.replies
+    assert [cb.parse(b.data) for row in question.buttons for b in row] == [cb.SameAsLastTime(41, 0)]
+
+
+def test_a_round_of_another_seller_is_a_stale_button() -> None:
+    decision = run(snapshot(loaded={need.Round(6): None}), Pressed(cb.RoundAction("go", 6).pack()))
+    assert decision.writes == [] and decision.replies[0].toast
