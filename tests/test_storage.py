@@ -328,6 +328,29 @@ async def test_the_same_update_delivered_concurrently_is_applied_once(postgres_s
     assert await count(store.engine, "SELECT count(*) FROM processed_updates") == 2
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("path", ["one statement", "transaction"])
+async def test_an_update_waits_for_another_holding_the_sellers_row_and_then_writes_nothing(
+    postgres_store: Store, path: str
+) -> None:
+    """Across processes, the seller's row orders their updates: an apply waits for the
+    transaction that holds it, and finds it changed."""
+    store = postgres_store
+    checkup_id = await start(store, 1)
+    snapshot = await read(store, 2)
+    writes: list[Write] = [SaveAnswer(checkup_id, ANNA, "category", Answer("menswear"), False, snapshot.now)]
+    if path == "transaction":
+        writes.append(WithdrawAnswer(checkup_id, "price_tier", snapshot.now))
+    async with store.engine.connect() as other, other.begin():  # another process's update
+        await other.execute(text("UPDATE users SET version = version + 1 WHERE id = :u"), {"u": ANNA})
+        applying = asyncio.create_task(store.apply(snapshot, update_id=2, writes=writes))
+        await asyncio.sleep(0.3)
+        assert not applying.done()  # waiting for the row
+    assert await applying is CONFLICT
+    assert await count(store.engine, "SELECT count(*) FROM answers") == 0
+    assert await answer(store, 2, checkup_id, "category", Answer("menswear")) is APPLIED
+
+
 # --- PostgreSQL: one statement, or one transaction, the same rows -------------------------------
 async def answers_and_finish(store: Store, user_id: int, first_update: int) -> None:
     checkup_id = await start(store, first_update, user_id)
