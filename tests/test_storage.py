@@ -329,7 +329,7 @@ async def test_the_same_update_delivered_concurrently_is_applied_once(postgres_s
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("path", ["one statement", "transaction"])
+@pytest.mark.parametrize("path", ["one statement", "one statement, finishing", "transaction"])
 async def test_an_update_waits_for_another_holding_the_sellers_row_and_then_writes_nothing(
     postgres_store: Store, path: str
 ) -> None:
@@ -341,6 +341,9 @@ async def test_an_update_waits_for_another_holding_the_sellers_row_and_then_writ
     writes: list[Write] = [SaveAnswer(checkup_id, ANNA, "category", Answer("menswear"), False, snapshot.now)]
     if path == "transaction":
         writes.append(WithdrawAnswer(checkup_id, "price_tier", snapshot.now))
+    if path == "one statement, finishing":
+        report_id = await loaded(store, snapshot, need.NewId("advice_reports"))
+        writes += [report_of(report_id, ANNA, checkup_id, snapshot.now), CloseCheckup(checkup_id, "finished", snapshot.now)]
     async with store.engine.connect() as other, other.begin():  # another process's update
         await other.execute(text("UPDATE users SET version = version + 1 WHERE id = :u"), {"u": ANNA})
         applying = asyncio.create_task(store.apply(snapshot, update_id=2, writes=writes))
@@ -348,6 +351,8 @@ async def test_an_update_waits_for_another_holding_the_sellers_row_and_then_writ
         assert not applying.done()  # waiting for the row
     assert await applying is CONFLICT
     assert await count(store.engine, "SELECT count(*) FROM answers") == 0
+    assert await count(store.engine, "SELECT count(*) FROM advice_reports") == 0
+    assert await count(store.engine, "SELECT count(*) FROM checkups WHERE status = 'in_progress'") == 1
     assert await answer(store, 2, checkup_id, "category", Answer("menswear")) is APPLIED
 
 

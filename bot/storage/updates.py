@@ -11,6 +11,7 @@ transaction.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from enum import Enum
 from functools import partial
@@ -177,7 +178,10 @@ async def _on_postgresql(
         except asyncpg.IntegrityConstraintViolationError:
             applied = Applied.CONFLICT
         except BaseException:
-            await transaction.rollback()
+            if driver.is_in_transaction():
+                # The error that ended the update is what the caller needs, not this one's.
+                with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                    await transaction.rollback()
             raise
         await (transaction.commit() if applied is Applied.APPLIED else transaction.rollback())
         return applied
