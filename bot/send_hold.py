@@ -23,8 +23,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from bot.handlers import DATABASE_ERRORS
 from bot.stopping import pause
+from bot.storage.database import DATABASE_ERRORS
 from bot.storage.repository import Store
 
 log = logging.getLogger(__name__)

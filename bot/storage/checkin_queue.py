@@ -39,19 +39,6 @@ class SendOutcome:
 class CheckinQueue(UnitCore):
     """Check-in rounds and the send slots."""
 
-    # --- check-in rounds (the seller's side) ----------------------------------------
-    async def checkin_round(self, round_id: int, user_id: int) -> CheckinRound | None:
-        """A round of this user (None for another user's id: buttons can be forged)."""
-        found = await (await self.orm()).get(CheckinRound, round_id)
-        return found if found is not None and found.user_id == user_id else None
-
-    async def round_of_checkup(self, checkup_id: int) -> CheckinRound | None:
-        return (
-            await (await self.orm()).execute(
-                select(CheckinRound).where(CheckinRound.checkup_id == checkup_id)
-            )
-        ).scalar_one_or_none()
-
     # --- the dispatcher ----------------------------------------------------------------
     async def claim_due_checkins(self, now: datetime, limit: int) -> list[Claim]:
         """Claim up to ``limit`` due check-ins: one new round each, marked ``sending``, and
@@ -161,6 +148,7 @@ class CheckinQueue(UnitCore):
                     )
                 )
         await (await self.orm()).execute(update(UserSettings), schedule_updates)
+        await self._changed_users(user_ids)
         return claims
 
     async def record_sends(self, outcomes: list[SendOutcome], now: datetime) -> None:
@@ -194,6 +182,14 @@ class CheckinQueue(UnitCore):
             update(UserSettings)
             .where(UserSettings.user_id.in_(user_ids))
             .values(checkin_cadence="off", checkin_next_due_at=None, updated_at=now)
+        )
+        await self._changed_users(user_ids)
+
+    async def _changed_users(self, user_ids: list[int]) -> None:
+        """The sellers' rows bumped: an update that read them before this applies nothing
+        and reads again (its settings and rounds changed)."""
+        await (await self.orm()).execute(
+            update(User).where(User.id.in_(user_ids)).values(version=User.version + 1)
         )
 
     async def give_up_stale_sends(self, now: datetime, older_than: timedelta) -> int:

@@ -4,8 +4,8 @@ SQLAlchemy would bind them, and asyncpg's errors raised as SQLAlchemy's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from functools import partial
 from typing import Any
 
@@ -13,10 +13,11 @@ import asyncpg
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.util import greenlet_spawn
 
 # --- statements on the asyncpg connection ---------------------------------------------------
 _POSTGRESQL = postgresql.asyncpg.dialect()
@@ -144,3 +145,42 @@ def driver_errors() -> Iterator[None]:
 # asyncpg's errors that mean the connection cannot be used again (an InternalClientError is
 # what a statement on a connection the server had just terminated raised; OSError last).
 CONNECTION_BROKEN = (asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError, OSError)
+
+
+@asynccontextmanager
+async def driver_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+    """PostgreSQL: the asyncpg connection of one pooled connection, lent for the block, its
+    errors raised as SQLAlchemy's; a broken one is never lent again."""
+    with driver_errors():
+        pooled = await checkout(engine)
+        try:
+            yield pooled.driver_connection
+        except CONNECTION_BROKEN:
+            await greenlet_spawn(pooled.invalidate)
+            raise
+        finally:
+            await greenlet_spawn(pooled.close)  # back to the pool (closing may need I/O)
+
+
+Runner = Callable[[Executable, dict[str, Any]], Awaitable[list[Mapping[str, Any]]]]
+
+
+def connection_runner(connection: AsyncConnection) -> Runner:
+    """Run Core statements on an SQLAlchemy connection; the rows they return, by name."""
+
+    async def run(statement: Executable, parameters: dict[str, Any]) -> list[Mapping[str, Any]]:
+        result = await connection.execute(statement, parameters)
+        return [row._mapping for row in result] if result.returns_rows else []
+
+    return run
+
+
+async def fetch(
+    engine: AsyncEngine, statement: Executable, parameters: dict[str, Any]
+) -> list[Mapping[str, Any]]:
+    """One statement outside a transaction (on asyncpg itself on PostgreSQL)."""
+    if engine.dialect.name == "postgresql":
+        async with driver_connection(engine) as driver:
+            return await run_on_driver(driver, statement, parameters)
+    async with engine.connect() as connection:
+        return await connection_runner(connection)(statement, parameters)

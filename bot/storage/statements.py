@@ -1,19 +1,16 @@
-"""Statements built once per dialect, the tables' handles, and snapshots of rows read
-with Core statements (see :func:`unloaded`).
-"""
+"""Statements built once per dialect, and the tables' handles."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import configure_mappers
 from sqlalchemy.sql import Executable
 
-from bot.storage.models import AdviceReport, AnswerRow, Base, Checkup, ProcessedUpdate, User
+from bot.storage.models import AdviceReport, AnswerRow, Checkup, ProcessedUpdate, User
 
 # --- the statements of every update, built once -------------------------------------------
 # Building a statement (argument coercion, its cache key) costs more CPU than running it, so
@@ -25,13 +22,6 @@ ANSWERS = AnswerRow.__table__
 CHECKUPS = Checkup.__table__
 USERS = User.__table__
 REPORTS = AdviceReport.__table__
-CHECKUP_KEYS = tuple(column.key for column in CHECKUPS.c)
-USER_KEYS = tuple(column.key for column in USERS.c)
-_ANSWER_COLUMNS = tuple(
-    getattr(ANSWERS.c, name).label(f"a_{name}")
-    for name in ("field", "value", "status", "low", "high")
-)
-M = TypeVar("M", bound=Base)
 
 
 def dialect_of(session: AsyncSession) -> str:
@@ -53,22 +43,6 @@ def record_update(insert: Any) -> Executable:
         .values(update_id=bindparam("update"), handled_at=bindparam("now"))
         .on_conflict_do_nothing(index_elements=["update_id"])
     )
-
-
-def unloaded(model: type[M], values: Mapping[str, Any]) -> M:
-    """An instance of ``model`` holding ``values`` (a row read with a Core statement), outside the
-    session: the ORM's loading costs several times the statement itself. It is a snapshot:
-    changes are written by the Unit method that makes them (close_checkup, set_language,
-    set_time_zone), not by a flush.
-
-    The values go straight into the instance's dict, as the ORM's own loading puts them
-    (committed, no change history): ten times cheaper than the constructor, which records
-    each keyword as a change."""
-    if model.__mapper__.configured is False:  # the constructor would have configured it
-        configure_mappers()
-    instance = model.__mapper__.class_manager.new_instance()
-    instance.__dict__.update(values)
-    return instance
 
 
 def dialect_insert(dialect: str) -> Any:
