@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from enum import Enum
 from functools import partial
 from typing import Any
 
@@ -25,7 +24,7 @@ from sqlalchemy.sql import Executable
 
 from bot.core.snapshot import Snapshot
 from bot.core.values import CheckupStatus
-from bot.core.writes import CloseCheckup, SaveAnswer, SaveReport, Write
+from bot.core.writes import Applied, CloseCheckup, SaveAnswer, SaveReport, Write
 from bot.storage import changes
 from bot.storage.driver import Runner, connection_runner, driver_connection, run_on_driver
 from bot.storage.models import ProcessedUpdate
@@ -34,14 +33,6 @@ from bot.storage.protocol import apply_unchanged
 from bot.storage.statements import USERS, prepared, record_update
 
 Noted = dict[int, tuple[int, str]]
-
-
-class Applied(Enum):
-    """What became of an update's writes."""
-
-    APPLIED = "applied"
-    CONFLICT = "conflict"  # the seller's row changed since it was read: nothing written
-    DUPLICATE = "duplicate"  # the update was handled before: nothing written
 
 
 def _record(insert: Any) -> Executable:
