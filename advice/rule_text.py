@@ -9,7 +9,6 @@ only from our own data files, never from user input.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import cache, cached_property
 from typing import Any, Literal
 
@@ -47,7 +46,7 @@ def _compiled(fmt: str, source: str) -> jinja2.Template | None:
     return environment(fmt).from_string(source)
 
 
-def _rule_text(fmt: str, finding: Finding, key: str, values: Mapping[str, Any], lang: str) -> str:
+def _rule_text(fmt: str, finding: Finding, key: str, values: dict[str, Any], lang: str) -> str:
     """One text of the rule (``key``), rendered with ``values`` (see :func:`_rule_values`)."""
     texts = getattr(finding.rule, key)
     if not texts:
@@ -76,7 +75,7 @@ class RenderedFinding:
     """A finding with its texts in one language and format, each rendered when first used:
     a report shows the texts of a few of its findings, and the reasons only on "why"."""
 
-    def __init__(self, finding: Finding, fmt: str, values: Mapping[str, Any], f: Formatter) -> None:
+    def __init__(self, finding: Finding, fmt: str, values: dict[str, Any], f: Formatter) -> None:
         self.finding = finding
         self.rule = finding.id
         self.lever = finding.lever
