@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from advice.data import DATA_DIR, LANGUAGES, read_toml
 from advice.numbers import format_number, parse_number
@@ -29,7 +29,8 @@ from advice.units import HOURS_IN
 
 FOLLOW_UP = "last_action_outcome"
 CADENCE = "cadence"  # stored when a check-in starts: the period its figures are for
-OUTCOMES = ("tried", "not_yet", "not_relevant")
+Outcome = Literal["tried", "not_yet", "not_relevant"]  # did the seller try the top action
+OUTCOMES: tuple[Outcome, ...] = ("tried", "not_yet", "not_relevant")
 FIGURES = ("new_people", "orders", "revenue", "repeat_orders")
 
 
@@ -106,7 +107,7 @@ class Window:
 class Checkin:
     questions: tuple[CheckinQuestion, ...]
     follow_up_ask: dict[str, str]
-    follow_up_options: tuple[tuple[str, dict[str, str]], ...]
+    follow_up_options: tuple[tuple[Outcome, dict[str, str]], ...]
     period: dict[str, dict[str, str]]
     zone_buttons: tuple[str, ...]
     zone_aliases: dict[str, str]

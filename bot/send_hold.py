@@ -120,6 +120,7 @@ class SendHold:
         assert self.store is not None
         async with self.store.engine.connect() as connection:
             driver = (await connection.get_raw_connection()).driver_connection  # asyncpg's
+            assert driver is not None  # None only once the connection is closed
             lost = asyncio.Event()
 
             def on_notification(
