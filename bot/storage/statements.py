@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam
+from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
@@ -18,10 +18,12 @@ from bot.storage.models import AdviceReport, AnswerRow, Checkup, ProcessedUpdate
 # Rows the update only reads or appends go through the session's connection as Core
 # statements (no ORM identity map or unit of work for them), in the same transaction.
 _BUILT: dict[tuple[str, str], Executable] = {}
-ANSWERS = AnswerRow.__table__
-CHECKUPS = Checkup.__table__
-USERS = User.__table__
-REPORTS = AdviceReport.__table__
+# Declarative models type __table__ as any FromClause; these are Tables.
+ANSWERS = cast(Table, AnswerRow.__table__)
+CHECKUPS = cast(Table, Checkup.__table__)
+USERS = cast(Table, User.__table__)
+REPORTS = cast(Table, AdviceReport.__table__)
+PROCESSED_UPDATES = cast(Table, ProcessedUpdate.__table__)
 
 
 def dialect_of(session: AsyncSession) -> str:
