@@ -22,7 +22,7 @@ from advice.formatting import Formatter
 from advice.questionnaire import load_questionnaire
 from bot import callbacks as cb
 from bot.core.events import Command, Event, Pressed, Typed
-from bot.core.writes import SaveReport
+from bot.core.writes import CloseCheckup, SaveReport
 from bot.replies import Button, Reply
 from bot.storage.database import create_engine, session_factory
 from bot.storage.migrate import upgrade_database
@@ -108,10 +108,12 @@ class TerminalChat:
             user_id=SELLER,
             language=self.lang,
             event=event,
+            checkins=False,
         )
         if decision is None:
             return
-        self.question = None
+        if any(isinstance(write, CloseCheckup) for write in decision.writes):
+            self.question = None  # asked again by a reply below, if one is still open
         for reply in decision.replies:
             self.show(reply)
         for write in decision.writes:

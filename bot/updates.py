@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
@@ -53,15 +54,18 @@ async def run_update(
     language: str,
     event: Event,
     admin: bool = False,
+    checkins: bool = True,
 ) -> Decision | None:
     """Apply ``event`` (update ``update_id`` of ``user_id``) once; its decision, or None if
-    the update was handled before (a redelivery)."""
+    the update was handled before (a redelivery). ``checkins``: the face can send them."""
     for _ in range(MAX_ATTEMPTS):
         snapshot = await storage.read(
             update_id=update_id, user_id=user_id, language=language, now=utcnow(), admin=admin
         )
         if snapshot is None:
             return None
+        if not checkins:
+            snapshot = replace(snapshot, checkins=False)
         snapshot, decision = await decide_loading(storage, snapshot, event)
         applied = await storage.apply(snapshot, update_id=update_id, writes=decision.writes)
         if applied is Applied.APPLIED:

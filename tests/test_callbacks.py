@@ -242,8 +242,7 @@ def test_each_kind_is_routed_to_one_step_that_takes_that_kind() -> None:
     assert set(BUTTONS) == set(kinds().values())
     for kind, step in BUTTONS.items():
         assert list(inspect.signature(step, follow_wrapped=False).parameters) == [
-            "uow",
-            "user",
+            "turn",
             "button",
             "pressed",
         ], step

@@ -87,8 +87,8 @@ def checkin_message(claim: DueCheckin) -> Reply:
 # --- the offer ---------------------------------------------------------------------------
 def offers_checkins(turn: Turn, checkup: CheckupView) -> bool:
     """Whether the advice of ``checkup`` offers check-ins (the first check-up's, and
-    check-ins never switched on)."""
-    return turn.offers_checkins(checkup.id)
+    check-ins never switched on), where check-ins can be sent."""
+    return turn.snapshot.checkins and turn.offers_checkins(checkup.id)
 
 
 def with_offer(turn: Turn, advice: Reply) -> Reply:

@@ -162,6 +162,18 @@ def _menu_pressed(turn: Turn, button: cb.Menu, pressed: int | None) -> list[Repl
     return menus.help_reply(turn)
 
 
+def _advice_pressed(turn: Turn, button: cb.AdviceView, pressed: int | None) -> list[Reply]:
+    return advice.show_advice(turn, button.view, button.report)
+
+
+def _whatif_pressed(turn: Turn, button: cb.WhatIf, pressed: int | None) -> list[Reply]:
+    return advice.whatif(turn, lever=button.lever)  # "ask": which lever?
+
+
+def _language_pressed(turn: Turn, button: cb.Language, pressed: int | None) -> list[Reply]:
+    return set_language(turn, button.language)
+
+
 BUTTONS: dict[type[cb.CallbackData], ButtonStep] = {
     cb.Choose: checkup.choose,
     cb.Toggle: checkup.toggle,
@@ -171,9 +183,9 @@ BUTTONS: dict[type[cb.CallbackData], ButtonStep] = {
     cb.DontKnow: checkup.dont_know,
     cb.CheckupResume: _resume_pressed,
     cb.Menu: _menu_pressed,
-    cb.AdviceView: lambda turn, b, pressed: advice.show_advice(turn, b.view, b.report),
-    cb.WhatIf: lambda turn, b, pressed: advice.whatif(turn, lever=b.lever),  # "ask": which?
-    cb.Language: lambda turn, b, pressed: set_language(turn, b.language),
+    cb.AdviceView: _advice_pressed,
+    cb.WhatIf: _whatif_pressed,
+    cb.Language: _language_pressed,
     cb.Delete: seller_data.delete_pressed,
     cb.CheckinOffer: checkins.answer_offer,
     cb.RoundAction: checkins.round_action,

@@ -186,13 +186,25 @@ async def _on_sqlite(
         try:
             run = connection_runner(connection)
             applied = await _checked_writes(run, "sqlite", snapshot, update_id, writes, noted)
-        except IntegrityError:
-            applied = Applied.CONFLICT  # a new row's id taken meanwhile, or the like
+        except IntegrityError as exc:
+            if not _new_id_taken(exc):
+                await transaction.rollback()
+                raise
+            applied = Applied.CONFLICT  # read again: the step gets another id
         except BaseException:
             await transaction.rollback()
             raise
         await (transaction.commit() if applied is Applied.APPLIED else transaction.rollback())
         return applied
+
+
+def _new_id_taken(exc: IntegrityError) -> bool:
+    """SQLite: a new check-up's or report's id (the largest id + 1 when it was read) taken
+    meanwhile by another update's row; any other refusal is an error, not a conflict."""
+    return any(
+        f"UNIQUE constraint failed: {table}.id" in str(exc.orig)
+        for table in ("checkups", "advice_reports")
+    )
 
 
 async def _checked_writes(
