@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import BotCommand, Update
@@ -185,23 +184,10 @@ def load_data_files() -> None:
     default_rulebook()
 
 
-HandlerCallback = Callable[[Update, Any], Coroutine[Any, Any, None]]
-
-
-def _callback(handler: Callable[[Update, Any], Awaitable[None]]) -> HandlerCallback:
-    """A handler of bot/handlers.py as python-telegram-bot types its callbacks: an ``async
-    def`` function, checked once when the bot is built (the check narrows the type).
-    handlers.py declares them as returning any Awaitable; remove this once it says
-    Coroutine (issue 14)."""
-    if not inspect.iscoroutinefunction(handler):
-        raise TypeError(f"{handler!r} is not an async def function")
-    return handler
-
-
 def add_handlers(application: Application) -> None:
     private = filters.ChatType.PRIVATE
     # Button presses first: most updates during a check-up are, and no other handler takes one.
-    application.add_handler(CallbackQueryHandler(_callback(handlers.button)))
+    application.add_handler(CallbackQueryHandler(handlers.button))
     command_handlers = {
         "start": handlers.start,
         "checkup": handlers.checkup,
@@ -220,26 +206,22 @@ def add_handlers(application: Application) -> None:
     }
     for name, callback in command_handlers.items():
         application.add_handler(
-            CommandHandler(name, _callback(callback), filters=private & filters.UpdateType.MESSAGE)
+            CommandHandler(name, callback, filters=private & filters.UpdateType.MESSAGE)
         )
     application.add_handler(
-        MessageHandler(
-            private & filters.UpdateType.EDITED_MESSAGE, _callback(handlers.edited_message)
-        )
+        MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, handlers.edited_message)
     )
     application.add_handler(
         MessageHandler(
             private & filters.COMMAND & filters.UpdateType.MESSAGE,
-            _callback(handlers.unknown_command),
+            handlers.unknown_command,
         )
     )
     application.add_handler(
-        MessageHandler(
-            private & filters.TEXT & filters.UpdateType.MESSAGE, _callback(handlers.text_message)
-        )
+        MessageHandler(private & filters.TEXT & filters.UpdateType.MESSAGE, handlers.text_message)
     )
     application.add_handler(
-        MessageHandler(private & filters.UpdateType.MESSAGE, _callback(handlers.other_message))
+        MessageHandler(private & filters.UpdateType.MESSAGE, handlers.other_message)
     )
     application.add_handler(
         MessageHandler(
