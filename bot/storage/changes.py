@@ -8,8 +8,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
-from sqlalchemy import bindparam, delete
-from sqlalchemy.sql import Executable
+from sqlalchemy import Delete, Insert, Update, bindparam, delete
 
 from advice.questionnaire import MAX_TEXT_LENGTH
 from bot.core.writes import (
@@ -24,14 +23,13 @@ from bot.core.writes import (
     WithdrawAnswer,
     Write,
 )
-from bot.storage.models import CheckinRound, CheckupStatus, User, UserSettings
+from bot.storage.models import CheckupStatus, User
 from bot.storage.privacy import USER_TABLES
-from bot.storage.statements import ANSWERS, CHECKUPS, REPORTS, USERS
+from bot.storage.statements import ANSWERS, CHECKUPS, REPORTS, ROUNDS, SETTINGS, USERS, table_of
+from bot.storage.statements import Statement as Sql
 
-Build = Callable[[Any], Executable]
+Build = Callable[[Any], Sql]
 Statement = tuple[str, Build, dict[str, Any]]
-SETTINGS = UserSettings.__table__
-ROUNDS = CheckinRound.__table__
 
 
 def plain(value: Any) -> Any:
@@ -43,16 +41,16 @@ def plain(value: Any) -> Any:
     return value
 
 
-def _set_user(insert: Any) -> Executable:
+def _set_user(insert: Any) -> Update:
     """The columns given as values (by name) of the seller's row."""
     return USERS.update().where(USERS.c.id == bindparam("of_user"))
 
 
-def _start_checkup(insert: Any) -> Executable:
+def _start_checkup(insert: Any) -> Insert:
     return CHECKUPS.insert()
 
 
-def _close_checkup(insert: Any) -> Executable:
+def _close_checkup(insert: Any) -> Update:
     k = CHECKUPS.c
     return (
         CHECKUPS.update()
@@ -61,11 +59,11 @@ def _close_checkup(insert: Any) -> Executable:
     )
 
 
-def _insert_answer(insert: Any) -> Executable:
+def _insert_answer(insert: Any) -> Insert:
     return ANSWERS.insert()
 
 
-def _withdraw_answer(insert: Any) -> Executable:
+def _withdraw_answer(insert: Any) -> Update:
     a = ANSWERS.c
     return (
         ANSWERS.update()
@@ -78,11 +76,11 @@ def _withdraw_answer(insert: Any) -> Executable:
     )
 
 
-def _insert_report(insert: Any) -> Executable:
+def _insert_report(insert: Any) -> Insert:
     return REPORTS.insert()
 
 
-def _set_settings(insert: Any, *, columns: tuple[str, ...]) -> Executable:
+def _set_settings(insert: Any, *, columns: tuple[str, ...]) -> Insert:
     """The settings row inserted with the values given (the defaults for the others), or
     only ``columns`` changed if there is one."""
     upsert = insert(SETTINGS)
@@ -92,16 +90,16 @@ def _set_settings(insert: Any, *, columns: tuple[str, ...]) -> Executable:
     return upsert.on_conflict_do_update(index_elements=["user_id"], set_=changed)
 
 
-def _set_round(insert: Any) -> Executable:
+def _set_round(insert: Any) -> Update:
     """The columns given as values (by name) of one round of the seller's."""
     r = ROUNDS.c
     return ROUNDS.update().where(r.id == bindparam("of_round"), r.user_id == bindparam("of_user"))
 
 
-def _delete_rows(insert: Any, *, table: str) -> Executable:
+def _delete_rows(insert: Any, *, table: str) -> Delete:
     model = next(m for m in USER_TABLES if m.__tablename__ == table)
-    column = model.__table__.c["id" if model is User else "user_id"]
-    return delete(model.__table__).where(column == bindparam("of_user"))
+    rows = table_of(model)
+    return delete(rows).where(rows.c["id" if model is User else "user_id"] == bindparam("of_user"))
 
 
 def answer_row(write: SaveAnswer) -> dict[str, Any]:

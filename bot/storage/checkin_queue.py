@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 
 from advice.schedule import Rule, after_claim
 from bot.storage.models import CheckinRound, RoundStatus, SendSlot, User, UserSettings
@@ -195,7 +195,7 @@ class CheckinQueue(UnitCore):
     async def give_up_stale_sends(self, now: datetime, older_than: timedelta) -> int:
         """Rounds left ``sending`` by a process that died: Telegram cannot say whether the
         message arrived, so they are marked unknown and never sent again (at most once)."""
-        result = await (await self.orm()).execute(
+        given_up = (
             update(CheckinRound)
             .where(
                 CheckinRound.status == RoundStatus.SENDING.value,
@@ -203,6 +203,8 @@ class CheckinQueue(UnitCore):
             )
             .values(status=RoundStatus.UNKNOWN.value)
         )
+        # AsyncSession.execute is typed as returning a Result; an UPDATE's is a CursorResult.
+        result = cast(CursorResult[Any], await (await self.orm()).execute(given_up))
         return result.rowcount or 0
 
     async def reserve_send_slots(self, name: str, count: int, step: float, now: float) -> float:

@@ -3,14 +3,14 @@ frozen value (see :meth:`Store.load <bot.storage.store.Store.load>`)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.sql import Executable
 
 from advice.questionnaire import Answer
 from bot.core import snapshot as need
@@ -18,21 +18,19 @@ from bot.core.snapshot import Need, Snapshot
 from bot.core.values import CheckupKind, CheckupStatus, ReportView, RoundView, SettingsView
 from bot.storage.checkin_queue import aware
 from bot.storage.driver import fetch
-from bot.storage.models import Base, CheckinRound, UserSettings
+from bot.storage.models import Base
 from bot.storage.privacy import Privacy
-from bot.storage.statements import ANSWERS, CHECKUPS, REPORTS, prepared
+from bot.storage.statements import ANSWERS, CHECKUPS, REPORTS, ROUNDS, SETTINGS, Query, prepared
 
-SETTINGS = UserSettings.__table__
-ROUNDS = CheckinRound.__table__
 _REPORT_COLUMNS = ("id", "user_id", "checkup_id", "created_at", "language", "profile", "result")
 _ROUND_COLUMNS = ("id", "user_id", "status", "due_at", "checkup_id")
-Row = Mapping[str, Any]
+Row = RowMapping
 Loader = Callable[[AsyncEngine, Snapshot, Any], Awaitable[Any]]
 
 
 async def _rows(
-    engine: AsyncEngine, name: str, build: Callable[[Any], Executable], values: dict[str, Any]
-) -> list[Row]:
+    engine: AsyncEngine, name: str, build: Callable[[Any], Query], values: dict[str, Any]
+) -> Sequence[Row]:
     return await fetch(engine, prepared(engine.dialect.name, name, build), values)
 
 
@@ -41,10 +39,10 @@ def _report(row: Row) -> ReportView:
     return ReportView(**values | {"created_at": aware(row["created_at"])})
 
 
-def _reports_query(which: str) -> Callable[[Any], Executable]:
+def _reports_query(which: str) -> Callable[[Any], Query]:
     """The seller's reports: the ``latest``, ``all`` oldest first, or ``one`` by id."""
 
-    def build(insert: Any) -> Executable:
+    def build(insert: Any) -> Query:
         r = REPORTS.c
         query = select(*(r[key] for key in _REPORT_COLUMNS)).where(r.user_id == bindparam("user"))
         if which == "latest":
@@ -74,7 +72,7 @@ async def _one_report(
     return _report(rows[0]) if rows else None
 
 
-def _settings_query(insert: Any) -> Executable:
+def _settings_query(insert: Any) -> Query:
     s = SETTINGS.c
     return select(SETTINGS).where(s.user_id == bindparam("user"))
 
@@ -90,10 +88,10 @@ async def _settings(engine: AsyncEngine, snapshot: Snapshot, _: Need) -> Setting
     return SettingsView(**values)
 
 
-def _round_query(by: str) -> Callable[[Any], Executable]:
+def _round_query(by: str) -> Callable[[Any], Query]:
     """A round of the seller's, by its ``id`` or by the ``checkup_id`` it started."""
 
-    def build(insert: Any) -> Executable:
+    def build(insert: Any) -> Query:
         r = ROUNDS.c
         return select(*(r[key] for key in _ROUND_COLUMNS)).where(
             r.user_id == bindparam("user"), r[by] == bindparam("wanted")
@@ -102,7 +100,7 @@ def _round_query(by: str) -> Callable[[Any], Executable]:
     return build
 
 
-def _round(rows: list[Row]) -> RoundView | None:
+def _round(rows: Sequence[Row]) -> RoundView | None:
     if not rows:
         return None
     values = {key: rows[0][key] for key in _ROUND_COLUMNS}
@@ -121,7 +119,7 @@ async def _round_of_checkup(
     return _round(await _rows(engine, "round_of_checkup", _round_query("checkup_id"), values))
 
 
-def _history_query(insert: Any) -> Executable:
+def _history_query(insert: Any) -> Query:
     """The current answers of the seller's check-ins finished since ``since`` (other than
     ``of_checkup``), newest check-in first."""
     k, a = CHECKUPS.c, ANSWERS.c
@@ -156,7 +154,7 @@ async def _history(
     return tuple(MappingProxyType(answers) for answers in found.values())
 
 
-def _count_query(insert: Any) -> Executable:
+def _count_query(insert: Any) -> Query:
     k = CHECKUPS.c
     return select(func.count().label("finished")).where(
         k.user_id == bindparam("user"),
@@ -171,7 +169,7 @@ async def _finished(engine: AsyncEngine, snapshot: Snapshot, wanted: need.Finish
     return int(row["finished"])
 
 
-def _offer_query(insert: Any) -> Executable:
+def _offer_query(insert: Any) -> Query:
     """Whether the seller finished a check-up other than ``of_checkup``, and their check-in
     cadence (NULL: never set)."""
     k, s = CHECKUPS.c, SETTINGS.c
@@ -195,11 +193,11 @@ async def _offers(engine: AsyncEngine, snapshot: Snapshot, wanted: need.OffersCh
     return not row["before"] and (row["cadence"] or "off") == "off"
 
 
-def _new_id_query(table: str) -> Callable[[Any], Executable]:
+def _new_id_query(table: str) -> Callable[[Any], Query]:
     """PostgreSQL: the next value of the table's id sequence; SQLite: past the largest id,
     ``n`` rows on (a clash with another update's new row is a conflict when applied)."""
 
-    def build(insert: Any) -> Executable:
+    def build(insert: Any) -> Query:
         c = Base.metadata.tables[table].c
         if insert is postgresql.insert:
             sequence = func.pg_get_serial_sequence(table, c.id.name)

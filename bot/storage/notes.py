@@ -7,15 +7,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String, bindparam, func, select, text
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    TextClause,
+    Update,
+    bindparam,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.sql import Executable
 
 from bot.storage.statements import CHECKUPS, dialect_of, prepared
 
 
-def remember_question(insert: Any) -> Executable:
+def remember_question(insert: Any) -> Update:
     """One question message noted on its check-up (SQLite; PostgreSQL notes them all in one
     statement). Message ids only grow in a chat: an older note arriving late changes nothing."""
     c = CHECKUPS.c
@@ -40,7 +49,7 @@ def _noted_questions() -> Any:
     )
 
 
-def note_questions(of_user: Any, skipping: Any = None) -> Executable:
+def note_questions(of_user: Any, skipping: Any = None) -> Update:
     """PostgreSQL: the noted question messages stored on the check-ups of ``of_user`` (the
     row locked by the statement this becomes part of), unless a newer one is there
     (message ids only grow in a chat); but not on the check-up ``skipping`` (which the
@@ -67,7 +76,7 @@ def noted_on() -> dict[str, Any]:
     }
 
 
-def _write_notes(insert: Any) -> Executable:
+def _write_notes(insert: Any) -> TextClause:
     """PostgreSQL: the noted question messages written to the check-ups no one has locked;
     returns the ids of those someone has (an update in progress: tried again later)."""
     return text(

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, func, literal, select
+from sqlalchemy import BindParameter, bindparam, func, literal, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.sql import Executable
 
-from bot.storage.models import CheckupStatus, ProcessedUpdate
+from bot.storage.models import CheckupStatus
 from bot.storage.notes import note_questions, noted_on
-from bot.storage.statements import ANSWERS, CHECKUPS, REPORTS, USERS
+from bot.storage.statements import ANSWERS, CHECKUPS, PROCESSED_UPDATES, REPORTS, USERS, Query
 
-HANDLED = ProcessedUpdate.__table__
+HANDLED = PROCESSED_UPDATES
 USER_COLUMNS = ("id", "language", "language_chosen", "time_zone", "version")
 CHECKUP_COLUMNS = (
     "id",
@@ -34,7 +33,7 @@ def _handled() -> Any:
     return select(h.update_id).where(h.update_id == bindparam("update")).exists()
 
 
-def read_snapshot(insert: Any, *, with_answers: bool = True) -> Executable:
+def read_snapshot(insert: Any, *, with_answers: bool = True) -> Query:
     """Whether the update was handled (``handled``), the seller's row (``u_`` columns, NULL
     for a seller never seen) and their check-ups in progress, one row each (``c_``
     columns, NULL without any); ``with_answers`` (PostgreSQL): their current answers too,
@@ -71,7 +70,7 @@ def _current_answers() -> Any:
 
 def apply_unchanged(
     insert: Any, noting: bool = False, answering: bool = False, finishing: bool = False
-) -> Executable:
+) -> Query:
     """PostgreSQL: an update applied if the seller's row is still the version it read
     (``seen``) and the update was not handled: the row's version bumped (so locked, in a
     transaction), the update id recorded, ``noting``: the noted question messages written,
@@ -104,7 +103,7 @@ def apply_unchanged(
     )
     if noting:
         # Not on the check-up closed here: one statement changes a row once at most.
-        skipping = bindparam("closed_checkup") if finishing else None
+        skipping: BindParameter[Any] | None = bindparam("closed_checkup") if finishing else None
         noted = note_questions(of_user=locked.c.id, skipping=skipping)
         applied = applied.add_cte(noted.cte("noted_questions"))
     if answering:

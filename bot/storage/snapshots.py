@@ -11,8 +11,8 @@ from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.sql import Executable
 
 from advice.questionnaire import Answer
 from bot.core.snapshot import Snapshot
@@ -20,12 +20,12 @@ from bot.core.values import CheckupStatus, CheckupView, UserView
 from bot.storage.checkin_queue import aware
 from bot.storage.driver import connection_runner, driver_connection, run_on_driver
 from bot.storage.protocol import read_snapshot
-from bot.storage.statements import ANSWERS, CHECKUPS, prepared
+from bot.storage.statements import ANSWERS, CHECKUPS, Query, prepared
 
 Notes = Mapping[int, tuple[int, str]]
 
 
-def _answers_in_progress(insert: Any) -> Executable:
+def _answers_in_progress(insert: Any) -> Query:
     """SQLite: the current answers of the seller's check-ups in progress, in answer order."""
     a, k = ANSWERS.c, CHECKUPS.c
     return (
@@ -42,7 +42,7 @@ def _answers_in_progress(insert: Any) -> Executable:
 
 async def read_rows(
     engine: AsyncEngine, *, update_id: int, user_id: int
-) -> tuple[list[Mapping[str, Any]], dict[int, list[Sequence[Any]]] | None]:
+) -> tuple[Sequence[RowMapping], dict[int, list[Sequence[Any]]] | None]:
     """The rows of :func:`read_snapshot`, and on SQLite the answers by check-up (on
     PostgreSQL they are in the rows' ``c_answers``: None)."""
     parameters = {"update": update_id, "user": user_id}
@@ -65,7 +65,7 @@ async def read_rows(
 
 
 def snapshot_of(
-    rows: list[Mapping[str, Any]],
+    rows: Sequence[RowMapping],
     answers: dict[int, list[Sequence[Any]]] | None,
     *,
     user_id: int,
@@ -94,7 +94,7 @@ def snapshot_of(
     return Snapshot(user=user, in_progress=in_progress, now=now, admin=admin)
 
 
-def _checkup_view(row: Mapping[str, Any], answers: Any, noted: Notes) -> CheckupView:
+def _checkup_view(row: RowMapping, answers: Any, noted: Notes) -> CheckupView:
     """A check-up of the rows, its answers read back exactly, a newer noted message shown."""
     message, field = row["c_question_message_id"], row["c_question_field"]
     note = noted.get(row["c_id"])

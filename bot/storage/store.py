@@ -19,7 +19,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from typing import Any, cast
 
+from sqlalchemy import CursorResult
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.core.snapshot import Need, Snapshot
@@ -97,7 +99,9 @@ class Store:
         while True:
             async with self.sessions() as session, session.begin():
                 forget = prepared(dialect_of(session), "forget_updates", forget_updates)
-                result = await session.execute(forget, {"cutoff": cutoff, "batch": batch})
+                forgot = await session.execute(forget, {"cutoff": cutoff, "batch": batch})
+            # AsyncSession.execute is typed as returning a Result; a DELETE's is a CursorResult.
+            result = cast(CursorResult[Any], forgot)
             removed += result.rowcount or 0
             if (result.rowcount or 0) < batch:
                 return removed

@@ -17,29 +17,28 @@ from functools import partial
 from typing import Any
 
 import asyncpg
-from sqlalchemy import bindparam
+from sqlalchemy import Update, bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
 
 from bot.core.snapshot import Snapshot
 from bot.core.values import CheckupStatus
 from bot.core.writes import Applied, CloseCheckup, SaveAnswer, SaveReport, Write
 from bot.storage import changes
 from bot.storage.driver import Runner, connection_runner, driver_connection, run_on_driver
-from bot.storage.models import ProcessedUpdate
 from bot.storage.notes import QuestionNotes, note_questions, noted_parameters, remember_question
 from bot.storage.protocol import apply_unchanged
-from bot.storage.statements import USERS, prepared, record_update
+from bot.storage.statements import PROCESSED_UPDATES, USERS, prepared, record_update
 
 Noted = dict[int, tuple[int, str]]
 
 
-def _record(insert: Any) -> Executable:
-    return record_update(insert).returning(ProcessedUpdate.__table__.c.update_id)
+def _record(insert: Any) -> ReturningInsert[Any]:
+    return record_update(insert).returning(PROCESSED_UPDATES.c.update_id)
 
 
-def _insert_user(insert: Any) -> Executable:
+def _insert_user(insert: Any) -> ReturningInsert[Any]:
     """A seller's first row (none written if one was meanwhile)."""
     return (
         insert(USERS)
@@ -54,7 +53,7 @@ def _insert_user(insert: Any) -> Executable:
     )
 
 
-def _bump_user(insert: Any) -> Executable:
+def _bump_user(insert: Any) -> ReturningUpdate[Any]:
     """The seller's row, if still the version read: the version bumped, seen now."""
     u = USERS.c
     return (
@@ -65,7 +64,7 @@ def _bump_user(insert: Any) -> Executable:
     )
 
 
-def _note_questions(insert: Any) -> Executable:
+def _note_questions(insert: Any) -> Update:
     return note_questions(of_user=bindparam("user"))
 
 
