@@ -341,6 +341,7 @@ SPECIFICATION: list[tuple[str, ParsedNumber | None]] = [
     ("300 apples", None),
     ("over 300", None),
     ("5kpeople", None),
+    ("5ka day", None),  # "a day" must not run into "5k" either
     ("5 mbucks", None),
     ("1万5", None),
     # malformed digits
