@@ -52,6 +52,6 @@ def test_the_part_of_the_day_moves_an_hour_into_the_afternoon_only_from_1_to_11(
     assert parse_hour(typed) == hour
 
 
-@pytest.mark.parametrize("typed", ["9:05", "二十四点", "9点半", "12:60"])
+@pytest.mark.parametrize("typed", ["9:05", "二十四点", "9点半", "12:60", "十十点"])
 def test_an_hour_past_23_or_off_the_hour_is_refused(typed: str) -> None:
     assert parse_hour(typed) is None
