@@ -54,7 +54,7 @@ class WhatIf:
 
 
 def _key(name: str) -> str:
-    return " ".join(name.casefold().replace("_", " ").replace("-", " ").split())
+    return " ".join(name.casefold().replace("_", " ").split())
 
 
 @cache
@@ -137,10 +137,12 @@ def parse_whatif(text: str) -> WhatIf | None:
     """Read "conversion 3%", "order value ¥200", "客单价 150", "转化率3%": a lever's name
     (as shown, in either language, or an alias), then a figure; None if it is not that."""
     typed = " ".join(text.casefold().replace("_", " ").split())  # a minus sign stays
-    for name in sorted(lever_names(), key=len, reverse=True):  # "order value" before "order"
+    # reverse order puts a name before its prefixes: "order value" before "order"
+    for name in sorted(lever_names(), reverse=True):
         if typed.startswith(name):
             rest = typed[len(name) :]
-            if rest[:1].isalpha() and name.isascii():  # "pricey": not the word "price"
+            glued = rest[:1]  # "pricey": not the word "price"; "price约200" is the price
+            if name.isascii() and glued.isascii() and glued.isalpha():
                 continue
             lever = lever_names()[name]
             break
