@@ -28,7 +28,7 @@ from advice.engine import assess
 from advice.formatting import rejection_text
 from advice.profile import Profile
 from advice.questionnaire import Answer, Rejection
-from advice.render import render, render_checkin_result, to_json
+from advice.render import render_checkin_result, to_json
 from advice.schedule import PERIOD_DAYS, snoozed_until
 from bot import callbacks as cb
 from bot.core.checkin_settings import settings_menu, status_text, when_text
@@ -321,16 +321,8 @@ def finish_checkin(
         current,
         history(top[0] if top else None, outcome.value if outcome else None, answered_before),
     )
-    html = render(assessment, lang, "html")
-    report = turn.finish_checkup(
-        checkup,
-        report_id=report_id,
-        profile=current.to_dict(),
-        result=to_json(assessment, lang),
-        rule_ids=tuple(f.id for f in assessment.findings),
-        bottleneck=assessment.bottleneck,
-        monthly_sales=assessment.metrics.monthly_sales,
-        rendered_html=html,
+    report, _ = turn.finish_checkup(
+        checkup, report_id=report_id, profile=current, assessment=assessment
     )
     if round_ is not None:
         turn.change_round(round_, status=RoundStatus.ANSWERED.value)

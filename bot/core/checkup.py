@@ -15,7 +15,6 @@ from typing import NamedTuple, TypeVar
 from advice.engine import assess
 from advice.formatting import Formatter, format_answer, progress_line, rejection_text
 from advice.questionnaire import Answer, AnswerStatus, Question, Rejection, load_questionnaire
-from advice.render import render, to_json
 from bot import callbacks as cb
 from bot.core import checkins
 from bot.core.menus import advice_buttons, idle_text
@@ -296,17 +295,8 @@ def finish_checkup(turn: Turn, checkup: CheckupView) -> list[Reply]:
     offer = checkins.offers_checkins(turn, checkup)  # reads first: cheap to run again
     report_id = turn.new_id("advice_reports")
     profile = QUESTIONNAIRE.to_profile(checkup.answers)
-    assessment = assess(profile)
-    html = render(assessment, lang, "html")
-    report = turn.finish_checkup(
-        checkup,
-        report_id=report_id,
-        profile=profile.to_dict(),
-        result=to_json(assessment, lang),
-        rule_ids=tuple(f.id for f in assessment.findings),
-        bottleneck=assessment.bottleneck,
-        monthly_sales=assessment.metrics.monthly_sales,
-        rendered_html=html,
+    report, html = turn.finish_checkup(
+        checkup, report_id=report_id, profile=profile, assessment=assess(profile)
     )
     advice = Reply(f"{text('checkup_done_intro', lang)}\n\n{html}", advice_buttons(report.id, lang))
     return [checkins.with_offer(turn, advice) if offer else advice]

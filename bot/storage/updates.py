@@ -186,10 +186,10 @@ async def _on_sqlite(
             run = connection_runner(connection)
             applied = await _checked_writes(run, "sqlite", snapshot, update_id, writes, noted)
         except IntegrityError as exc:
-            if not _new_id_taken(exc):
+            if not _clash(exc):
                 await transaction.rollback()
                 raise
-            applied = Applied.CONFLICT  # read again: the step gets another id
+            applied = Applied.CONFLICT  # read again and decide again
         except BaseException:
             await transaction.rollback()
             raise
@@ -197,13 +197,20 @@ async def _on_sqlite(
         return applied
 
 
-def _new_id_taken(exc: IntegrityError) -> bool:
-    """SQLite: a new check-up's or report's id (the largest id + 1 when it was read) taken
-    meanwhile by another update's row; any other refusal is an error, not a conflict."""
-    return any(
-        f"UNIQUE constraint failed: {table}.id" in str(exc.orig)
-        for table in ("checkups", "advice_reports")
-    )
+# SQLite's refusals that mean the snapshot was out of date, as on PostgreSQL: a new
+# check-up's or report's id (the largest id + 1 when it was read) taken meanwhile, or a
+# second current answer to one question.
+_CLASHES = (
+    "UNIQUE constraint failed: checkups.id",
+    "UNIQUE constraint failed: advice_reports.id",
+    "UNIQUE constraint failed: answers.checkup_id, answers.field",
+)
+
+
+def _clash(exc: IntegrityError) -> bool:
+    """Whether ``exc`` is a clash with what was stored since the read (a conflict); any
+    other refusal (a trigger, a check) is an error the seller is told about."""
+    return any(clash in str(exc.orig) for clash in _CLASHES)
 
 
 async def _checked_writes(
