@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from advice.data import DATA_DIR, LANGUAGES, read_toml
 from advice.numbers import format_number, parse_number
@@ -29,7 +29,8 @@ from advice.units import HOURS_IN
 
 FOLLOW_UP = "last_action_outcome"
 CADENCE = "cadence"  # stored when a check-in starts: the period its figures are for
-OUTCOMES = ("tried", "not_yet", "not_relevant")
+Outcome = Literal["tried", "not_yet", "not_relevant"]  # did the seller try the top action
+OUTCOMES: tuple[Outcome, ...] = ("tried", "not_yet", "not_relevant")
 FIGURES = ("new_people", "orders", "revenue", "repeat_orders")
 
 
@@ -49,8 +50,7 @@ class CheckinQuestion:
         The figure is the period's total; a rate ("3 a day") is converted to the period of
         ``cadence``, and a length of time ("2 days") is refused, as is any unit of time
         when the period is not given."""
-        cleaned = clean_text(typed)
-        typed_number = parse_number(cleaned) if cleaned else None
+        typed_number = parse_number(clean_text(typed))
         if typed_number is None or typed_number.percent:
             return Rejection("not_a_number", self.hint[lang])
         per = typed_number.per
@@ -59,19 +59,16 @@ class CheckinQuestion:
         factor = (
             1.0 if per is None else PERIOD_DAYS[cadence or ""] * HOURS_IN["day"] / HOURS_IN[per]
         )
-        parsed = replace(
-            typed_number,
-            value=typed_number.value * factor,
-            low=None if typed_number.low is None else typed_number.low * factor,
-            high=None if typed_number.high is None else typed_number.high * factor,
-            per=None,
-        )
-        value = round(parsed.value) if self.integer else parsed.value
+        low = None if typed_number.low is None else typed_number.low * factor
+        high = None if typed_number.high is None else typed_number.high * factor
+        value = typed_number.value * factor
+        if self.integer:
+            value = round(value)
         if not 0 <= value <= self.maximum:
             return Rejection(
                 "out_of_range", self.hint[lang], {"low": 0, "high": format_number(self.maximum)}
             )
-        return Answer(value, AnswerStatus.GIVEN, parsed.low, parsed.high)
+        return Answer(value, AnswerStatus.GIVEN, low, high)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +103,7 @@ class Window:
 class Checkin:
     questions: tuple[CheckinQuestion, ...]
     follow_up_ask: dict[str, str]
-    follow_up_options: tuple[tuple[str, dict[str, str]], ...]
+    follow_up_options: tuple[tuple[Outcome, dict[str, str]], ...]
     period: dict[str, dict[str, str]]
     zone_buttons: tuple[str, ...]
     zone_aliases: dict[str, str]

@@ -117,6 +117,7 @@ def _chinese_integer(text: str) -> int | None:
         high = _chinese_integer(head) if head else None
         if not high:
             return None
+        low: int | None
         if not tail:
             low = 0
         elif tail in _CN_DIGITS and tail not in _CN_ZEROS:

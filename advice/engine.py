@@ -253,24 +253,25 @@ def _parse_rule(entry: Any, source: str, number: int) -> Rule:
     unknown_because = set(because) - CONTEXT_NAMES
     if unknown_because:
         raise RuleError(f"{where}: unknown names in because: {sorted(unknown_because)}")
-    texts = {key: _texts(entry.get(key), where, key) for key in ("message", "action", "example")}
     return Rule(
         id=rule_id,
         lever=entry["lever"],
         severity=entry["severity"],
         when=when,
-        message=texts["message"],
-        action=texts["action"],
-        example=texts["example"],
+        message=_texts(entry["message"], where, "message"),
+        action=_optional_texts(entry.get("action"), where, "action"),
+        example=_optional_texts(entry.get("example"), where, "example"),
         red_flag=red_flag,
         because=tuple(because),
         source=source,
     )
 
 
-def _texts(value: Any, where: str, key: str) -> dict[str, str] | None:
-    if value is None:
-        return None
+def _optional_texts(value: Any, where: str, key: str) -> dict[str, str] | None:
+    return None if value is None else _texts(value, where, key)
+
+
+def _texts(value: Any, where: str, key: str) -> dict[str, str]:
     if not isinstance(value, Mapping) or set(value) != set(LANGUAGES):
         raise RuleError(f"{where}: {key} needs exactly the languages {LANGUAGES}")
     for lang in LANGUAGES:

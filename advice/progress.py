@@ -129,7 +129,7 @@ def compare(before: Profile, after: Profile) -> Movement:
         value = metrics.levers[lever].value
         return convert(value, currency, after.currency) if lever in MONEY_LEVERS else value
 
-    levers = {
+    levers: dict[str, LeverChange] = {
         lever: LeverChange(
             lever=lever,
             before=figure(lever, old, before.currency),

@@ -77,7 +77,7 @@ class Answer:
     @classmethod
     def stored(cls, value: Any, status: str, low: float | None, high: float | None) -> Answer:
         """An answer from its stored columns (a list value was a tuple)."""
-        kind = type(value)
+        kind: type = type(value)
         if (
             low is None
             and high is None

@@ -1,118 +1,56 @@
 """The one place that renders templates: advice to Telegram HTML, plain text or JSON.
 
-Rule texts are Jinja2 templates kept in the rule files; report layouts are the ``.j2`` files
-in ``advice/templates``. The HTML environment autoescapes, so anything a seller typed (a
-shop name such as ``<b>x</b>`` or ``{{7*7}}``) appears literally; template *sources* come
-only from our own data files, never from user input.
+The report, "why" and "more" views, a check-in's result and the progress table are rendered
+here from the ``.j2`` files in ``advice/templates``; the rule texts of findings in
+:mod:`advice.rule_text`; the JSON dicts in :mod:`advice.report_json`. The names other code
+imports from here (``render``, ``render_progress``, ``render_checkin_result``, ``to_json``,
+``FORMATS``, ``TOP_ACTIONS``, ...) stay importable from this module.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache, cached_property
-from typing import Any, Literal
+from typing import Literal
 
-import jinja2
-import markupsafe
-
-from advice.data import DATA_DIR, LANGUAGES, LEVERS, load_benchmarks
-from advice.engine import Assessment, Finding, assess
+from advice.data import LANGUAGES, LEVERS, load_benchmarks
+from advice.engine import Assessment, assess
 from advice.formatting import Formatter, display_width, pad
-from advice.metrics import Metrics, Projection
+from advice.metrics import Metrics
 from advice.numbers import format_number
 from advice.profile import Profile
-from advice.progress import Movement, Point, compare, convert, percent_change, series
+from advice.progress import Movement, Point, compare, convert, percent_change
+from advice.report_json import checkin_result_json, progress_json, scored_points, to_json
+from advice.rule_text import (
+    FORMATS,
+    TOP_ACTIONS,
+    Format,
+    RenderedFinding,
+    check_format,
+    check_language,
+    environment,
+    new_actions,
+    render_findings,
+    suffix,
+)
 
-Format = Literal["text", "html", "json"]
-FORMATS: tuple[str, ...] = ("text", "html", "json")
-TOP_ACTIONS = 3
-
-
-@cache
-def environment(fmt: str) -> jinja2.Environment:
-    """One Jinja environment per output format (HTML escapes, text does not)."""
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(DATA_DIR.parent / "templates"),
-        autoescape=fmt == "html",
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
-@cache
-def _compiled(fmt: str, source: str) -> jinja2.Template | None:
-    """The rule text as a template; None for a text with no Jinja syntax (most of them),
-    which renders as itself in both formats: only what expressions print is escaped."""
-    if not any(mark in source for mark in ("{{", "{%", "{#")):
-        return None
-    return environment(fmt).from_string(source)
-
-
-def _rule_text(fmt: str, finding: Finding, key: str, values: Mapping[str, Any], lang: str) -> str:
-    """One text of the rule (``key``), rendered with ``values`` (see :func:`_rule_values`)."""
-    texts = getattr(finding.rule, key)
-    if not texts:
-        return ""
-    source = texts[lang]
-    template = _compiled(fmt, source)
-    if template is None:
-        text = source.strip()
-    else:
-        # Shared: the rule's texts read the one dict of values, not a copy each (copying
-        # them cost more than rendering). Templates cannot change it: what they set goes
-        # to their own context.
-        text = template.environment.concat(
-            template.root_render_func(template.new_context(values, shared=True))
-        ).strip()
-    # Already escaped by the HTML environment: mark it so the report does not escape twice.
-    return markupsafe.Markup(text) if fmt == "html" else text
-
-
-def _rule_values(fmt: str, assessment: Assessment, f: Formatter) -> dict[str, Any]:
-    """What rule texts may use: Jinja's globals, the assessment's context and ``f``."""
-    return {**environment(fmt).globals, **assessment.context, "f": f}
-
-
-class RenderedFinding:
-    """A finding with its texts in one language and format, each rendered when first used:
-    a report shows the texts of a few of its findings, and the reasons only on "why"."""
-
-    def __init__(self, finding: Finding, fmt: str, values: Mapping[str, Any], f: Formatter) -> None:
-        self.finding = finding
-        self.rule = finding.id
-        self.lever = finding.lever
-        self.severity = finding.rule.severity
-        self.red_flag = finding.rule.red_flag
-        self.has_action = bool(finding.rule.action)
-        self.because = finding.because
-        self.impact = finding.impact if finding.impact and finding.impact.gain > 0 else None
-        self._fmt, self._values, self._f = fmt, values, f
-
-    @cached_property
-    def message(self) -> str:
-        return _rule_text(self._fmt, self.finding, "message", self._values, self._f.lang)
-
-    @cached_property
-    def action(self) -> str:
-        return _rule_text(self._fmt, self.finding, "action", self._values, self._f.lang)
-
-    @cached_property
-    def example(self) -> str:
-        return _rule_text(self._fmt, self.finding, "example", self._values, self._f.lang)
-
-    @cached_property
-    def because_text(self) -> list[tuple[str, str]]:
-        return [(self._f.label(k), self._f.value(k, v)) for k, v in self.because.items()]
-
-
-def _render_findings(assessment: Assessment, fmt: str, f: Formatter) -> list[RenderedFinding]:
-    escape_fmt = "html" if fmt == "html" else "text"
-    values = _rule_values(escape_fmt, assessment, f)
-    return [RenderedFinding(finding, escape_fmt, values, f) for finding in assessment.findings]
+__all__ = [
+    "FORMATS",
+    "PROGRESS_ROWS",
+    "TOP_ACTIONS",
+    "Format",
+    "LeverLine",
+    "RenderedFinding",
+    "checkin_result_json",
+    "environment",
+    "progress_json",
+    "render",
+    "render_checkin_result",
+    "render_progress",
+    "to_json",
+]
 
 
 def _assumptions(assessment: Assessment, f: Formatter) -> list[tuple[str, str]]:
@@ -141,7 +79,7 @@ def render(
     if fmt == "json":
         return json.dumps(to_json(assessment, lang), ensure_ascii=False, indent=2)
     f = Formatter(lang, assessment.profile.currency)
-    findings = _render_findings(assessment, fmt, f)
+    findings = render_findings(assessment, fmt, f)
     actions = [r for r in findings if r.has_action]
     template = environment(fmt).get_template(f"{view}.{'html' if fmt == 'html' else 'txt'}.j2")
     return template.render(
@@ -169,80 +107,6 @@ def _lever_table(m: Metrics, f: Formatter) -> list[tuple[str, int, bool]]:
         (pad(name, width), m.levers[lever].score, lever == m.bottleneck)
         for name, lever in zip(names, LEVERS, strict=True)
     ]
-
-
-def _projection_json(p: Projection | None) -> dict[str, Any] | None:
-    if p is None:
-        return None
-    change = p.change_pct
-    return {
-        "lever": p.lever,
-        "monthly_sales_now": round(p.current, 2),
-        "monthly_sales_projected": round(p.projected, 2),
-        "change_pct": None if change is None else round(change, 1),
-    }
-
-
-def to_json(assessment: Assessment, lang: str = "en") -> dict[str, Any]:
-    """The advice as a JSON-ready dict (texts in ``lang``, escaped for nothing)."""
-    f = Formatter(lang, assessment.profile.currency)
-    m = assessment.metrics
-    findings = _render_findings(assessment, "text", f)
-    actions = [r for r in findings if r.has_action]
-    return {
-        "language": lang,
-        "currency": assessment.profile.currency,
-        "estimate": {
-            "monthly_sales": round(m.monthly_sales, 2),
-            "weekly_reach": m.weekly_reach,
-            "weekly_new_buyers": round(m.new_buyers, 2),
-            "conversion": round(m.conversion, 4),
-            "average_order_value": m.average_order_value,
-            "purchases_per_customer": round(m.purchases_per_customer, 3),
-        },
-        "levers": {
-            lever: {
-                "score": score.score,
-                "value": round(score.value, 4),
-                "benchmark": round(score.benchmark, 4),
-                "at_benchmark": score.at_benchmark,
-            }
-            for lever, score in m.levers.items()
-        },
-        "bottleneck": m.bottleneck,
-        "bottleneck_projection": _projection_json(m.projections[m.bottleneck]),
-        "red_flags": list(assessment.red_flags),
-        "findings": [
-            {
-                "rule": r.rule,
-                "lever": r.lever,
-                "severity": r.severity,
-                "red_flag": r.red_flag,
-                "message": r.message,
-                "because": _jsonable(r.because),
-            }
-            for r in findings
-        ],
-        "actions": [
-            {
-                "rule": r.rule,
-                "lever": r.lever,
-                "text": r.action,
-                "example": r.example or None,
-                "impact": _projection_json(r.impact),
-                "up_front": i < TOP_ACTIONS,
-            }
-            for i, r in enumerate(actions)
-        ],
-        "assumptions": [
-            {"field": name, "value": getattr(assessment.profile, name)}
-            for name in assessment.profile.assumed
-        ],
-    }
-
-
-def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
 
 
 # --- progress over time ----------------------------------------------------------------------
@@ -323,53 +187,14 @@ def _verdict(movement: Movement) -> str:
     return "checkin_same"
 
 
-def checkin_result_json(
-    previous: Profile, current: Profile, first: Profile, lang: str = "en"
-) -> dict[str, Any]:
-    """The result of a check-in as a JSON-ready dict (money in the current profile's currency)."""
-    _check_language(lang)
-    since_previous, since_first = compare(previous, current), compare(first, current)
-    assessment = assess(current)
-    f = Formatter(lang, current.currency)
-    actions = _new_actions(since_previous, assessment, "text", f)
-    return {
-        "language": lang,
-        "currency": current.currency,
-        "estimate": {
-            "monthly_sales": round(since_previous.estimate_after, 2),
-            "previous": round(since_previous.estimate_before, 2),
-            "first": round(since_first.estimate_before, 2),
-            "change_since_previous_pct": _round_pct(since_previous.estimate_change_pct),
-            "change_since_first_pct": _round_pct(since_first.estimate_change_pct),
-        },
-        "since_previous": _movement_json(since_previous),
-        "since_first": _movement_json(since_first),
-        "bottleneck": since_previous.bottleneck_after,
-        "bottleneck_before": since_previous.bottleneck_before,
-        "bottleneck_changed": since_previous.bottleneck_changed,
-        "bottleneck_projection": _projection_json(
-            assessment.metrics.projections[assessment.bottleneck]
-        ),
-        "actions": [
-            {
-                "rule": r.rule,
-                "lever": r.lever,
-                "text": r.action,
-                "impact": _projection_json(r.impact),
-            }
-            for r in actions
-        ],
-    }
-
-
 def render_checkin_result(
     previous: Profile, current: Profile, first: Profile, lang: str, fmt: str = "html"
 ) -> str:
     """What a check-in changed: the new estimate, the levers that moved since the previous
     data point and since the first check-up, the bottleneck, and new top actions when the
     bottleneck changed."""
-    _check_language(lang)
-    fmt = _check_format(fmt)
+    check_language(lang)
+    fmt = check_format(fmt)
     if fmt == "json":
         return json.dumps(
             checkin_result_json(previous, current, first, lang), ensure_ascii=False, indent=2
@@ -377,7 +202,7 @@ def render_checkin_result(
     since_previous, since_first = compare(previous, current), compare(first, current)
     assessment = assess(current)
     f = Formatter(lang, current.currency)
-    template = environment(fmt).get_template(f"checkin.{_suffix(fmt)}.j2")
+    template = environment(fmt).get_template(f"checkin.{suffix(fmt)}.j2")
     return template.render(
         f=f,
         p=current,
@@ -392,17 +217,8 @@ def render_checkin_result(
         first_is_previous=first == previous,
         first_lines=_lever_lines(since_first, f),
         projection=assessment.metrics.projections[assessment.bottleneck],
-        actions=_new_actions(since_previous, assessment, fmt, f),
+        actions=new_actions(since_previous, assessment, fmt, f),
     ).strip()
-
-
-def _new_actions(
-    movement: Movement, assessment: Assessment, fmt: str, f: Formatter
-) -> list[RenderedFinding]:
-    """The top actions for the new bottleneck; none while the bottleneck stays where it was."""
-    if not movement.bottleneck_changed:
-        return []
-    return [r for r in _render_findings(assessment, fmt, f) if r.has_action][:TOP_ACTIONS]
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,38 +254,13 @@ def _progress_table(rows: list[tuple[Point, Metrics]], currency: str, f: Formatt
     ]
 
 
-def progress_json(points: Sequence[Point], lang: str = "en") -> dict[str, Any]:
-    """Every data point, oldest first, as a JSON-ready dict (estimates in their own currency)."""
-    _check_language(lang)
-    scored = _scored(points)
-    latest = scored[-1][0].profile
-    first_to_latest = compare(scored[0][0].profile, latest)
-    return {
-        "language": lang,
-        "currency": latest.currency,
-        "points": [
-            {
-                "when": point.when.isoformat(),
-                "currency": point.profile.currency,
-                "monthly_sales": round(m.monthly_sales, 2),
-                "scores": {lever: m.levers[lever].score for lever in LEVERS},
-                "bottleneck": m.bottleneck,
-            }
-            for point, m in scored
-        ],
-        "first_estimate": round(first_to_latest.estimate_before, 2),
-        "latest_estimate": round(first_to_latest.estimate_after, 2),
-        "change_pct": _round_pct(first_to_latest.estimate_change_pct),
-    }
-
-
 def render_progress(points: Sequence[Point], lang: str, fmt: str = "html") -> str:
     """The seller's data points as a short table (the latest few) and a one-line summary."""
-    _check_language(lang)
-    fmt = _check_format(fmt)
+    check_language(lang)
+    fmt = check_format(fmt)
     if fmt == "json":
         return json.dumps(progress_json(points, lang), ensure_ascii=False, indent=2)
-    scored = _scored(points)
+    scored = scored_points(points)
     first, latest = scored[0][0], scored[-1][0]
     f = Formatter(lang, latest.profile.currency)
     shown = scored[-PROGRESS_ROWS:]
@@ -489,7 +280,7 @@ def render_progress(points: Sequence[Point], lang: str, fmt: str = "html") -> st
             change=_change(f, movement.estimate_change_pct),
             count=len(scored),
         )
-    template = environment(fmt).get_template(f"progress.{_suffix(fmt)}.j2")
+    template = environment(fmt).get_template(f"progress.{suffix(fmt)}.j2")
     return template.render(
         f=f,
         p=latest.profile,
@@ -497,53 +288,3 @@ def render_progress(points: Sequence[Point], lang: str, fmt: str = "html") -> st
         hidden=len(scored) - len(shown),
         summary=summary,
     ).strip()
-
-
-def _scored(points: Sequence[Point]) -> list[tuple[Point, Metrics]]:
-    if not points:
-        raise ValueError("progress needs at least one data point")
-    return series(points)
-
-
-def _movement_json(movement: Movement) -> dict[str, Any]:
-    biggest = movement.biggest_mover
-    return {
-        "estimate_before": round(movement.estimate_before, 2),
-        "estimate_after": round(movement.estimate_after, 2),
-        "estimate_change_pct": _round_pct(movement.estimate_change_pct),
-        "levers": {
-            lever: {
-                "before": round(c.before, 4),
-                "after": round(c.after, 4),
-                "change_pct": _round_pct(c.change_pct),
-                "score_before": c.score_before,
-                "score_after": c.score_after,
-            }
-            for lever, c in movement.levers.items()
-        },
-        "moved": [c.lever for c in movement.moved],
-        "biggest_mover": biggest.lever if biggest else None,
-        "bottleneck_before": movement.bottleneck_before,
-        "bottleneck_after": movement.bottleneck_after,
-    }
-
-
-def _round_pct(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
-
-
-def _suffix(fmt: str) -> str:
-    return "html" if fmt == "html" else "txt"
-
-
-def _check_language(lang: str) -> None:
-    if lang not in LANGUAGES:
-        raise ValueError(f"language must be one of {LANGUAGES}")
-
-
-def _check_format(fmt: str) -> str:
-    """The format asked for ('txt' is accepted for 'text')."""
-    fmt = "text" if fmt == "txt" else fmt
-    if fmt not in FORMATS:
-        raise ValueError(f"format must be one of {FORMATS}")
-    return fmt

@@ -7,15 +7,16 @@ import math
 import re
 from dataclasses import dataclass
 from functools import cache
+from typing import TypedDict
 
-from advice.data import LANGUAGES, LEVERS, load_strings
+from advice.data import LANGUAGES, LEVERS, Lever, load_strings
 from advice.metrics import compute_metrics
 from advice.numbers import parse_number
 from advice.profile import NUMBER_FIELDS, Profile
 from advice.units import convert
 
 # What sellers call the levers besides the names the advice shows (lever_* in strings.toml).
-LEVER_ALIASES = {
+LEVER_ALIASES: dict[Lever, tuple[str, ...]] = {
     "traffic": (
         "reach",
         "new people",
@@ -53,11 +54,11 @@ class WhatIf:
 
 
 def _key(name: str) -> str:
-    return " ".join(name.casefold().replace("_", " ").replace("-", " ").split())
+    return " ".join(name.casefold().replace("_", " ").split())
 
 
 @cache
-def lever_names() -> dict[str, str]:
+def lever_names() -> dict[str, Lever]:
     """Every name a lever goes by, normalised: the names shown in both languages and the
     aliases above."""
     strings = load_strings()
@@ -69,13 +70,23 @@ def lever_names() -> dict[str, str]:
     return names
 
 
+class _LeverChanges(TypedDict, total=False):
+    """The profile's fields a lever moves (the keywords of ``dataclasses.replace``)."""
+
+    weekly_reach: int
+    weekly_orders: float
+    average_order_value: float
+    repeat_rate: float
+
+
 def with_lever(profile: Profile, lever: str, value: float) -> Profile:
     """``profile`` with one lever set to ``value`` (reach per week, conversion as a share,
     order value in the seller's currency, repeat rate as a share), the others held."""
     m = compute_metrics(profile)
     purchases = m.purchases_per_customer
+    changes: _LeverChanges
     if lever == "traffic":
-        reach = _clamp("weekly_reach", round(value))
+        reach = int(_clamp("weekly_reach", round(value)))  # a whole number of people
         orders = reach * m.conversion * purchases
         changes = {"weekly_reach": reach, "weekly_orders": orders}
     elif lever == "conversion":
@@ -126,10 +137,12 @@ def parse_whatif(text: str) -> WhatIf | None:
     """Read "conversion 3%", "order value ¥200", "客单价 150", "转化率3%": a lever's name
     (as shown, in either language, or an alias), then a figure; None if it is not that."""
     typed = " ".join(text.casefold().replace("_", " ").split())  # a minus sign stays
-    for name in sorted(lever_names(), key=len, reverse=True):  # "order value" before "order"
+    # reverse order puts a name before its prefixes: "order value" before "order"
+    for name in sorted(lever_names(), reverse=True):
         if typed.startswith(name):
             rest = typed[len(name) :]
-            if rest[:1].isalpha() and name.isascii():  # "pricey": not the word "price"
+            glued = rest[:1]  # "pricey": not the word "price"; "price约200" is the price
+            if name.isascii() and glued.isascii() and glued.isalpha():
                 continue
             lever = lever_names()[name]
             break

@@ -375,7 +375,7 @@ async def the_answer_floor(pool: asyncpg.Pool, telegram: LoopbackTelegram) -> Ap
     """A bare application doing the work every check-up answer must do, at the least cost
     this stack allows: raw asyncpg and JSON Bot API calls, no questionnaire, no advice.
 
-    As the bot does it (see Store.update_unit): one statement reads whether the update was
+    As the bot does it (see Store.read and Store.apply): one statement reads whether the update was
     handled, the user's row version and the check-up with its answers; one more writes, if
     the user's row is still that version, the user's row, the update id, the answer and the
     message id of the question sent last time (noted in memory as the bot notes it). Then

@@ -13,7 +13,7 @@ per call (its share of each round trip included), not a throughput:
   COMMIT), against an asyncpg pool's connection with ``transaction()``.
 
 This is why the bot's per-update statements on PostgreSQL go to asyncpg
-(``Store.update_unit``).
+(``Store.read`` and ``Store.apply``).
 """
 
 from __future__ import annotations

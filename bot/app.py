@@ -213,7 +213,8 @@ def add_handlers(application: Application) -> None:
     )
     application.add_handler(
         MessageHandler(
-            private & filters.COMMAND & filters.UpdateType.MESSAGE, handlers.unknown_command
+            private & filters.COMMAND & filters.UpdateType.MESSAGE,
+            handlers.unknown_command,
         )
     )
     application.add_handler(

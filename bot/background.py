@@ -11,8 +11,8 @@ from datetime import timedelta
 from telegram.ext import Application
 
 from bot.checkins.dispatcher import Dispatcher, SendLimiter, telegram_sender
-from bot.handlers import DATABASE_ERRORS
 from bot.stopping import pause
+from bot.storage.database import DATABASE_ERRORS
 from bot.storage.repository import Store
 
 log = logging.getLogger(__name__)

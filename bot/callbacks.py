@@ -49,6 +49,9 @@ from typing import (
     get_type_hints,
 )
 
+from advice.checkin import Outcome
+from advice.data import Lever
+
 MAX_BYTES = 64  # Telegram's limit on a button's data
 SEPARATOR = ":"
 
@@ -164,7 +167,7 @@ class CallbackData:
     def pack(self) -> str:
         """The button's data, as :func:`parse` reads it; ValueError for a value out of its
         field's bounds (a bug: it would be refused when pressed)."""
-        values = self._values(self)
+        values = type(self)._values(self)
         if len(self._names) == 1:  # attrgetter gave the value alone
             values = (values,)
         if self._spellings is not None:  # a word standing for another value (yes: True)
@@ -265,7 +268,7 @@ class AdviceView(CallbackData, prefix="adv"):
 
 
 class WhatIf(CallbackData, prefix="wi"):
-    lever: Literal["traffic", "conversion", "order_value", "repeat", "ask"]  # ask: which lever?
+    lever: Literal[Lever, "ask"]  # ask: which lever?
 
 
 class Language(CallbackData, prefix="lang"):
@@ -293,7 +296,7 @@ class SameAsLastTime(CallbackData, prefix="cia"):
 
 class FollowUp(CallbackData, prefix="cif"):
     checkup: Id
-    outcome: Literal["tried", "not_yet", "not_relevant"]
+    outcome: Outcome
 
 
 class CheckinSettings(CallbackData, prefix="cs"):

@@ -11,20 +11,23 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Sequence
-from datetime import timedelta
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # before anything else of matplotlib is imported: never a GUI
 
 from matplotlib import font_manager  # noqa: E402
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter  # noqa: E402
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ft2font import FT2Font  # noqa: E402
 
 from advice.data import LEVERS, load_strings  # noqa: E402
 from advice.progress import Point, convert, series  # noqa: E402
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 WIDTH, HEIGHT, DPI = 800, 500, 100
 LEVER_COLOURS = {
@@ -88,11 +91,15 @@ def progress_chart(points: Sequence[Point], lang: str) -> bytes:
 
     scored = series(points)
     currency = scored[-1][0].profile.currency
-    when = [point.when for point, _ in scored]
+    # As Matplotlib's dates (days since its epoch, floats), which its types accept: it
+    # converts datetimes the same way, but its annotations do not list them.
+    when = date2num([point.when for point, _ in scored])
     estimates = [convert(m.monthly_sales, p.profile.currency, currency) for p, m in scored]
 
     font = cjk_font() if lang == "zh" else None
-    fonts = {"font.sans-serif": [font, *matplotlib.rcParams["font.sans-serif"]]} if font else {}
+    fonts: dict[RcKeyType, Any] = (
+        {"font.sans-serif": [font, *matplotlib.rcParams["font.sans-serif"]]} if font else {}
+    )
     # Fonts are looked up when the figure is drawn, so the whole drawing runs in the context.
     with _drawing, matplotlib.rc_context(fonts):
         fig = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI)
@@ -130,7 +137,7 @@ def progress_chart(points: Sequence[Point], lang: str) -> bytes:
             scores_ax.set_yticks(range(0, 201, 50))
             estimate_ax.set_ylim(0, max(estimates) * 1.4 or 1)
             if len(when) == 1:  # one point: a week either side rather than years of empty axis
-                scores_ax.set_xlim(when[0] - timedelta(days=7), when[0] + timedelta(days=7))
+                scores_ax.set_xlim(when[0] - 7, when[0] + 7)  # in days
             scores_ax.set_ylabel(t("chart_score_axis"))
             estimate_ax.set_ylabel(t("chart_estimate_axis", currency=currency))
             scores_ax.set_title(t("chart_title"))

@@ -1,15 +1,16 @@
-"""Telegram handlers: small functions that map an update to a conversation step.
+"""Telegram handlers: each turns an update into an event of the conversation core, applies
+it once (:func:`bot.updates.run_update`) and sends what it decided.
 
-Each handler runs inside :func:`unit_of_work`: the update's writes and its id are committed
-together before anything is sent, one update of a user after another, so an answer is
-stored once and never lost, whichever process handles the update (see Store.update_unit).
+The update's writes and its id are committed together before anything is sent, one update
+of a user after another, so an answer is stored once and never lost, whichever process
+handles the update.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from functools import wraps
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -19,19 +20,18 @@ from telegram.constants import ChatAction, ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
-from bot import callbacks as cb
-from bot import conversation as chat
-from bot import seller_data, sender
-from bot.checkins import chat as checkins
-from bot.checkins import settings as checkin_settings
-from bot.replies import Reply, language_for, text, unknown_button
-from bot.storage.models import CheckupKind, User, utcnow
-from bot.storage.repository import Contended, Store, Unit
+from bot import sender
+from bot.charts import progress_chart
+from bot.core.events import Command, Edited, Event, NotText, Pressed, Typed
+from bot.replies import Reply, language_for, text
+from bot.storage.models import utcnow
+from bot.storage.repository import Store
+from bot.updates import run_update
 
 log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
-Step = Callable[[Unit, User, Update, Context], Awaitable[list[Reply]]]
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 DATABASE_ERRORS = (OperationalError, DBAPIError, PoolTimeout, OSError)
 
 
@@ -39,12 +39,9 @@ def store_of(context: Context) -> Store:
     return context.application.bot_data["store"]
 
 
-def unit_of_work(
-    step: Step, *, typing: bool = False
-) -> Callable[[Update, Context], Awaitable[None]]:
-    """Run ``step`` in one transaction for the update, then send what it returned."""
+def responding(event_of: Callable[[Update, Context], Event], *, typing: bool = False) -> Handler:
+    """A handler that applies the update's event once, then sends what was decided."""
 
-    @wraps(step)
     async def handle(update: Update, context: Context) -> None:
         tg_user, chat_ = update.effective_user, update.effective_chat
         if tg_user is None or chat_ is None:
@@ -53,21 +50,14 @@ def unit_of_work(
             await _typing(context, chat_.id)
         lang = language_for(tg_user.language_code)
         try:
-            for optimistic in (True, False):  # see Store.update_unit
-                try:
-                    async with store_of(context).update_unit(
-                        update.update_id, tg_user.id, lang, optimistic=optimistic
-                    ) as handled:
-                        if handled is None:  # delivered before and already handled
-                            log.info("update %s already handled", update.update_id)
-                            await _answer_query(update, None)
-                            return
-                        uow, user = handled
-                        lang = user.language
-                        replies = await step(uow, user, update, context)
-                    break
-                except Contended:  # another update of this user came first: nothing was written
-                    continue
+            decision = await run_update(
+                store_of(context),
+                update_id=update.update_id,
+                user_id=tg_user.id,
+                language=lang,
+                event=event_of(update, context),
+                admin=tg_user.id in context.application.bot_data["settings"].admin_ids,
+            )
         except DATABASE_ERRORS as exc:
             # No traceback: its SQL parameters can hold what the seller typed.
             log.error(
@@ -78,8 +68,12 @@ def unit_of_work(
             await _answer_query(update, None)
             await sender.send_text(context.bot, chat_.id, text("db_unavailable", lang))
             return
+        if decision is None:  # delivered before and already handled
+            log.info("update %s already handled", update.update_id)
+            await _answer_query(update, None)
+            return
         try:
-            await send_replies(update, context, chat_.id, replies)
+            await send_replies(update, context, chat_.id, await drawn(decision.replies))
         except NetworkError as exc:
             # Retried already where that was safe (bot.retrying_request). What is left may
             # have reached the seller (a timed-out send), so no apology is sent on top: the
@@ -91,6 +85,16 @@ def unit_of_work(
             )
 
     return handle
+
+
+async def drawn(replies: list[Reply]) -> list[Reply]:
+    """The replies with their charts drawn: a tenth of a second of CPU each, off the event
+    loop, so other chats go on."""
+    for reply in replies:
+        if reply.chart is not None and reply.photo is None:
+            chart = reply.chart
+            reply.photo = await asyncio.to_thread(progress_chart, list(chart.points), chart.lang)
+    return replies
 
 
 def describe_error(exc: BaseException) -> str:
@@ -151,203 +155,37 @@ async def _typing(context: Context, chat_id: int) -> None:
         pass
 
 
-# --- commands ----------------------------------------------------------------------------
-async def _start(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
-    first_name = update.effective_user.first_name if update.effective_user else ""
-    return chat.welcome(user, first_name)
+# --- events ------------------------------------------------------------------------------
+def _command(name: str, *, typing: bool = False) -> Handler:
+    def event_of(update: Update, context: Context) -> Event:
+        user = update.effective_user
+        first_name = user.first_name if user is not None else ""
+        return Command(name, " ".join(context.args or []), first_name)
+
+    return responding(event_of, typing=typing)
 
 
-async def _help(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
-    return chat.help_reply(user.language)
-
-
-async def _privacy(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
-    return chat.privacy_reply(user.language)
-
-
-async def _language(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
-    return chat.language_menu(user.language)
-
-
-async def _checkup(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
-    return await chat.begin_checkup(uow, user)
-
-
-async def _cancel(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
-    if await uow.active_checkup(user.id) is None:
-        checkin = await uow.active_checkup(user.id, CheckupKind.CHECKIN)
-        if checkin is not None:
-            return await checkins.cancel_checkin(uow, user, checkin)
-    return await chat.cancel_checkup(uow, user)
-
-
-async def _advice(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
-    return await chat.show_advice(uow, user)
-
-
-async def _why(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
-    return await chat.show_advice(uow, user, view="why")
-
-
-async def _whatif(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
-    return await chat.whatif(uow, user, args=" ".join(context.args or []) or None)
-
-
-async def _progress(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
-    return await chat.show_progress(uow, user)
-
-
-async def _export(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
-    return await seller_data.export_data(uow, user)
-
-
-async def _delete(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
-    return seller_data.delete_prompt(user.language)
-
-
-async def _checkin(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
-    return await checkin_settings.settings_menu(uow, user)
-
-
-async def _stats(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
-    """Figures for the operators in ADMIN_IDS; to anyone else the command does not exist."""
-    if user.id not in context.application.bot_data["settings"].admin_ids:
-        return await _unknown_command(uow, user, update, context)
-    return seller_data.stats_reply(await uow.stats(), user.language)
-
-
-async def _unknown_command(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
-    active = await uow.active_checkup(user.id)
-    if active is not None:
-        return [
-            Reply(text("command_during_checkup", user.language)),
-            *await chat.ask_current(uow, user, active),
-        ]
-    return [Reply(text("unknown_command", user.language))]
-
-
-# --- messages ----------------------------------------------------------------------------
-async def _text(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
+def _typed(update: Update, context: Context) -> Event:
     message = update.effective_message
-    typed = message.text if message and message.text else ""
-    active = await uow.active_checkup(user.id)
-    if active is not None:
-        return await chat.answer_text(uow, user, active, typed)
-    checkin = await uow.active_checkup(user.id, CheckupKind.CHECKIN)
-    if checkin is not None:
-        return await checkins.answer_text(uow, user, checkin, typed)
-    prompt = checkin_settings.awaiting(await uow.settings(user.id), utcnow())
-    if prompt == "hour":
-        return await checkin_settings.typed_hour(uow, user, typed)
-    if prompt == "time_zone":
-        return await checkin_settings.typed_zone(uow, user, typed)
-    return await chat.idle_text(uow, user)
+    return Typed(message.text if message is not None and message.text else "")
 
 
-async def _not_text(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
+def _not_text(update: Update, context: Context) -> Event:
     message = update.effective_message
-    kind = "kind_other"
-    if message is not None:
-        if message.sticker:
-            kind = "kind_sticker"
-        elif message.photo:
-            kind = "kind_photo"
-        elif message.voice or message.audio:
-            kind = "kind_voice"
-    lang = user.language
-    replies = [Reply(text("only_text", lang, kind=text(kind, lang)))]
-    active = await uow.active_checkup(user.id)
-    if active is not None:
-        replies += await chat.current_question(uow, user, active)
-    return replies
+    if message is not None and message.sticker:
+        return NotText("sticker")
+    if message is not None and message.photo:
+        return NotText("photo")
+    if message is not None and (message.voice or message.audio):
+        return NotText("voice")
+    return NotText("other")
 
 
-async def _edited(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
-    if await uow.active_checkup(user.id) is None:
-        return []
-    return [Reply(text("edited_ignored", user.language))]
-
-
-# --- buttons -----------------------------------------------------------------------------
-# A button's step: (unit, user, the button pressed, the id of the message it is on).
-ButtonStep = Callable[[Unit, User, Any, int | None], Awaitable[list[Reply]]]
-
-
-async def _button(uow: Unit, user: User, update: Update, context: Context) -> list[Reply]:
-    """Any button press: its kind's step (BUTTONS), or the unknown-button reply for data
-    the bot would not have sent."""
+def _pressed(update: Update, context: Context) -> Event:
     query = update.callback_query
-    button = cb.parse(query.data if query else None)
-    if query is None or button is None:
-        return [unknown_button(user.language)]
-    return await BUTTONS[type(button)](
-        uow, user, button, query.message.message_id if query.message else None
-    )
-
-
-async def _resume_pressed(
-    uow: Unit, user: User, button: cb.CheckupResume, pressed: int | None
-) -> list[Reply]:
-    return await (
-        chat.continue_checkup(uow, user)
-        if button.choice == "go"
-        else chat.restart_checkup(uow, user)
-    )
-
-
-async def _menu_pressed(uow: Unit, user: User, button: cb.Menu, pressed: int | None) -> list[Reply]:
-    if button.item == "checkup":
-        return await chat.begin_checkup(uow, user)
-    if button.item == "checkin":
-        return await checkin_settings.settings_menu(uow, user)
-    return (
-        chat.language_menu(user.language)
-        if button.item == "language"
-        else chat.help_reply(user.language)
-    )
-
-
-async def _advice_pressed(
-    uow: Unit, user: User, button: cb.AdviceView, pressed: int | None
-) -> list[Reply]:
-    return await chat.show_advice(uow, user, view=button.view, report_id=button.report)
-
-
-async def _whatif_pressed(
-    uow: Unit, user: User, button: cb.WhatIf, pressed: int | None
-) -> list[Reply]:
-    return await chat.whatif(uow, user, lever=button.lever)  # "ask": which lever?
-
-
-async def _language_pressed(
-    uow: Unit, user: User, button: cb.Language, pressed: int | None
-) -> list[Reply]:
-    return await chat.set_language(uow, user, button.language)
-
-
-BUTTONS: dict[type[cb.CallbackData], ButtonStep] = {
-    cb.Choose: chat.choose,
-    cb.Toggle: chat.toggle,
-    cb.MultiDone: chat.multi_done,
-    cb.Back: chat.back,
-    cb.Skip: chat.skip,
-    cb.DontKnow: chat.dont_know,
-    cb.CheckupResume: _resume_pressed,
-    cb.Menu: _menu_pressed,
-    cb.AdviceView: _advice_pressed,
-    cb.WhatIf: _whatif_pressed,
-    cb.Language: _language_pressed,
-    cb.Delete: seller_data.delete_pressed,
-    cb.CheckinOffer: checkins.answer_offer,
-    cb.RoundAction: checkins.round_action,
-    cb.SameAsLastTime: checkins.same_as_last_time,
-    cb.FollowUp: checkins.follow_up,
-    cb.CheckinSettings: checkin_settings.settings_button,
-    cb.Cadence: checkin_settings.choose_cadence,
-    cb.Day: checkin_settings.choose_day,
-    cb.Hour: checkin_settings.choose_hour,
-    cb.Zone: checkin_settings.choose_zone,
-}
+    if query is None:
+        return Pressed(None)
+    return Pressed(query.data, query.message.message_id if query.message else None)
 
 
 # --- outside private chats ---------------------------------------------------------------
@@ -415,22 +253,22 @@ async def on_error(update: object, context: Context) -> None:
             log.warning("could not tell the user about the error")
 
 
-start = unit_of_work(_start)
-help_ = unit_of_work(_help)
-privacy = unit_of_work(_privacy)
-language = unit_of_work(_language)
-checkup = unit_of_work(_checkup)  # asks one question at once: no "typing" needed
-cancel = unit_of_work(_cancel)
-advice = unit_of_work(_advice, typing=True)
-why = unit_of_work(_why, typing=True)
-whatif = unit_of_work(_whatif, typing=True)
-progress = unit_of_work(_progress, typing=True)
-export = unit_of_work(_export, typing=True)
-delete = unit_of_work(_delete)
-checkin = unit_of_work(_checkin)
-stats = unit_of_work(_stats)
-unknown_command = unit_of_work(_unknown_command)
-text_message = unit_of_work(_text)
-other_message = unit_of_work(_not_text)
-edited_message = unit_of_work(_edited)
-button = unit_of_work(_button)
+start = _command("start")
+help_ = _command("help")
+privacy = _command("privacy")
+language = _command("language")
+checkup = _command("checkup")  # asks one question at once: no "typing" needed
+cancel = _command("cancel")
+advice = _command("advice", typing=True)
+why = _command("why", typing=True)
+whatif = _command("whatif", typing=True)
+progress = _command("progress", typing=True)
+export = _command("export", typing=True)
+delete = _command("delete")
+checkin = _command("checkin")
+stats = _command("stats")
+unknown_command = responding(lambda update, context: Command(""))
+text_message = responding(_typed)
+other_message = responding(_not_text)
+edited_message = responding(lambda update, context: Edited())
+button = responding(_pressed)

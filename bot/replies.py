@@ -31,13 +31,22 @@ class Button:
     data: str
 
 
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """The /progress chart, drawn by the shell (into a PNG) when it is sent."""
+
+    points: tuple[Any, ...]  # advice.progress.Point, oldest first
+    lang: str
+
+
 @dataclass(slots=True)
 class Reply:
     """One message to send, or an edit of an earlier one.
 
     ``question_of`` marks the message that shows a check-up's current question, as
     (check-up id, question field): its id is stored on the check-up so the answer can edit it.
-    A ``photo`` (PNG bytes) is sent as a photo with ``html`` as its caption (none if empty).
+    A ``photo`` (PNG bytes) is sent as a photo with ``html`` as its caption (none if empty);
+    a ``chart`` is drawn into the photo first.
     """
 
     html: str
@@ -47,6 +56,7 @@ class Reply:
     photo: bytes | None = None
     question_of: tuple[int, str] | None = None
     toast: str | None = None  # the answer to a button press (a small pop-up)
+    chart: Chart | None = None
 
 
 def stale_button(lang: str) -> Reply:

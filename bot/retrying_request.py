@@ -102,6 +102,7 @@ class RetryingRequest(BaseRequest):
         api_method = url.rsplit("/", 1)[-1].lower()
         hold = self.hold if api_method not in NEVER_RETRIED else None
         attempt = 1
+        delay: float | None
         while True:
             if hold is not None and hold.until > hold.clock():
                 await hold.wait()

@@ -23,8 +23,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from bot.handlers import DATABASE_ERRORS
 from bot.stopping import pause
+from bot.storage.database import DATABASE_ERRORS
 from bot.storage.repository import Store
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,7 @@ class SendHold:
         assert self.store is not None
         async with self.store.engine.connect() as connection:
             driver = (await connection.get_raw_connection()).driver_connection  # asyncpg's
+            assert driver is not None  # None only once the connection is closed
             lost = asyncio.Event()
 
             def on_notification(

@@ -196,7 +196,10 @@ async def _with_file(
 ) -> int:  # fmt: skip
     """A photo or document with ``html`` as its caption; a caption too long is the first
     part of the text, whose other parts follow as messages (the buttons on the last)."""
-    caption, *rest = split_html(html, TEXT_LIMIT, first_limit=CAPTION_LIMIT) if html else [None]
+    caption: str | None = None
+    rest: list[str] = []
+    if html:
+        caption, *rest = split_html(html, TEXT_LIMIT, first_limit=CAPTION_LIMIT)
     if pace is not None:
         await pace()
     sent = await call(

@@ -66,7 +66,8 @@ def split_html(html: str, limit: int = TEXT_LIMIT, first_limit: int | None = Non
         return [html]
     atoms = _atoms(html)
     parts: list[str] = []
-    begin, reopen = 0, []  # where the part starts, and the tags open there
+    begin = 0  # where the part starts
+    reopen: list[_Atom] = []  # the tags open there
     while (begin := _skip_blank(atoms, begin)) < len(atoms):
         cut, shown, open_at_cut = _cut(atoms, begin, reopen, budget)
         if shown:  # a part of tags and blanks only is not sent (Telegram refuses it)

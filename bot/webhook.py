@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
+from collections.abc import Iterator
 from json import JSONDecodeError
 from typing import TYPE_CHECKING
 
@@ -88,6 +90,16 @@ async def serve_webhook(application: Application, settings: Settings, stop: asyn
     """Register the webhook with Telegram and serve it until ``stop`` is set."""
     import uvicorn
 
+    class _Server(uvicorn.Server):
+        """uvicorn's server leaving SIGINT and SIGTERM to main.py's handlers, which set
+        ``stop``; the server is then told to exit below. (uvicorn 0.29 replaced the
+        ``install_signal_handlers`` hook with this context manager: on the main thread it
+        would take the signals over while serving, and raise them again once stopped.)"""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
     assert settings.webhook_url and settings.webhook_secret
     sock = listening_socket(settings)  # before Telegram is told to send updates here
     try:
@@ -103,8 +115,7 @@ async def serve_webhook(application: Application, settings: Settings, stop: asyn
             port=settings.webhook_port,
             log_level="warning",
         )
-        server = uvicorn.Server(config)
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        server = _Server(config)
         task = asyncio.create_task(server.serve(sockets=[sock]))
         log.info("webhook server on %s:%s", settings.webhook_listen, settings.webhook_port)
         await stop.wait()

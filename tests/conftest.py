@@ -20,12 +20,13 @@ from bot.storage.database import create_engine, session_factory  # noqa: E402
 from bot.storage.migrate import upgrade_database  # noqa: E402
 from bot.storage.repository import Store  # noqa: E402
 from tests.support.fake_bot_api import FakeBotApi  # noqa: E402
-from tests.support.harness import TOKEN, ChatHarness  # noqa: E402
 
 
 @pytest.fixture
 def api() -> Iterator[FakeBotApi]:
     """The local server that speaks the Bot API over HTTP, fresh for each test."""
+    # Imported here, not at the top: the storage tests run without the bot's modules.
+    from tests.support.harness import TOKEN
     with FakeBotApi(token=TOKEN) as running:
         yield running
 
@@ -41,5 +42,7 @@ async def chat_store(tmp_path):
 
 @pytest.fixture
 async def harness(api, chat_store):
+    from tests.support.harness import ChatHarness
+
     async with ChatHarness(api, chat_store) as running:
         yield running

@@ -10,10 +10,12 @@ from sqlalchemy import func, select, text
 
 from advice.questionnaire import MAX_TEXT_LENGTH, Answer, load_questionnaire
 from bot.app import register_commands
-from bot.storage.models import Base, CheckinRound, utcnow
+from bot.core.writes import SaveAnswer, SetSettings, StartCheckup
+from bot.storage.models import Base, CheckinRound, UserSettings, utcnow
 from bot.storage.repository import Store
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.harness import ChatHarness, Seller
+from tests.support.stored import new_id, snapshot_of, write
 from tests.test_bot_checkup import ENGLISH_ANSWERS, answer_all
 
 ADMIN = 7
@@ -34,6 +36,7 @@ async def admin_harness(api: FakeBotApi, chat_store: Store):
 
 async def test_stats_answers_an_admin_with_the_figures(admin_harness: ChatHarness) -> None:
     admin = admin_harness.seller(ADMIN)
+    await admin.says("/start")  # the figures are as stored before the update that asks
     [empty] = await admin.says("/stats")
     assert "Users: 1" in empty.text and "Check-ups done: 0" in empty.text
     assert "Most common bottleneck: none yet" in empty.text
@@ -41,10 +44,9 @@ async def test_stats_answers_an_admin_with_the_figures(admin_harness: ChatHarnes
     await finish_checkup(admin_harness.seller(1))
     await finish_checkup(admin_harness.seller(2))
     await admin_harness.seller(3).says("/checkup")  # started, not done
-    async with admin_harness.store.unit() as uow:  # one seller asked for check-ins
-        assert uow is not None
-        (await uow.settings(1)).checkin_cadence = "weekly"
-        await uow.settings(2)
+    # one seller asked for check-ins, one has settings with check-ins off
+    await write(admin_harness.store, 1, SetSettings(1, {"checkin_cadence": "weekly"}))
+    await write(admin_harness.store, 2, SetSettings(2, {}))
 
     [stats] = await admin.says("/stats")
     assert stats.text.splitlines()[1:] == [
@@ -126,11 +128,10 @@ async def two_sellers_with_data(harness: ChatHarness) -> tuple[Seller, Seller]:
         await finish_checkup(seller)
         await seller.says("/checkup")
         await seller.presses("Food")  # a second check-up in progress
-    async with harness.store.unit() as uow:
-        assert uow is not None
+    async with harness.store.sessions() as session, session.begin():
         for seller in (one, two):
-            await uow.settings(seller.id)
-            uow.session.add(CheckinRound(user_id=seller.id, due_at=utcnow(), status="sent"))
+            session.add(UserSettings(user_id=seller.id))
+            session.add(CheckinRound(user_id=seller.id, due_at=utcnow(), status="sent"))
     for seller in (one, two):
         rows = await rows_per_table(harness.store, seller.id)
         assert all(rows.values()), f"every table holds rows of both: {rows}"
@@ -177,15 +178,21 @@ async def test_a_shop_name_longer_than_its_limit_is_refused_and_nothing_stored(h
 
 
 async def test_the_repository_refuses_an_overlong_text_whatever_the_caller(chat_store: Store) -> None:
-    async with chat_store.unit() as uow:
-        assert uow is not None
-        checkup = await uow.start_checkup(await uow.user(1, "en"))
-        await uow.save_answer(checkup, "shop_name", Answer("z" * MAX_TEXT_LENGTH))
+    checkup, now = await new_id(chat_store, 1, "checkups"), utcnow()
+    longest = Answer("z" * MAX_TEXT_LENGTH)
+    await write(
+        chat_store, 1,
+        StartCheckup(checkup, 1, "checkup", "en", now),
+        SaveAnswer(checkup, 1, "shop_name", longest, False, now),
+    )  # fmt: skip
+    for field, answer in (
+        ("shop_name", Answer("z" * (MAX_TEXT_LENGTH + 1))),
+        ("channels", Answer(("feed", "z" * 10_000))),
+    ):
         with pytest.raises(ValueError, match="longer than"):
-            await uow.save_answer(checkup, "shop_name", Answer("z" * (MAX_TEXT_LENGTH + 1)))
-        with pytest.raises(ValueError, match="longer than"):
-            await uow.save_answer(checkup, "channels", Answer(("feed", "z" * 10_000)))
-        assert (await uow.answers(checkup.id))["shop_name"] == Answer("z" * MAX_TEXT_LENGTH)
+            await write(chat_store, 1, SaveAnswer(checkup, 1, field, answer, True, now))
+    (stored,) = (await snapshot_of(chat_store, 1)).in_progress
+    assert stored.answers["shop_name"] == longest
 
 
 def test_every_text_question_has_a_bounded_length() -> None:

@@ -28,12 +28,14 @@ from sqlalchemy import select
 
 from advice.questionnaire import Answer
 from bot.callbacks import Delete, Language, QuestionButton, parse
-from bot.conversation import QUESTION_INDEX, QUESTIONNAIRE
+from bot.core.checkup import QUESTION_INDEX, QUESTIONNAIRE
+from bot.core.writes import SaveAnswer, StartCheckup
 from bot.replies import text as bot_text
-from bot.storage.models import AnswerRow, Checkup
+from bot.storage.models import AnswerRow, utcnow
 from bot.storage.repository import Store
 from tests.support.fake_bot_api import BotMessage, FakeBotApi
 from tests.support.harness import ChatHarness, Seller
+from tests.support.stored import new_id, snapshot_of, write
 from tests.test_bot_checkup import ENGLISH_ANSWERS, answer_all
 
 SETTINGS = settings(
@@ -150,13 +152,12 @@ async def answer_rows(store: Store, user_id: int) -> list[Row]:
 
 
 async def where_now(store: Store, user_id: int) -> tuple[int | None, int | None, Any]:
-    async with store.unit() as uow:
-        assert uow is not None
-        active = await uow.active_checkup(user_id)
-        if active is None:
-            return None, None, None
-        question = QUESTIONNAIRE.next_question(await uow.answers(active.id))
-        return active.id, (QUESTION_INDEX[question.field] if question else None), question
+    checkups = [c for c in (await snapshot_of(store, user_id)).in_progress if c.kind == "checkup"]
+    if not checkups:
+        return None, None, None
+    active = max(checkups, key=lambda c: c.id)
+    question = QUESTIONNAIRE.next_question(active.answers)
+    return active.id, (QUESTION_INDEX[question.field] if question else None), question
 
 
 def typed_answer(question: Any, typed: str) -> Answer | None:
@@ -267,10 +268,10 @@ async def template_answers(harness: ChatHarness) -> list[tuple[str, Answer]]:
         await seller.says("/checkup")
         await answer_all(seller, ENGLISH_ANSWERS[:-1])
         await seller.says("Lao Wang Menswear")
-        async with harness.store.unit() as uow:
-            assert uow is not None
-            checkup = (await uow.session.execute(select(Checkup).where(Checkup.user_id == seller.id))).scalar_one()
-            _template.extend((await uow.answers(checkup.id)).items())
+        current = (AnswerRow.user_id == seller.id) & AnswerRow.superseded_at.is_(None)
+        async with harness.store.sessions() as session:
+            rows = (await session.execute(select(AnswerRow).where(current).order_by(AnswerRow.id))).scalars()
+            _template.extend((r.field, Answer.stored(r.value, r.status, r.low, r.high)) for r in rows)
         assert len(_template) == 19
     return _template
 
@@ -278,12 +279,10 @@ async def template_answers(harness: ChatHarness) -> list[tuple[str, Answer]]:
 async def seed(harness: ChatHarness, user_id: int, answered: int) -> None:
     """The seller's check-up with its first ``answered`` answers already stored."""
     answers = (await template_answers(harness))[:answered]
-    async with harness.store.unit() as uow:
-        assert uow is not None
-        user = await uow.user(user_id, "en")
-        checkup = await uow.start_checkup(user)
-        for field, answer in answers:
-            await uow.save_answer(checkup, field, answer)
+    checkup, now = await new_id(harness.store, user_id, "checkups"), utcnow()
+    started = StartCheckup(checkup, user_id, "checkup", "en", now)
+    saved = [SaveAnswer(checkup, user_id, field, answer, False, now) for field, answer in answers]
+    await write(harness.store, user_id, started, *saved)
 
 
 async def reach(harness: ChatHarness, state: str) -> tuple[Seller, int]:

@@ -9,13 +9,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.storage.models import AdviceReport
+from bot.core import snapshot as need
+from bot.core.values import ReportView
+from bot.core.writes import SaveReport
 from bot.storage.repository import Store
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.harness import ChatHarness, Seller
+from tests.support.stored import new_id, snapshot_of, write
 from tests.test_bot_checkup import CHINESE_ANSWERS, ENGLISH_ANSWERS, answer_all
 from tests.test_charts import png_size
-from tests.test_storage import make_report
 
 # The same reseller a few weeks later: 40 new people a week (was 10) and 5 orders (was 2).
 LATER_ANSWERS = list(ENGLISH_ANSWERS)
@@ -93,23 +95,28 @@ async def test_help_mentions_progress(harness: ChatHarness) -> None:
     assert "/progress - 四个杠杆和估算随时间的变化" in zh.text
 
 
+def report(report_id: int, user_id: int, created_at: datetime) -> SaveReport:
+    return SaveReport(
+        report_id, user_id, None, created_at, "en", {"category": "bakery", "price_tier": "mid"},
+        {"bottleneck": "traffic"}, ("traffic.low_reach",), "traffic", 1250.0, "<b>Traffic</b>",
+    )  # fmt: skip
+
+
+async def reports_of(store: Store, user_id: int) -> tuple[ReportView, ...]:
+    return (await snapshot_of(store, user_id, need.Reports())).get(need.Reports())
+
+
 async def test_reports_are_the_users_own_oldest_first(store: Store) -> None:
     anna, boris = 1001, 2002
     now = datetime(2026, 11, 25, 12, tzinfo=UTC)
-    async with store.unit() as unit:
-        assert unit is not None
-        for user_id in (anna, boris):
-            await unit.user(user_id, "en")
-        # stored out of time order: the order is by when, not by id
-        for days, sales in ((7, 300.0), (0, 100.0), (14, 400.0)):
-            report = make_report(anna, None)
-            report.created_at, report.monthly_sales = now + timedelta(days=days), sales
-            await unit.save_report(report)
-        await unit.save_report(make_report(boris, None))
-    async with store.unit() as unit:
-        assert unit is not None
-        reports = await unit.reports(anna)
-        assert [r.monthly_sales for r in reports] == [100.0, 300.0, 400.0]
-        assert all(isinstance(r, AdviceReport) and r.user_id == anna for r in reports)
-        assert len(await unit.reports(boris)) == 1
-        assert await unit.reports(3003) == []
+    ids = {}
+    for days in (7, 0, 14):  # stored out of time order: the order is by when, not by id
+        ids[days] = await new_id(store, anna, "advice_reports")
+        await write(store, anna, report(ids[days], anna, now + timedelta(days=days)))
+    await write(store, boris, report(await new_id(store, boris, "advice_reports"), boris, now))
+    reports = await reports_of(store, anna)
+    assert [r.id for r in reports] == [ids[0], ids[7], ids[14]]
+    assert all(isinstance(r, ReportView) and r.user_id == anna for r in reports)
+    assert [r.created_at for r in reports] == [now + timedelta(days=d) for d in (0, 7, 14)]
+    assert len(await reports_of(store, boris)) == 1
+    assert await reports_of(store, 3003) == ()

@@ -42,7 +42,7 @@ from bot.callbacks import (
     kinds,
     parse,
 )
-from bot.handlers import BUTTONS
+from bot.core.router import BUTTONS
 
 # Data as the bot has written it into chats (f-strings before the kinds existed), and what
 # each press means now.
@@ -242,8 +242,7 @@ def test_each_kind_is_routed_to_one_step_that_takes_that_kind() -> None:
     assert set(BUTTONS) == set(kinds().values())
     for kind, step in BUTTONS.items():
         assert list(inspect.signature(step, follow_wrapped=False).parameters) == [
-            "uow",
-            "user",
+            "turn",
             "button",
             "pressed",
         ], step

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import func, insert, select
 from telegram import Bot
 
-from bot.checkins.chat import CHECKIN
 from bot.checkins.dispatcher import Dispatcher, SendLimiter, telegram_sender
+from bot.core.checkins import CHECKIN
 from bot.replies import Reply
 from bot.send_hold import SendHold
 from bot.sender import Pace

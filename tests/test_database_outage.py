@@ -25,6 +25,7 @@ from bot.storage.repository import Store
 from tests.db_fixtures import migrated_engine
 from tests.support.fake_bot_api import BotMessage, FakeBotApi
 from tests.support.harness import ChatHarness, Seller
+from tests.support.stored import snapshot_of
 from tests.support.tcp_proxy import TcpProxy
 
 UNAVAILABLE = bot_text("db_unavailable", "en")
@@ -105,9 +106,9 @@ async def test_a_seller_is_told_answers_are_safe_and_carries_on_when_the_databas
 async def test_an_outage_during_transactions_in_flight_leaves_each_update_all_or_nothing(outage: Outage) -> None:
     sellers = [outage.harness.seller(5000 + n) for n in range(8)]
     await asyncio.gather(*(start_checkup(s) for s in sellers))
-    # Each answer is about eight statements: cut after a seeded number of them, while some
-    # of the eight sellers are mid-transaction (one statement sent, the next not yet).
-    outage.proxy.cut_after(random.Random(6).randint(3, 40))
+    # Each answer is two statements (the read, then its writes in one): cut after a seeded
+    # number of them, while some of the eight sellers are mid-update (read, not applied).
+    outage.proxy.cut_after(random.Random(6).randint(2, 14))
     results = await asyncio.gather(*(press(s, "CNY") for s in sellers))
     assert outage.proxy.is_cut
     told_unavailable = 0
@@ -165,10 +166,7 @@ async def test_sqlite_locked_by_another_process_tells_the_seller_and_carries_on(
                 other.close()
             update_id, replies = await press(seller, "CNY")
             assert UNAVAILABLE not in [m.text for m in replies], seller.transcript()
-            async with harness.store.unit() as unit:
-                assert unit is not None
-                checkup = await unit.active_checkup(seller.id)
-                assert checkup is not None
-                assert list(await unit.answers(checkup.id)) == ["category", "price_tier", "currency"]
+            (checkup,) = (await snapshot_of(harness.store, seller.id)).in_progress
+            assert list(checkup.answers) == ["category", "price_tier", "currency"]
     finally:
         await engine.dispose()

@@ -23,6 +23,7 @@ from bot.replies import Button, Reply
 from bot.splitting import CAPTION_LIMIT, TEXT_LIMIT, split_html, visible_length
 from tests.support.fake_bot_api import BotMessage
 from tests.support.harness import ChatHarness, Seller
+from tests.support.stored import latest_report
 from tests.support.telegram_html import parse_html, utf16_len
 from tests.test_bot_checkup import answer_all
 from tests.test_metrics import valid_profiles
@@ -72,10 +73,9 @@ async def struggling_seller_with_advice(harness: ChatHarness) -> tuple[Seller, P
     seller = harness.seller(2024, "en")
     await seller.says("/checkup")
     await answer_all(seller, STRUGGLING_FOOD_SELLER)
-    async with harness.store.unit() as uow:
-        report = await uow.latest_report(seller.id)
+    report = await latest_report(harness.store, seller.id)
     assert report is not None, seller.transcript()
-    return seller, Profile.from_dict(report.profile)
+    return seller, Profile.from_dict(dict(report.profile))
 
 
 async def test_the_struggling_seller_gets_why_and_more_whole_in_several_messages(

@@ -177,6 +177,8 @@ SPECIFICATION: list[tuple[str, ParsedNumber | None]] = [
     ("一个半月", number(1.5, unit="month")),
     ("一天半", number(1.5, unit="day")),
     ("一周半", number(1.5, unit="week")),
+    ("一百个半小时", number(100.5, unit="hour")),  # the half after a whole hundred
+    ("3%个半小时", None),
     ("半小时左右", number(0.5, approx=True, unit="hour")),
     ("3半天", None),
     ("一点五个半小时", None),
@@ -285,9 +287,12 @@ SPECIFICATION: list[tuple[str, ParsedNumber | None]] = [
     ("1k-2k", between(1000, 2000)),
     ("1-2万", between(10_000, 20_000)),
     ("5-20k", between(5000, 20_000)),
+    ("5-5k", between(5000, 5000)),  # borrowed up to the high end itself
     ("500-1k", between(500, 1000)),
     ("10%-20%", between(10, 20, percent=True)),
     ("10-20%", between(10, 20, percent=True)),
+    ("百分之十到二十", between(10, 20, percent=True)),
+    ("10-20 percent", between(10, 20, percent=True)),
     ("约100-200人", between(100, 200, approx=True)),
     ("-5-10", between(-5, 10)),
     ("三到五", between(3, 5)),
@@ -319,6 +324,10 @@ SPECIFICATION: list[tuple[str, ParsedNumber | None]] = [
     ("1.5E6", None),
     ("9999999999999999999", None),
     ("2000万亿", None),
+    ("1000万亿", number(1e15)),  # the largest magnitude read
+    ("1001万亿", None),
+    ("0-1000万亿", between(0, 1e15)),
+    ("0-1001万亿", None),
     ("1" * 201, None),
     # several numbers, or words we do not know
     ("3 or 4 or 5", None),
@@ -332,6 +341,7 @@ SPECIFICATION: list[tuple[str, ParsedNumber | None]] = [
     ("300 apples", None),
     ("over 300", None),
     ("5kpeople", None),
+    ("5ka day", None),  # "a day" must not run into "5k" either
     ("5 mbucks", None),
     ("1万5", None),
     # malformed digits
@@ -609,3 +619,13 @@ def test_a_plain_number_is_taken_in_the_unit_asked_for() -> None:
 def test_what_the_issue_saw_is_converted(text: str, asked: dict[str, str], expected: float) -> None:
     converted = convert(parse_number(text), **asked)
     assert converted is not None and close(converted.value, expected)
+
+
+def test_a_reply_of_up_to_200_characters_is_read() -> None:
+    assert parse_number("300" + " " * 197) == number(300)
+    assert parse_number("300" + " " * 198) is None
+
+
+def test_minus_zero_is_zero_without_a_sign() -> None:
+    zero = parse_number("-0")
+    assert zero is not None and math.copysign(1.0, zero.value) == 1.0

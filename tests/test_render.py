@@ -20,15 +20,8 @@ from advice.data import LANGUAGES
 from advice.engine import Assessment, assess, default_rulebook
 from advice.formatting import Formatter
 from advice.profile import Profile
-from advice.render import (
-    TOP_ACTIONS,
-    _compiled,
-    _rule_text,
-    _rule_values,
-    environment,
-    render,
-    to_json,
-)
+from advice.render import TOP_ACTIONS, environment, render, to_json
+from advice.rule_text import _compiled, _rule_text, _rule_values
 from tests.personas import HEALTHY, PERSONAS, Persona, seller
 
 VIEWS = ("report", "why", "more")

@@ -221,7 +221,7 @@ def test_the_chinese_advice_as_rendered_has_no_ascii_punctuation_or_stray_spaces
 
 
 def test_the_weekly_check_in_settings_read_with_a_chinese_comma() -> None:
-    from bot.checkins.settings import cadence_and_day
+    from bot.core.checkin_settings import cadence_and_day
 
     assert cadence_and_day("weekly", 4, "zh") == "每周，周五"
     assert cadence_and_day("weekly", 4, "en") == "Every week, Fri"

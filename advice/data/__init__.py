@@ -10,10 +10,11 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 DATA_DIR = Path(__file__).resolve().parent
-LEVERS = ("traffic", "conversion", "order_value", "repeat")
+Lever = Literal["traffic", "conversion", "order_value", "repeat"]
+LEVERS: tuple[Lever, ...] = ("traffic", "conversion", "order_value", "repeat")  # funnel order
 LANGUAGES = ("en", "zh")
 
 

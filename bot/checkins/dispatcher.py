@@ -32,7 +32,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot import sender
-from bot.checkins.chat import checkin_message
+from bot.core.checkins import checkin_message
 from bot.replies import Reply
 from bot.retrying_request import retry_after_seconds
 from bot.send_hold import SLOT, SendHold

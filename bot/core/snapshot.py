@@ -114,12 +114,14 @@ class NeedsMore(Exception):
 class Snapshot:
     """The stored state an update's step starts from, read at ``now``.
 
-    ``admin``: the seller is one of the operators (ADMIN_IDS)."""
+    ``admin``: the seller is one of the operators (ADMIN_IDS). ``checkins``: the face can
+    send check-ins (Telegram can; a terminal chat cannot, so it never offers them)."""
 
     user: UserView
     in_progress: tuple[CheckupView, ...] = ()
     now: datetime = field(default_factory=lambda: datetime.min)
     admin: bool = False
+    checkins: bool = True
     loaded: Mapping[Need, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def get(self, need: Need) -> Any:

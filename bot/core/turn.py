@@ -8,7 +8,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from advice.engine import Assessment
+from advice.profile import Profile
 from advice.questionnaire import Answer
+from advice.render import render, to_json
 from bot.core import snapshot as need
 from bot.core.snapshot import Snapshot
 from bot.core.values import (
@@ -72,7 +75,7 @@ class Turn:
 
     def start_checkup(self, kind: CheckupKind = CheckupKind.CHECKUP) -> CheckupView:
         checkup = CheckupView(
-            id=self._new_id("checkups"),
+            id=self.new_id("checkups"),
             user_id=self.user.id,
             kind=kind.value,
             status=CheckupStatus.IN_PROGRESS.value,
@@ -117,35 +120,38 @@ class Turn:
         self,
         checkup: CheckupView,
         *,
-        profile: Mapping[str, Any],
-        result: Mapping[str, Any],
-        rule_ids: tuple[str, ...],
-        bottleneck: str,
-        monthly_sales: float,
-        rendered_html: str,
-    ) -> ReportView:
-        """Close the check-up as finished and store its advice report."""
+        report_id: int,
+        profile: Profile,
+        assessment: Assessment,
+    ) -> tuple[ReportView, str]:
+        """Close the check-up as finished and store the advice on ``profile`` (its id from
+        :meth:`new_id`, asked for before the work of assessing: a step asking for more
+        runs again from the start). Returns the report and its HTML, as stored."""
+        lang = self.user.language
+        rendered_html = render(assessment, lang, "html")
+        result = to_json(assessment, lang)
         report = SaveReport(
-            id=self._new_id("advice_reports"),
+            id=report_id,
             user_id=self.user.id,
             checkup_id=checkup.id,
             created_at=self.now,
             language=self.user.language,
-            profile=profile,
+            profile=profile.to_dict(),
             result=result,
-            rule_ids=rule_ids,
-            bottleneck=bottleneck,
-            monthly_sales=monthly_sales,
+            rule_ids=tuple(f.id for f in assessment.findings),
+            bottleneck=assessment.bottleneck,
+            monthly_sales=assessment.metrics.monthly_sales,
             rendered_html=rendered_html,
         )
         self.writes.append(report)
         self.close_checkup(checkup, CheckupStatus.FINISHED)
         self._latest = ReportView(
-            report.id, report.user_id, checkup.id, self.now, report.language, profile, result
+            report.id, report.user_id, checkup.id, self.now, lang, report.profile, result
         )
-        return self._latest
+        return self._latest, rendered_html
 
-    def _new_id(self, table: str) -> int:
+    def new_id(self, table: str) -> int:
+        """The id of a new row of ``table`` ("checkups" or "advice_reports")."""
         n = self._new_ids.get(table, 0)
         self._new_ids[table] = n + 1
         return int(self.snapshot.get(need.NewId(table, n)))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from advice.questionnaire import Answer
@@ -114,3 +115,11 @@ class Decision:
 
     replies: list[Reply] = field(default_factory=list)
     writes: list[Write] = field(default_factory=list)
+
+
+class Applied(Enum):
+    """What became of a decision's writes (see bot.updates.run_update)."""
+
+    APPLIED = "applied"  # written, with the update id
+    CONFLICT = "conflict"  # the seller's row changed since it was read: nothing written
+    DUPLICATE = "duplicate"  # the update was handled before: nothing written

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 
 from advice.schedule import Rule, after_claim
 from bot.storage.models import CheckinRound, RoundStatus, SendSlot, User, UserSettings
@@ -38,19 +38,6 @@ class SendOutcome:
 
 class CheckinQueue(UnitCore):
     """Check-in rounds and the send slots."""
-
-    # --- check-in rounds (the seller's side) ----------------------------------------
-    async def checkin_round(self, round_id: int, user_id: int) -> CheckinRound | None:
-        """A round of this user (None for another user's id: buttons can be forged)."""
-        found = await (await self.orm()).get(CheckinRound, round_id)
-        return found if found is not None and found.user_id == user_id else None
-
-    async def round_of_checkup(self, checkup_id: int) -> CheckinRound | None:
-        return (
-            await (await self.orm()).execute(
-                select(CheckinRound).where(CheckinRound.checkup_id == checkup_id)
-            )
-        ).scalar_one_or_none()
 
     # --- the dispatcher ----------------------------------------------------------------
     async def claim_due_checkins(self, now: datetime, limit: int) -> list[Claim]:
@@ -161,6 +148,7 @@ class CheckinQueue(UnitCore):
                     )
                 )
         await (await self.orm()).execute(update(UserSettings), schedule_updates)
+        await self._changed_users(user_ids)
         return claims
 
     async def record_sends(self, outcomes: list[SendOutcome], now: datetime) -> None:
@@ -195,11 +183,19 @@ class CheckinQueue(UnitCore):
             .where(UserSettings.user_id.in_(user_ids))
             .values(checkin_cadence="off", checkin_next_due_at=None, updated_at=now)
         )
+        await self._changed_users(user_ids)
+
+    async def _changed_users(self, user_ids: list[int]) -> None:
+        """The sellers' rows bumped: an update that read them before this applies nothing
+        and reads again (its settings and rounds changed)."""
+        await (await self.orm()).execute(
+            update(User).where(User.id.in_(user_ids)).values(version=User.version + 1)
+        )
 
     async def give_up_stale_sends(self, now: datetime, older_than: timedelta) -> int:
         """Rounds left ``sending`` by a process that died: Telegram cannot say whether the
         message arrived, so they are marked unknown and never sent again (at most once)."""
-        result = await (await self.orm()).execute(
+        given_up = (
             update(CheckinRound)
             .where(
                 CheckinRound.status == RoundStatus.SENDING.value,
@@ -207,6 +203,8 @@ class CheckinQueue(UnitCore):
             )
             .values(status=RoundStatus.UNKNOWN.value)
         )
+        # AsyncSession.execute is typed as returning a Result; an UPDATE's is a CursorResult.
+        result = cast(CursorResult[Any], await (await self.orm()).execute(given_up))
         return result.rowcount or 0
 
     async def reserve_send_slots(self, name: str, count: int, step: float, now: float) -> float:

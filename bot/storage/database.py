@@ -5,13 +5,17 @@ from __future__ import annotations
 from functools import partial
 
 from sqlalchemy import event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+# What a database that is down or unreachable raises (the bot carries on and retries).
+DATABASE_ERRORS = (OperationalError, DBAPIError, PoolTimeout, OSError)
 
 
 def create_engine(

@@ -55,6 +55,9 @@ class User(Base):
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Bumped by every update applied: an update's writes go in only if it is still the
+    # version the update read (see bot.storage.updates).
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     checkups: Mapped[list[Checkup]] = relationship(back_populates="user", passive_deletes=True)
 

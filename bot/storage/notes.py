@@ -7,15 +7,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String, bindparam, func, text
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    TextClause,
+    Update,
+    bindparam,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.sql import Executable
 
 from bot.storage.statements import CHECKUPS, dialect_of, prepared
 
 
-def remember_question(insert: Any) -> Executable:
+def remember_question(insert: Any) -> Update:
     """One question message noted on its check-up (SQLite; PostgreSQL notes them all in one
     statement). Message ids only grow in a chat: an older note arriving late changes nothing."""
     c = CHECKUPS.c
@@ -40,20 +49,34 @@ def _noted_questions() -> Any:
     )
 
 
-def note_questions(of_user: Any) -> Executable:
+def note_questions(of_user: Any, skipping: Any = None) -> Update:
     """PostgreSQL: the noted question messages stored on the check-ups of ``of_user`` (the
     row locked by the statement this becomes part of), unless a newer one is there
-    (message ids only grow in a chat)."""
+    (message ids only grow in a chat); but not on the check-up ``skipping`` (which the
+    statement changes otherwise: see :func:`noted_on`)."""
     c, noted = CHECKUPS.c, _noted_questions()
     newer = c.question_message_id.is_(None) | (c.question_message_id < noted.c.message_id)
-    return (
-        CHECKUPS.update()
-        .where(c.id == noted.c.checkup_id, c.user_id == of_user, newer)
-        .values(question_message_id=noted.c.message_id, question_field=noted.c.field)
-    )
+    update = CHECKUPS.update().where(c.id == noted.c.checkup_id, c.user_id == of_user, newer)
+    if skipping is not None:
+        update = update.where(c.id != skipping)
+    return update.values(question_message_id=noted.c.message_id, question_field=noted.c.field)
 
 
-def _write_notes(insert: Any) -> Executable:
+def noted_on() -> dict[str, Any]:
+    """PostgreSQL: the values of an UPDATE of one check-up that store its noted question
+    message too, unless a newer one is there."""
+    c, noted = CHECKUPS.c, _noted_questions()
+    newer = c.question_message_id.is_(None) | (c.question_message_id < noted.c.message_id)
+    note = select(noted.c.message_id, noted.c.field).where(noted.c.checkup_id == c.id, newer)
+    message = note.with_only_columns(noted.c.message_id).scalar_subquery()
+    field = note.with_only_columns(noted.c.field).scalar_subquery()
+    return {
+        "question_message_id": func.coalesce(message, c.question_message_id),
+        "question_field": func.coalesce(field, c.question_field),
+    }
+
+
+def _write_notes(insert: Any) -> TextClause:
     """PostgreSQL: the noted question messages written to the check-ups no one has locked;
     returns the ids of those someone has (an update in progress: tried again later)."""
     return text(
@@ -93,6 +116,10 @@ class QuestionNotes:
         whichever comes first. A crash loses the notes of the last second; a typed answer
         then leaves its question as it was, and the next question is sent as usual."""
         self._noted.setdefault(user_id, {})[checkup_id] = (message_id, field)
+
+    def peek(self, user_id: int) -> dict[int, tuple[int, str]]:
+        """The user's notes, left noted (an update reads them, then takes them to write)."""
+        return dict(self._noted.get(user_id) or {})
 
     def take(self, user_id: int) -> dict[int, tuple[int, str]]:
         return self._noted.pop(user_id, None) or {}

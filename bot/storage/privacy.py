@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, func, select, text
+from sqlalchemy import CursorResult, Delete, TextClause, bindparam, delete, func, select, text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.sql import Executable
 
 from bot.storage.models import (
     AdviceReport,
@@ -19,10 +18,10 @@ from bot.storage.models import (
     CheckinRound,
     Checkup,
     CheckupStatus,
-    ProcessedUpdate,
     User,
     UserSettings,
 )
+from bot.storage.statements import PROCESSED_UPDATES, table_of
 from bot.storage.unit import UnitCore
 
 
@@ -47,7 +46,7 @@ USER_TABLES: tuple[type[Base], ...] = (
 )
 
 
-def forget_updates(insert: Any) -> Executable:
+def forget_updates(insert: Any) -> TextClause | Delete:
     """Delete up to ``batch`` update ids handled before ``cutoff``.
 
     PostgreSQL deletes the rows it found by their physical address: matching them back by
@@ -57,14 +56,14 @@ def forget_updates(insert: Any) -> Executable:
         return text(
             "DELETE FROM processed_updates WHERE ctid = ANY(ARRAY("
             "SELECT ctid FROM processed_updates WHERE handled_at < :cutoff LIMIT :batch))"
-        ).bindparams(bindparam("cutoff", type_=ProcessedUpdate.__table__.c.handled_at.type))
-    handled = ProcessedUpdate.__table__.c
+        ).bindparams(bindparam("cutoff", type_=PROCESSED_UPDATES.c.handled_at.type))
+    handled = PROCESSED_UPDATES.c
     oldest = (
         select(handled.update_id)
         .where(handled.handled_at < bindparam("cutoff"))
         .limit(bindparam("batch"))
     )
-    return delete(ProcessedUpdate.__table__).where(handled.update_id.in_(oldest))
+    return delete(PROCESSED_UPDATES).where(handled.update_id.in_(oldest))
 
 
 class Privacy(UnitCore):
@@ -119,8 +118,8 @@ class Privacy(UnitCore):
                 await (await self.orm()).execute(
                     select(model)
                     .where(model.user_id == user_id)
-                    .order_by(*model.__table__.primary_key.columns)
-                )  # type: ignore[attr-defined]
+                    .order_by(*table_of(model).primary_key.columns)
+                )
             ).scalars()
             data[key] = [_row(r) for r in rows]
         return data
@@ -130,7 +129,9 @@ class Privacy(UnitCore):
         counts: dict[str, int] = {}
         for model in USER_TABLES:
             column = model.id if model is User else model.user_id  # type: ignore[attr-defined]
-            result = await (await self.orm()).execute(delete(model).where(column == user_id))
+            deleted = delete(model).where(column == user_id)
+            # AsyncSession.execute is typed as returning a Result; a DELETE's is a CursorResult.
+            result = cast(CursorResult[Any], await (await self.orm()).execute(deleted))
             counts[model.__tablename__] = result.rowcount or 0
         return counts
 
@@ -148,7 +149,7 @@ class Privacy(UnitCore):
 
 def _row(obj: Base) -> dict[str, Any]:
     data = {}
-    for column in obj.__table__.columns:  # type: ignore[attr-defined]
+    for column in obj.__table__.columns:
         value = getattr(obj, column.key)
         data[column.key] = value.isoformat() if isinstance(value, datetime) else value
     return data

@@ -1,19 +1,32 @@
-"""Statements built once per dialect, the tables' handles, and snapshots of rows read
-with Core statements (see :func:`unloaded`).
-"""
+"""Statements built once per dialect, and the tables' handles."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeAlias, TypeVar, cast
 
-from sqlalchemy import bindparam
+from sqlalchemy import Insert, Select, Table, UpdateBase, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import configure_mappers
 from sqlalchemy.sql import Executable
 
-from bot.storage.models import AdviceReport, AnswerRow, Base, Checkup, ProcessedUpdate, User
+from bot.storage.models import (
+    AdviceReport,
+    AnswerRow,
+    Base,
+    CheckinRound,
+    Checkup,
+    ProcessedUpdate,
+    User,
+    UserSettings,
+)
+
+# A SELECT of any columns.
+Query: TypeAlias = Select[*tuple[Any, ...]]
+# A statement that runs on the asyncpg connection too (compiled by driver.py): a SELECT,
+# or an INSERT, UPDATE or DELETE (with RETURNING or not).
+Statement: TypeAlias = Query | UpdateBase
+_Built = TypeVar("_Built", bound=Executable)
 
 # --- the statements of every update, built once -------------------------------------------
 # Building a statement (argument coercion, its cache key) costs more CPU than running it, so
@@ -21,54 +34,41 @@ from bot.storage.models import AdviceReport, AnswerRow, Base, Checkup, Processed
 # Rows the update only reads or appends go through the session's connection as Core
 # statements (no ORM identity map or unit of work for them), in the same transaction.
 _BUILT: dict[tuple[str, str], Executable] = {}
-ANSWERS = AnswerRow.__table__
-CHECKUPS = Checkup.__table__
-USERS = User.__table__
-REPORTS = AdviceReport.__table__
-CHECKUP_KEYS = tuple(column.key for column in CHECKUPS.c)
-USER_KEYS = tuple(column.key for column in USERS.c)
-_ANSWER_COLUMNS = tuple(
-    getattr(ANSWERS.c, name).label(f"a_{name}")
-    for name in ("field", "value", "status", "low", "high")
-)
-M = TypeVar("M", bound=Base)
+# Declarative models type __table__ as any FromClause; these are Tables.
+ANSWERS = cast(Table, AnswerRow.__table__)
+CHECKUPS = cast(Table, Checkup.__table__)
+USERS = cast(Table, User.__table__)
+REPORTS = cast(Table, AdviceReport.__table__)
+PROCESSED_UPDATES = cast(Table, ProcessedUpdate.__table__)
+SETTINGS = cast(Table, UserSettings.__table__)
+ROUNDS = cast(Table, CheckinRound.__table__)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's Table (typed as any FromClause on the class)."""
+    return cast(Table, model.__table__)
 
 
 def dialect_of(session: AsyncSession) -> str:
     return session.bind.dialect.name if session.bind else "sqlite"
 
 
-def prepared(dialect: str, name: str, build: Callable[[Any], Executable]) -> Executable:
+def prepared(dialect: str, name: str, build: Callable[[Any], _Built]) -> _Built:
     """The statement ``name`` for ``dialect``, built by ``build(insert)`` the first time."""
     key = (dialect, name)
     found = _BUILT.get(key)
     if found is None:
-        found = _BUILT[key] = build(dialect_insert(dialect))
-    return found
+        built = _BUILT[key] = build(dialect_insert(dialect))
+        return built
+    return cast(_Built, found)  # what ``build`` built: one builder for each name
 
 
-def record_update(insert: Any) -> Executable:
+def record_update(insert: Any) -> Insert:
     return (
-        insert(ProcessedUpdate.__table__)
+        insert(PROCESSED_UPDATES)
         .values(update_id=bindparam("update"), handled_at=bindparam("now"))
         .on_conflict_do_nothing(index_elements=["update_id"])
     )
-
-
-def unloaded(model: type[M], values: Mapping[str, Any]) -> M:
-    """An instance of ``model`` holding ``values`` (a row read with a Core statement), outside the
-    session: the ORM's loading costs several times the statement itself. It is a snapshot:
-    changes are written by the Unit method that makes them (close_checkup, set_language,
-    set_time_zone), not by a flush.
-
-    The values go straight into the instance's dict, as the ORM's own loading puts them
-    (committed, no change history): ten times cheaper than the constructor, which records
-    each keyword as a change."""
-    if model.__mapper__.configured is False:  # the constructor would have configured it
-        configure_mappers()
-    instance = model.__mapper__.class_manager.new_instance()
-    instance.__dict__.update(values)
-    return instance
 
 
 def dialect_insert(dialect: str) -> Any:

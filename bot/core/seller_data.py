@@ -3,38 +3,40 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from advice.formatting import Formatter
 from bot import callbacks as cb
+from bot.core.turn import Turn
 from bot.replies import Button, Reply, text
-from bot.storage.models import User
-from bot.storage.repository import Stats, Unit
 
 
-async def export_data(uow: Unit, user: User) -> list[Reply]:
-    data = await uow.export(user.id)
-    payload = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
-    document = (f"seller-coach-{user.id}.json", payload)
-    return [Reply(text("export_caption", user.language), document=document)]
+def export_data(turn: Turn) -> list[Reply]:
+    """Everything stored about the seller, as a JSON document."""
+    payload = json.dumps(turn.export(), ensure_ascii=False, indent=2, default=str).encode()
+    document = (f"seller-coach-{turn.user.id}.json", payload)
+    return [Reply(text("export_caption", turn.user.language), document=document)]
 
 
-def delete_prompt(lang: str) -> list[Reply]:
+def delete_prompt(turn: Turn) -> list[Reply]:
+    lang = turn.user.language
     yes = Button(text("button_yes_delete", lang), cb.Delete(True).pack())
     no = Button(text("button_no_keep", lang), cb.Delete(False).pack())
     return [Reply(text("delete_confirm", lang), [[yes, no]])]
 
 
-async def delete_pressed(
-    uow: Unit, user: User, button: cb.Delete, pressed: int | None
-) -> list[Reply]:
+def delete_pressed(turn: Turn, button: cb.Delete, pressed: int | None) -> list[Reply]:
     """Yes deletes every row of the seller at once; no keeps them."""
     if not button.confirmed:
-        return [Reply(text("delete_kept", user.language))]
-    await uow.delete_user(user.id)
-    return [Reply(text("delete_done", user.language))]
+        return [Reply(text("delete_kept", turn.user.language))]
+    turn.delete_user()
+    return [Reply(text("delete_done", turn.user.language))]
 
 
-def stats_reply(stats: Stats, lang: str) -> list[Reply]:
+def stats_reply(turn: Turn) -> list[Reply]:
+    """The operator's figures: counts only, nothing about any one seller."""
+    lang = turn.user.language
+    stats: Any = turn.stats()
     ui = Formatter(lang, "CNY")
     top = ui.lever(stats.top_bottleneck) if stats.top_bottleneck else text("stats_none", lang)
     figures = text(

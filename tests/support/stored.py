@@ -1,0 +1,53 @@
+"""What a test reads and writes through storage's public interface: the same snapshot and
+writes the conversation core uses (Store.read, Store.load, Store.apply)."""
+
+from __future__ import annotations
+
+from itertools import count
+from typing import Any
+
+from bot.core import snapshot as need
+from bot.core.snapshot import Snapshot
+from bot.core.values import ReportView, SettingsView
+from bot.core.writes import Applied, Write
+from bot.storage.models import utcnow
+from bot.storage.repository import Store
+
+# Update ids of a test's own writes: far above any id a chat harness posts.
+_UPDATE_IDS = count(10**12)
+
+
+async def snapshot_of(store: Store, user_id: int, *needs: need.Need, language: str = "en") -> Snapshot:
+    """The seller as an update would read them now, with ``needs`` loaded (reading writes
+    nothing)."""
+    snapshot = await store.read(
+        update_id=next(_UPDATE_IDS), user_id=user_id, language=language, now=utcnow()
+    )
+    assert snapshot is not None
+    for wanted in needs:
+        snapshot = await store.load(snapshot, wanted)
+    return snapshot
+
+
+async def write(store: Store, user_id: int, *writes: Write, language: str = "en") -> Snapshot:
+    """Apply ``writes`` for the seller as one update; the snapshot they were applied on."""
+    snapshot = await snapshot_of(store, user_id, language=language)
+    applied = await store.apply(snapshot, update_id=next(_UPDATE_IDS), writes=list(writes))
+    assert applied is Applied.APPLIED, applied
+    return snapshot
+
+
+async def new_id(store: Store, user_id: int, table: str) -> int:
+    return int((await snapshot_of(store, user_id, need.NewId(table))).get(need.NewId(table)))
+
+
+async def latest_report(store: Store, user_id: int) -> ReportView | None:
+    return (await snapshot_of(store, user_id, need.LatestReport())).get(need.LatestReport())
+
+
+async def settings_of(store: Store, user_id: int) -> SettingsView:
+    return (await snapshot_of(store, user_id, need.Settings())).get(need.Settings())
+
+
+def loaded(snapshot: Snapshot, wanted: need.Need) -> Any:
+    return snapshot.get(wanted)

@@ -1,0 +1,240 @@
+"""The conversation core as a specification: a snapshot and an event in, the writes and
+the replies out. No database, no Telegram: the same steps every face drives."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from advice.questionnaire import Answer, AnswerStatus
+from bot import callbacks as cb
+from bot.core import snapshot as need
+from bot.core.checkup import QUESTION_INDEX, QUESTIONNAIRE
+from bot.core.events import Command, Event, NotText, Pressed, Typed
+from bot.core.router import decide
+from bot.core.snapshot import NeedsMore, Snapshot
+from bot.core.values import CheckupView, ReportView, RoundView, SettingsView, UserView
+from bot.core.writes import (
+    CloseCheckup,
+    Decision,
+    SaveAnswer,
+    SaveReport,
+    SetRound,
+    SetSettings,
+    SetUser,
+    StartCheckup,
+    WithdrawAnswer,
+)
+from tests.personas import HEALTHY
+from tests.test_questionnaire import answers_from
+
+NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+ANNA = 1001
+
+
+def seller(**user: Any) -> UserView:
+    return UserView(ANNA, version=3, **user)
+
+
+def checkup(
+    checkup_id: int = 7, answers: Mapping[str, Answer] | None = None, **kw: Any
+) -> CheckupView:
+    view = CheckupView(checkup_id, ANNA, "checkup", "in_progress", "en", NOW, **kw)
+    return view.with_answers(answers or {})
+
+
+def snapshot(
+    *in_progress: CheckupView,
+    user: UserView | None = None,
+    loaded: dict[need.Need, Any] | None = None,
+) -> Snapshot:
+    """A snapshot of Anna; ``loaded``: what a step may ask for, by Need (defaults below)."""
+    defaults: dict[need.Need, Any] = {
+        need.NewId("checkups"): 41,
+        need.NewId("advice_reports"): 90,
+        need.LatestReport(): None,
+        need.OffersCheckins(7): True,
+        need.Settings(): SettingsView(ANNA),
+    }
+    defaults.update(loaded or {})
+    base = Snapshot(user or seller(), tuple(in_progress), NOW)
+    for key, value in defaults.items():
+        base = base.with_loaded(key, value)
+    return base
+
+
+def run(snap: Snapshot, event: Event) -> Decision:
+    return decide(snap, event)
+
+
+def until_a(kind: str) -> dict[str, Answer]:
+    """A healthy seller's answers up to the first question of ``kind``."""
+    answers: dict[str, Answer] = {}
+    for field, answer in answers_from(HEALTHY).items():
+        if QUESTIONNAIRE.by_field[field].type == kind:
+            return answers
+        answers[field] = answer
+    raise AssertionError(f"no {kind} question")
+
+
+# --- a check-up, step by step ----------------------------------------------------------------
+def test_checkup_command_starts_a_checkup_and_asks_the_first_question() -> None:
+    decision = run(snapshot(), Command("checkup"))
+    assert decision.writes == [StartCheckup(41, ANNA, "checkup", "en", NOW)]
+    (question,) = decision.replies
+    first = QUESTIONNAIRE.next_question({})
+    assert first is not None and first.ask["en"] in question.html
+    assert question.question_of == (41, first.field)
+    pressed = [cb.parse(b.data) for row in question.buttons for b in row]
+    assert all(isinstance(p, cb.QuestionButton) and p.checkup == 41 for p in pressed)
+
+
+def test_a_typed_answer_is_stored_shown_in_its_message_and_the_next_question_asked() -> None:
+    answers = until_a("number")
+    question = QUESTIONNAIRE.next_question(answers)
+    assert question is not None
+    open_ = checkup(answers=answers, question_message_id=555, question_field=question.field)
+    decision = run(snapshot(open_), Typed("120"))
+    assert decision.writes == [SaveAnswer(7, ANNA, question.field, Answer(120), False, NOW)]
+    edited, asked = decision.replies
+    assert edited.edit_message_id == 555 and "✓ 120" in edited.html
+    after = QUESTIONNAIRE.next_question({**answers, question.field: Answer(120)})
+    assert after is not None and asked.question_of == (7, after.field)
+
+
+def test_text_where_a_number_is_asked_is_refused_and_nothing_is_written() -> None:
+    decision = run(snapshot(checkup(answers=until_a("number"))), Typed("lots 🙂"))
+    assert decision.writes == []
+    assert len(decision.replies) == 1 and decision.replies[0].buttons == []
+
+
+def test_the_last_answer_stores_the_report_closes_the_checkup_and_offers_checkins() -> None:
+    answers = answers_from(HEALTHY)
+    last = list(answers)[-1]
+    open_ = checkup(answers={k: v for k, v in answers.items() if k != last})
+    decision = run(snapshot(open_), Typed("Anna's Bakes"))
+    answers[last] = Answer("Anna's Bakes")
+    saved, report, closed = decision.writes
+    assert isinstance(saved, SaveAnswer) and saved.field == last
+    assert isinstance(report, SaveReport) and report.id == 90 and report.checkup_id == 7
+    assert report.profile == QUESTIONNAIRE.to_profile(answers).to_dict()
+    assert closed == CloseCheckup(7, "finished", NOW)
+    advice = decision.replies[-1]
+    packed = [b.data for row in advice.buttons for b in row]
+    assert cb.AdviceView("why", 90).pack() in packed
+    assert cb.CheckinOffer(True).pack() in packed
+
+
+def test_back_withdraws_the_previous_answer_and_asks_it_again() -> None:
+    answers = dict(list(answers_from(HEALTHY).items())[:2])
+    current = QUESTIONNAIRE.next_question(answers)
+    assert current is not None
+    back = cb.Back(7, QUESTION_INDEX[current.field]).pack()
+    decision = run(snapshot(checkup(answers=answers)), Pressed(back, message_id=600))
+    previous = list(answers)[-1]
+    assert decision.writes == [WithdrawAnswer(7, previous, NOW)]
+    left, asked = decision.replies
+    assert left.edit_message_id == 600 and left.buttons == []
+    assert asked.question_of == (7, previous)
+
+
+def test_a_skip_on_an_optional_question_is_stored_as_skipped() -> None:
+    answers: dict[str, Answer] = {}
+    for field, answer in answers_from(HEALTHY).items():
+        if QUESTIONNAIRE.by_field[field].optional:
+            break
+        answers[field] = answer
+    question = QUESTIONNAIRE.next_question(answers)
+    assert question is not None and question.optional
+    skip = cb.Skip(7, QUESTION_INDEX[question.field]).pack()
+    decision = run(snapshot(checkup(answers=answers)), Pressed(skip))
+    assert decision.writes[0] == SaveAnswer(
+        7, ANNA, question.field, Answer(None, AnswerStatus.SKIPPED), False, NOW
+    )
+
+
+# --- bad input ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("data", ["", "a:x:y:z", "zz:1", "a:7:999:0", "m:7:0:99999999", None])
+def test_forged_button_data_changes_nothing(data: str | None) -> None:
+    decision = run(snapshot(checkup()), Pressed(data))
+    assert decision.writes == []
+    assert decision.replies and decision.replies[0].toast
+
+
+def test_a_button_of_an_earlier_checkup_is_stale_and_the_current_question_follows() -> None:
+    first = QUESTIONNAIRE.next_question({})
+    assert first is not None
+    old = cb.Choose(3, QUESTION_INDEX[first.field], 0).pack()
+    decision = run(snapshot(checkup()), Pressed(old))
+    assert decision.writes == []
+    stale, asked = decision.replies
+    assert stale.toast and asked.question_of == (7, first.field)
+
+
+def test_a_sticker_during_a_checkup_gets_the_question_again() -> None:
+    decision = run(snapshot(checkup()), NotText("sticker"))
+    assert decision.writes == [] and decision.replies[-1].question_of is not None
+
+
+# --- the seller's other commands ---------------------------------------------------------------
+def test_language_changes_mid_checkup_and_the_question_is_asked_in_it() -> None:
+    decision = run(snapshot(checkup()), Pressed(cb.Language("zh").pack()))
+    assert decision.writes == [SetUser(ANNA, {"language": "zh", "language_chosen": True})]
+    first = QUESTIONNAIRE.next_question({})
+    assert first is not None and first.ask["zh"] in decision.replies[-1].html
+
+
+def test_stats_is_an_unknown_command_to_anyone_but_an_operator() -> None:
+    decision = run(snapshot(), Command("stats"))
+    assert decision.writes == [] and len(decision.replies) == 1
+    with pytest.raises(NeedsMore) as more:
+        decide(Snapshot(seller(), (), NOW, admin=True), Command("stats"))
+    assert more.value.need == need.Stats()
+
+
+def test_advice_with_a_report_renders_it_again_in_the_language_now() -> None:
+    report = ReportView(
+        90, ANNA, 7, NOW, "zh", QUESTIONNAIRE.to_profile(answers_from(HEALTHY)).to_dict(), {}
+    )
+    decision = run(snapshot(loaded={need.LatestReport(): report}), Command("advice"))
+    assert decision.writes == []
+    packed = [b.data for row in decision.replies[0].buttons for b in row]
+    assert cb.AdviceView("why", 90).pack() in packed
+
+
+# --- purity --------------------------------------------------------------------------------------
+def test_a_step_asks_for_what_it_reads_and_decides_the_same_twice() -> None:
+    bare = Snapshot(seller(), (), NOW)
+    with pytest.raises(NeedsMore) as more:
+        decide(bare, Command("checkup"))
+    assert more.value.need == need.NewId("checkups")
+    full = snapshot()
+    assert decide(full, Command("checkup")) == decide(full, Command("checkup"))
+
+
+# --- check-ins -----------------------------------------------------------------------------------
+def test_starting_a_checkin_from_its_round_writes_the_checkin_its_round_and_the_period() -> None:
+    profile = QUESTIONNAIRE.to_profile(answers_from(HEALTHY)).to_dict()
+    report = ReportView(90, ANNA, 7, NOW, "en", profile, {"actions": []})
+    due = RoundView(5, ANNA, "sent", NOW)
+    weekly = SettingsView(ANNA, checkin_cadence="weekly", checkin_ignored_in_row=1)
+    snap = snapshot(
+        loaded={need.Round(5): due, need.LatestReport(): report, need.Settings(): weekly}
+    )
+    decision = run(snap, Pressed(cb.RoundAction("go", 5).pack()))
+    assert decision.writes == [
+        StartCheckup(41, ANNA, "checkin", "en", NOW),
+        SetRound(5, {"checkup_id": 41, "status": "started"}),
+        SaveAnswer(41, ANNA, "cadence", Answer("weekly"), False, NOW),
+        SetSettings(ANNA, {"checkin_ignored_in_row": 0}),
+    ]
+    (question,) = decision.replies
+    assert [cb.parse(b.data) for row in question.buttons for b in row] == [cb.SameAsLastTime(41, 0)]
+
+
+def test_a_round_of_another_seller_is_a_stale_button() -> None:
+    decision = run(snapshot(loaded={need.Round(6): None}), Pressed(cb.RoundAction("go", 6).pack()))
+    assert decision.writes == [] and decision.replies[0].toast
