@@ -44,7 +44,7 @@ from telegram.request import RequestData  # noqa: E402
 import bot  # noqa: E402
 from benchmarks.fresh_database import fresh_database  # noqa: E402
 from benchmarks.load_bench import SCRIPT, LoopbackTelegram, Seller, the_bot  # noqa: E402
-from bot.main import handle_update  # noqa: E402
+from bot.app import handle_update  # noqa: E402
 
 TARGET_MS = 80.0
 
