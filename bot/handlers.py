@@ -13,8 +13,6 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from telegram import Update
 from telegram.constants import ChatAction, ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
@@ -24,6 +22,7 @@ from bot import sender
 from bot.charts import progress_chart
 from bot.core.events import Command, Edited, Event, NotText, Pressed, Typed
 from bot.replies import Reply, language_for, text
+from bot.storage.database import DATABASE_ERRORS
 from bot.storage.models import utcnow
 from bot.storage.repository import Store
 from bot.updates import run_update
@@ -32,7 +31,6 @@ log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
 Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
-DATABASE_ERRORS = (OperationalError, DBAPIError, PoolTimeout, OSError)
 
 
 def store_of(context: Context) -> Store:

@@ -4,11 +4,10 @@ writes the conversation core uses (Store.read, Store.load, Store.apply)."""
 from __future__ import annotations
 
 from itertools import count
-from typing import Any
 
 from bot.core import snapshot as need
 from bot.core.snapshot import Snapshot
-from bot.core.values import ReportView, SettingsView
+from bot.core.values import ReportView
 from bot.core.writes import Applied, Write
 from bot.storage.models import utcnow
 from bot.storage.repository import Store
@@ -43,11 +42,3 @@ async def new_id(store: Store, user_id: int, table: str) -> int:
 
 async def latest_report(store: Store, user_id: int) -> ReportView | None:
     return (await snapshot_of(store, user_id, need.LatestReport())).get(need.LatestReport())
-
-
-async def settings_of(store: Store, user_id: int) -> SettingsView:
-    return (await snapshot_of(store, user_id, need.Settings())).get(need.Settings())
-
-
-def loaded(snapshot: Snapshot, wanted: need.Need) -> Any:
-    return snapshot.get(wanted)
