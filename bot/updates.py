@@ -38,7 +38,12 @@ class UpdateStorage(Protocol):
     async def load(self, snapshot: Snapshot, need: Need) -> Snapshot: ...
 
     async def apply(
-        self, snapshot: Snapshot, *, update_id: int, writes: Sequence[Write]
+        self,
+        snapshot: Snapshot,
+        *,
+        update_id: int,
+        writes: Sequence[Write],
+        after: Snapshot | None = None,
     ) -> Applied: ...
 
 
@@ -67,7 +72,9 @@ async def run_update(
         if not checkins:
             snapshot = replace(snapshot, checkins=False)
         snapshot, decision = await decide_loading(storage, snapshot, event)
-        applied = await storage.apply(snapshot, update_id=update_id, writes=decision.writes)
+        applied = await storage.apply(
+            snapshot, update_id=update_id, writes=decision.writes, after=decision.after
+        )
         if applied is Applied.APPLIED:
             return decision
         if applied is Applied.DUPLICATE:

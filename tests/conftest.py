@@ -18,8 +18,8 @@ import pytest  # noqa: E402
 
 from bot.storage.database import create_engine, session_factory  # noqa: E402
 from bot.storage.migrate import upgrade_database  # noqa: E402
-from bot.storage.repository import Store  # noqa: E402
 from tests.support.fake_bot_api import FakeBotApi  # noqa: E402
+from tests.support.stored import CheckedStore  # noqa: E402
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ async def chat_store(tmp_path):
     url = f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}"
     await asyncio.to_thread(upgrade_database, url)
     engine = create_engine(url)
-    yield Store(session_factory(engine))
+    yield CheckedStore(session_factory(engine))
     await engine.dispose()
 
 

@@ -28,6 +28,7 @@ from bot.storage.migrate import alembic_config as make_alembic_config
 from bot.storage.migrate import upgrade_database
 from bot.storage.models import Base
 from bot.storage.repository import Store
+from tests.support.stored import CheckedStore
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -155,14 +156,14 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 def store(engine: AsyncEngine) -> Store:
-    return Store(session_factory(engine))
+    return CheckedStore(session_factory(engine))
 
 
 @pytest.fixture
 async def postgres_store(postgres_database: str) -> AsyncIterator[Store]:
     """A store on PostgreSQL only, for what SQLite cannot show (row locks, concurrency)."""
     engine = await migrated_engine(postgres_database)
-    yield Store(session_factory(engine))
+    yield CheckedStore(session_factory(engine))
     await engine.dispose()
 
 

@@ -21,11 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.replies import text as bot_text
 from bot.storage.database import create_engine, session_factory
 from bot.storage.migrate import upgrade_database
-from bot.storage.repository import Store
 from tests.db_fixtures import migrated_engine
 from tests.support.fake_bot_api import BotMessage, FakeBotApi
 from tests.support.harness import ChatHarness, Seller
-from tests.support.stored import snapshot_of
+from tests.support.stored import CheckedStore, snapshot_of
 from tests.support.tcp_proxy import TcpProxy
 
 UNAVAILABLE = bot_text("db_unavailable", "en")
@@ -60,7 +59,7 @@ async def outage(api: FakeBotApi, postgres_database: str) -> AsyncIterator[Outag
     proxy = await TcpProxy(url.host or "127.0.0.1", url.port or 5432).start()
     through_proxy = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     engine = create_engine(through_proxy, pool_size=4, max_overflow=4)
-    async with ChatHarness(api, Store(session_factory(engine))) as harness:
+    async with ChatHarness(api, CheckedStore(session_factory(engine))) as harness:
         yield Outage(harness, proxy, direct)
     await engine.dispose()
     await proxy.stop()
@@ -153,7 +152,7 @@ async def test_sqlite_locked_by_another_process_tells_the_seller_and_carries_on(
     await asyncio.to_thread(upgrade_database, f"sqlite+aiosqlite:///{path}")
     engine = create_engine(f"sqlite+aiosqlite:///{path}", sqlite_busy_ms=200)
     try:
-        async with ChatHarness(api, Store(session_factory(engine))) as harness:
+        async with ChatHarness(api, CheckedStore(session_factory(engine))) as harness:
             seller = harness.seller(4003)
             await start_checkup(seller)
             other = sqlite3.connect(path, isolation_level=None)

@@ -20,6 +20,7 @@ from bot.webhook import SECRET_HEADER, webhook_app
 from tests.db_fixtures import migrated_engine
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.harness import ChatHarness
+from tests.support.stored import CheckedStore
 
 SECRET = "webhook-secret-1"
 
@@ -31,7 +32,7 @@ async def two_instances(api: FakeBotApi, postgres_database: str) -> AsyncIterato
     first_engine = await migrated_engine(postgres_database)
     second_engine = create_engine(postgres_database)
     engines = (first_engine, second_engine)
-    instances = [ChatHarness(api, Store(session_factory(engine))) for engine in engines]
+    instances = [ChatHarness(api, CheckedStore(session_factory(engine))) for engine in engines]
     for instance in instances:
         await instance.__aenter__()
     yield instances

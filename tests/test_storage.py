@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from advice.questionnaire import Answer, AnswerStatus
 from bot.background import write_noted_questions
 from bot.core import snapshot as need
+from bot.core.events import Command, Typed
 from bot.core.snapshot import Snapshot
 from bot.core.values import CheckupKind, CheckupStatus, ReportView, RoundView, SettingsView
 from bot.core.writes import (
@@ -38,6 +39,7 @@ from bot.storage import changes, driver, loads, protocol, updates
 from bot.storage.database import create_engine, session_factory
 from bot.storage.models import AnswerRow, Base, CheckinRound, utcnow
 from bot.storage.repository import USER_TABLES, Applied, Stats, Store
+from bot.updates import run_update
 
 ANNA, BORIS = 1001, 2002  # two Telegram users
 APPLIED, CONFLICT, DUPLICATE = Applied.APPLIED, Applied.CONFLICT, Applied.DUPLICATE
@@ -408,7 +410,7 @@ async def test_one_statement_and_one_transaction_write_the_same_rows(postgres_st
 
 @pytest.mark.postgres
 async def test_the_common_update_is_one_statement_after_the_read(postgres_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    store = postgres_store
+    store = Store(postgres_store.sessions)  # statements counted: no checking reads
     checkup_id = await start(store, 1)
     statements: list[str] = []
     fetch = asyncpg.Connection.fetch
@@ -421,6 +423,24 @@ async def test_the_common_update_is_one_statement_after_the_read(postgres_store:
     assert await answer(store, 2, checkup_id, "category", Answer("menswear")) is APPLIED
     assert len(statements) == 2  # the read, and the write
     assert not any(sql.startswith(("BEGIN", "COMMIT")) for sql in statements)
+
+
+@pytest.mark.postgres
+async def test_a_sellers_next_update_is_one_statement_without_a_read(postgres_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(postgres_store.sessions)  # statements counted: no checking reads
+    first = await run_update(store, update_id=1, user_id=ANNA, language="en", event=Command("checkup"))
+    assert first is not None
+    statements: list[str] = []
+    fetch = asyncpg.Connection.fetch
+
+    async def counted(self: asyncpg.Connection, sql: str, *args: Any, **kwargs: Any) -> Any:
+        statements.append(sql)
+        return await fetch(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.Connection, "fetch", counted)
+    second = await run_update(store, update_id=2, user_id=ANNA, language="en", event=Typed("1"))
+    assert second is not None and any(isinstance(w, SaveAnswer) for w in second.writes)
+    assert len(statements) == 1  # the snapshot the first left, and one statement applying
 
 
 # --- the message that asks a question (written behind) -------------------------------------

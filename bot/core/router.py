@@ -38,7 +38,7 @@ def decide(snapshot: Snapshot, event: Event) -> Decision:
         replies = _edited(turn)
     else:  # pragma: no cover - the Event union is closed
         raise TypeError(f"not an event: {event!r}")
-    return Decision(replies, turn.writes)
+    return Decision(replies, turn.writes, turn.after())
 
 
 # --- commands ----------------------------------------------------------------------------

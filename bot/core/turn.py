@@ -100,7 +100,17 @@ class Turn:
         self.writes.append(
             SaveAnswer(checkup.id, checkup.user_id, field, answer, replaces, self.now)
         )
-        return self._keep(current.with_answers({**current.answers, field: answer}))
+        # The newest answer last, as stored answers are read back (in the order given).
+        kept = {k: v for k, v in current.answers.items() if k != field}
+        return self._keep(current.with_answers({**kept, field: answer}))
+
+    def after(self) -> Snapshot | None:
+        """The snapshot as this step's writes leave it (None once the seller is deleted):
+        what a read after applying them would give, nothing loaded."""
+        if any(isinstance(write, DeleteUser) for write in self.writes):
+            return None
+        in_progress = tuple(sorted(self._in_progress.values(), key=lambda c: c.id))
+        return Snapshot(self.user, in_progress, self.now, self.snapshot.admin)
 
     def withdraw_answer(self, checkup: CheckupView, field: str) -> CheckupView:
         current = self._current(checkup)

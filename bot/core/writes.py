@@ -10,6 +10,7 @@ from enum import Enum
 from typing import Any
 
 from advice.questionnaire import Answer
+from bot.core.snapshot import Snapshot
 from bot.replies import Reply
 
 
@@ -111,10 +112,12 @@ Write = (
 
 @dataclass(slots=True)
 class Decision:
-    """What a step decided: the writes to make, then the replies to send."""
+    """What a step decided: the writes to make, then the replies to send; ``after``: the
+    seller's snapshot as the writes leave it (None when they delete the seller)."""
 
     replies: list[Reply] = field(default_factory=list)
     writes: list[Write] = field(default_factory=list)
+    after: Snapshot | None = None
 
 
 class Applied(Enum):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -31,6 +32,7 @@ from bot.storage.loads import load_need
 from bot.storage.models import utcnow
 from bot.storage.notes import QuestionNotes
 from bot.storage.privacy import Privacy, forget_updates
+from bot.storage.recent import RecentSnapshots
 from bot.storage.snapshots import read_rows, snapshot_of
 from bot.storage.statements import dialect_of, prepared
 from bot.storage.updates import Applied, apply_update
@@ -46,6 +48,7 @@ class Store:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
         self.notes = QuestionNotes()
+        self.recent = RecentSnapshots()
 
     @property
     def engine(self) -> AsyncEngine:
@@ -54,7 +57,22 @@ class Store:
     async def read(
         self, *, update_id: int, user_id: int, language: str, now: datetime, admin: bool = False
     ) -> Snapshot | None:
-        """The snapshot an update's step starts from; None when the update was handled."""
+        """The snapshot an update's step starts from; None when the update was handled.
+
+        The snapshot this process's last update of the seller left is taken as it is, unread
+        (see :mod:`~bot.storage.recent`): :meth:`apply` checks that it is still the stored
+        one and that the update was not handled."""
+        kept = self.recent.get(user_id)
+        if kept is not None:
+            return replace(kept, now=now, admin=admin)
+        return await self.read_stored(
+            update_id=update_id, user_id=user_id, language=language, now=now, admin=admin
+        )
+
+    async def read_stored(
+        self, *, update_id: int, user_id: int, language: str, now: datetime, admin: bool = False
+    ) -> Snapshot | None:
+        """:meth:`read` from the database, always."""
         rows, answers = await read_rows(self.engine, update_id=update_id, user_id=user_id)
         if rows[0]["handled"]:
             return None
@@ -73,19 +91,32 @@ class Store:
         return await load_need(self.engine, snapshot, need)
 
     async def apply(
-        self, snapshot: Snapshot, *, update_id: int, writes: Sequence[Write]
+        self,
+        snapshot: Snapshot,
+        *,
+        update_id: int,
+        writes: Sequence[Write],
+        after: Snapshot | None = None,
     ) -> Applied:
         """Apply an update's ``writes`` atomically with its id and the seller's noted
-        question messages, if the seller's row is still ``snapshot.user.version``."""
-        return await apply_update(
+        question messages, if the seller's row is still ``snapshot.user.version``.
+        ``after``: the snapshot the writes leave, kept for the seller's next update."""
+        user_id = snapshot.user.id
+        self.recent.forget(user_id)  # until applied: the outcome of an error is unknown
+        applied = await apply_update(
             self.engine, self.notes, snapshot, update_id=update_id, writes=writes
         )
+        if applied is Applied.APPLIED and after is not None:
+            seen = snapshot.user.version
+            self.recent.keep(after, version=0 if seen is None else seen + 1)
+        return applied
 
     def remember_question_message(
         self, user_id: int, checkup_id: int, message_id: int, field: str
     ) -> None:
         """See :meth:`QuestionNotes.remember <bot.storage.notes.QuestionNotes.remember>`."""
         self.notes.remember(user_id, checkup_id, message_id, field)
+        self.recent.note_question(user_id, checkup_id, message_id, field)
 
     async def write_noted_questions(self) -> int:
         """See :meth:`QuestionNotes.write <bot.storage.notes.QuestionNotes.write>`."""

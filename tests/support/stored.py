@@ -3,6 +3,7 @@ writes the conversation core uses (Store.read, Store.load, Store.apply)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from itertools import count
 
 from bot.core import snapshot as need
@@ -19,7 +20,7 @@ _UPDATE_IDS = count(10**12)
 async def snapshot_of(store: Store, user_id: int, *needs: need.Need, language: str = "en") -> Snapshot:
     """The seller as an update would read them now, with ``needs`` loaded (reading writes
     nothing)."""
-    snapshot = await store.read(
+    snapshot = await store.read_stored(
         update_id=next(_UPDATE_IDS), user_id=user_id, language=language, now=utcnow()
     )
     assert snapshot is not None
@@ -34,6 +35,22 @@ async def write(store: Store, user_id: int, *writes: Write, language: str = "en"
     applied = await store.apply(snapshot, update_id=next(_UPDATE_IDS), writes=list(writes))
     assert applied is Applied.APPLIED, applied
     return snapshot
+
+
+class CheckedStore(Store):
+    """A store that checks, on every read, that the snapshot kept from the seller's last
+    update is what the database holds, whenever the seller's row is still its version."""
+
+    async def read(
+        self, *, update_id: int, user_id: int, language: str, now: datetime, admin: bool = False
+    ) -> Snapshot | None:
+        values = {"update_id": update_id, "user_id": user_id, "language": language}
+        snapshot = await super().read(**values, now=now, admin=admin)
+        stored = await self.read_stored(**values, now=now, admin=admin)
+        if snapshot is not None and stored is not None:
+            if snapshot.user.version == stored.user.version:
+                assert snapshot == stored, f"kept {snapshot}\nstored {stored}"
+        return snapshot
 
 
 async def new_id(store: Store, user_id: int, table: str) -> int:
