@@ -385,9 +385,8 @@ async def rows_of_user(store: Store, user_id: int) -> dict[str, list[tuple[Any, 
     return {table: await rows(store.engine, sql, u=user_id) for table, sql in queries.items()}
 
 
-@pytest.mark.postgres
-async def test_one_statement_and_one_transaction_write_the_same_rows(postgres_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    store = postgres_store
+def count_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement run on asyncpg from now on (the list grows as they run)."""
     statements: list[str] = []
     fetch = asyncpg.Connection.fetch
 
@@ -396,6 +395,13 @@ async def test_one_statement_and_one_transaction_write_the_same_rows(postgres_st
         return await fetch(self, sql, *args, **kwargs)
 
     monkeypatch.setattr(asyncpg.Connection, "fetch", counted)
+    return statements
+
+
+@pytest.mark.postgres
+async def test_one_statement_and_one_transaction_write_the_same_rows(postgres_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = postgres_store
+    statements = count_statements(monkeypatch)
     await answers_and_finish(store, ANNA, 10)
     one_statement = len(statements)
     monkeypatch.setattr(updates, "one_statement", lambda writes: None)
@@ -412,14 +418,7 @@ async def test_one_statement_and_one_transaction_write_the_same_rows(postgres_st
 async def test_the_common_update_is_one_statement_after_the_read(postgres_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     store = Store(postgres_store.sessions)  # statements counted: no checking reads
     checkup_id = await start(store, 1)
-    statements: list[str] = []
-    fetch = asyncpg.Connection.fetch
-
-    async def counted(self: asyncpg.Connection, sql: str, *args: Any, **kwargs: Any) -> Any:
-        statements.append(sql)
-        return await fetch(self, sql, *args, **kwargs)
-
-    monkeypatch.setattr(asyncpg.Connection, "fetch", counted)
+    statements = count_statements(monkeypatch)
     assert await answer(store, 2, checkup_id, "category", Answer("menswear")) is APPLIED
     assert len(statements) == 2  # the read, and the write
     assert not any(sql.startswith(("BEGIN", "COMMIT")) for sql in statements)
@@ -430,14 +429,7 @@ async def test_a_sellers_next_update_is_one_statement_without_a_read(postgres_st
     store = Store(postgres_store.sessions)  # statements counted: no checking reads
     first = await run_update(store, update_id=1, user_id=ANNA, language="en", event=Command("checkup"))
     assert first is not None
-    statements: list[str] = []
-    fetch = asyncpg.Connection.fetch
-
-    async def counted(self: asyncpg.Connection, sql: str, *args: Any, **kwargs: Any) -> Any:
-        statements.append(sql)
-        return await fetch(self, sql, *args, **kwargs)
-
-    monkeypatch.setattr(asyncpg.Connection, "fetch", counted)
+    statements = count_statements(monkeypatch)
     second = await run_update(store, update_id=2, user_id=ANNA, language="en", event=Typed("1"))
     assert second is not None and any(isinstance(w, SaveAnswer) for w in second.writes)
     assert len(statements) == 1  # the snapshot the first left, and one statement applying
