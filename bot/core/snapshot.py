@@ -60,6 +60,26 @@ class RoundOfCheckup(Need):
 
 
 @dataclass(frozen=True, slots=True)
+class SalesSince(Need):
+    """The seller's sales from ``since`` on, oldest first (a tuple of SaleView)."""
+
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Customers(Need):
+    """Every customer of the seller's, with their purchases summed up (a tuple of
+    CustomerView, by nickname)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerNamed(Need):
+    """The seller's customer of this nickname, in any case (a CustomerView, or None)."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
 class CheckinHistory(Need):
     """The answers of the seller's check-ins finished since ``since``, other than
     ``checkup_id``, newest first (a tuple of answer mappings)."""

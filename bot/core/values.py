@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
@@ -116,6 +117,38 @@ class RoundView:
     status: str
     due_at: datetime
     checkup_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SaleView:
+    """One sale of the seller's ledger (a refund: a negative amount)."""
+
+    id: int
+    user_id: int
+    at: datetime
+    amount: Decimal
+    currency: str
+    quantity: int | None = None
+    items: str | None = None
+    customer_id: int | None = None
+    channel: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerView:
+    """A customer of the seller's, with their purchases summed up (refunds subtract)."""
+
+    id: int
+    user_id: int
+    nickname: str
+    created_at: datetime
+    not_regular: bool = False
+    later_until: datetime | None = None
+    followed_up_at: datetime | None = None
+    orders: int = 0
+    total: Decimal = Decimal(0)
+    first_at: datetime | None = None
+    last_at: datetime | None = None
 
 
 def aware(moment: datetime) -> datetime:

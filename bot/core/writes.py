@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from enum import Enum
 from typing import Any
 
@@ -91,6 +92,46 @@ class SetRound:
 
 
 @dataclass(frozen=True, slots=True)
+class AddCustomer:
+    """A new customer of the seller's, by the nickname the seller typed."""
+
+    id: int
+    user_id: int
+    nickname: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SetCustomer:
+    """Columns (``not_regular``, ``later_until``, ``followed_up_at``) of a customer."""
+
+    customer_id: int
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSale:
+    """A sale (a refund: a negative amount) in the seller's ledger."""
+
+    id: int
+    user_id: int
+    at: datetime
+    amount: Decimal
+    currency: str
+    quantity: int | None = None
+    items: str | None = None
+    customer_id: int | None = None
+    channel: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveSale:
+    """A sale taken out of the ledger (Undo)."""
+
+    sale_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class DeleteUser:
     """Every row of the seller, at once."""
 
@@ -106,6 +147,10 @@ Write = (
     | SaveReport
     | SetSettings
     | SetRound
+    | AddCustomer
+    | SetCustomer
+    | RecordSale
+    | RemoveSale
     | DeleteUser
 )
 

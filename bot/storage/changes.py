@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 from typing import Any
 
@@ -12,10 +13,14 @@ from sqlalchemy import Delete, Insert, Update, bindparam, delete
 
 from advice.questionnaire import MAX_TEXT_LENGTH
 from bot.core.writes import (
+    AddCustomer,
     CloseCheckup,
     DeleteUser,
+    RecordSale,
+    RemoveSale,
     SaveAnswer,
     SaveReport,
+    SetCustomer,
     SetRound,
     SetSettings,
     SetUser,
@@ -25,7 +30,17 @@ from bot.core.writes import (
 )
 from bot.storage.models import CheckupStatus, User
 from bot.storage.privacy import USER_TABLES
-from bot.storage.statements import ANSWERS, CHECKUPS, REPORTS, ROUNDS, SETTINGS, USERS, table_of
+from bot.storage.statements import (
+    ANSWERS,
+    CHECKUPS,
+    CUSTOMERS,
+    REPORTS,
+    ROUNDS,
+    SALES,
+    SETTINGS,
+    USERS,
+    table_of,
+)
 from bot.storage.statements import Statement as Sql
 
 Build = Callable[[Any], Sql]
@@ -94,6 +109,32 @@ def _set_round(insert: Any) -> Update:
     """The columns given as values (by name) of one round of the seller's."""
     r = ROUNDS.c
     return ROUNDS.update().where(r.id == bindparam("of_round"), r.user_id == bindparam("of_user"))
+
+
+def _insert_customer(insert: Any) -> Insert:
+    return CUSTOMERS.insert()
+
+
+def _set_customer(insert: Any) -> Update:
+    """The columns given as values (by name) of one customer of the seller's."""
+    c = CUSTOMERS.c
+    return CUSTOMERS.update().where(
+        c.id == bindparam("of_customer"), c.user_id == bindparam("of_user")
+    )
+
+
+def _insert_sale(insert: Any) -> Insert:
+    return SALES.insert()
+
+
+def _remove_sale(insert: Any) -> Delete:
+    s = SALES.c
+    return delete(SALES).where(s.id == bindparam("of_sale"), s.user_id == bindparam("of_user"))
+
+
+def minor_units(amount: Decimal) -> int:
+    """An amount in hundredths of its currency, as the ledger stores it."""
+    return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def _delete_rows(insert: Any, *, table: str) -> Delete:
@@ -178,6 +219,33 @@ def statements(write: Write, *, user_id: int) -> list[Statement]:
         case SetRound(values=values):
             values = {"of_round": write.round_id, "of_user": user_id, **values}
             return [("set_round", _set_round, values)]
+        case AddCustomer():
+            row = {
+                "id": write.id,
+                "user_id": write.user_id,
+                "nickname": write.nickname,
+                "nickname_key": write.nickname.casefold(),
+                "created_at": write.created_at,
+            }
+            return [("insert_customer", _insert_customer, row)]
+        case SetCustomer(values=values):
+            values = {"of_customer": write.customer_id, "of_user": user_id, **values}
+            return [("set_customer", _set_customer, values)]
+        case RecordSale():
+            row = {
+                "id": write.id,
+                "user_id": write.user_id,
+                "at": write.at,
+                "amount_minor": minor_units(write.amount),
+                "currency": write.currency,
+                "quantity": write.quantity,
+                "items": write.items,
+                "customer_id": write.customer_id,
+                "channel": write.channel,
+            }
+            return [("insert_sale", _insert_sale, row)]
+        case RemoveSale():
+            return [("remove_sale", _remove_sale, {"of_sale": write.sale_id, "of_user": user_id})]
         case DeleteUser():
             return [
                 (f"delete:{table}", partial(_delete_rows, table=table), {"of_user": write.user_id})

@@ -16,6 +16,7 @@ from advice.questionnaire import Answer
 from bot.core import snapshot as need
 from bot.core.snapshot import Need, Snapshot
 from bot.core.values import CheckupKind, CheckupStatus, ReportView, RoundView, SettingsView
+from bot.storage import sales
 from bot.storage.checkin_queue import aware
 from bot.storage.driver import fetch
 from bot.storage.models import Base
@@ -241,6 +242,9 @@ LOADERS: dict[type[Need], Loader] = {
     need.NewId: _new_id,
     need.Stats: _stats,
     need.Export: _export,
+    need.SalesSince: sales.sales_since,
+    need.Customers: sales.customers,
+    need.CustomerNamed: sales.customer_named,
 }
 
 

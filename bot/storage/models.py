@@ -197,6 +197,47 @@ class CheckinRound(Base):
     )
 
 
+class Customer(Base):
+    """Someone the seller sells to, by the nickname the seller gave them (another person's
+    data: only as typed, bounded, in the seller's export and gone with /delete)."""
+
+    __tablename__ = "customers"
+    __table_args__ = (UniqueConstraint("user_id", "nickname_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    nickname: Mapped[str] = mapped_column(String(40))
+    nickname_key: Mapped[str] = mapped_column(String(40))  # casefolded: one customer per name
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What the seller said of a follow-up: not someone who comes back; reminded again after
+    # this; last followed up.
+    not_regular: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    later_until: Mapped[datetime | None] = mapped_column(default=None)
+    followed_up_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Sale(Base):
+    """One sale in the seller's ledger (a refund: a negative amount). Amounts in hundredths
+    of the currency, exact on every database."""
+
+    __tablename__ = "sales"
+    __table_args__ = (Index("ix_sales_user_id_at", "user_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column()
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(8))
+    quantity: Mapped[int | None] = mapped_column(Integer, default=None)
+    items: Mapped[str | None] = mapped_column(String(200), default=None)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True, default=None
+    )
+    channel: Mapped[str | None] = mapped_column(String(32), default=None)
+
+
 class SendSlot(Base):
     """Telegram's overall message rate, shared by every bot process: each send reserves
     the next free moment by advancing ``next_free`` (seconds since the epoch) atomically.

@@ -18,6 +18,8 @@ from bot.storage.models import (
     CheckinRound,
     Checkup,
     CheckupStatus,
+    Customer,
+    Sale,
     User,
     UserSettings,
 )
@@ -37,6 +39,8 @@ class Stats:
 
 # Tables holding a user's data, children first (the order a manual delete must follow).
 USER_TABLES: tuple[type[Base], ...] = (
+    Sale,
+    Customer,
     CheckinRound,
     AnswerRow,
     AdviceReport,
@@ -112,6 +116,8 @@ class Privacy(UnitCore):
             (AnswerRow, "answers"),
             (AdviceReport, "advice_reports"),
             (CheckinRound, "checkin_rounds"),
+            (Customer, "customers"),
+            (Sale, "sales"),
         )
         for model, key in tables:
             rows = (

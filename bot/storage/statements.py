@@ -16,7 +16,9 @@ from bot.storage.models import (
     Base,
     CheckinRound,
     Checkup,
+    Customer,
     ProcessedUpdate,
+    Sale,
     User,
     UserSettings,
 )
@@ -42,6 +44,8 @@ REPORTS = cast(Table, AdviceReport.__table__)
 PROCESSED_UPDATES = cast(Table, ProcessedUpdate.__table__)
 SETTINGS = cast(Table, UserSettings.__table__)
 ROUNDS = cast(Table, CheckinRound.__table__)
+CUSTOMERS = cast(Table, Customer.__table__)
+SALES = cast(Table, Sale.__table__)
 
 
 def table_of(model: type[Base]) -> Table:

@@ -197,12 +197,15 @@ async def _on_sqlite(
         return applied
 
 
-# SQLite's refusals that mean the snapshot was out of date, as on PostgreSQL: a new
-# check-up's or report's id (the largest id + 1 when it was read) taken meanwhile, or a
-# second current answer to one question.
+# SQLite's refusals that mean the snapshot was out of date, as on PostgreSQL: a new row's id
+# (the largest id + 1 when it was read) taken meanwhile, a second current answer to one
+# question, or a second customer of one nickname.
 _CLASHES = (
     "UNIQUE constraint failed: checkups.id",
     "UNIQUE constraint failed: advice_reports.id",
+    "UNIQUE constraint failed: sales.id",
+    "UNIQUE constraint failed: customers.id",
+    "UNIQUE constraint failed: customers.user_id, customers.nickname_key",
     "UNIQUE constraint failed: answers.checkup_id, answers.field",
 )
 

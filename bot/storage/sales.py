@@ -1,0 +1,132 @@
+"""What a step reads of the seller's sales ledger and customer book (see
+:mod:`~bot.storage.loads`): sales since a moment, and the customers with their purchases
+summed up in the database, so a seller with 100,000 sales costs one grouped query."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.core import snapshot as need
+from bot.core.snapshot import Snapshot
+from bot.core.values import CustomerView, SaleView, aware
+from bot.storage.driver import fetch
+from bot.storage.statements import CUSTOMERS, SALES, Query, prepared
+
+_HUNDRED = Decimal(100)
+
+
+async def _rows(
+    engine: AsyncEngine, name: str, build: Callable[[Any], Query], values: dict[str, Any]
+) -> Sequence[RowMapping]:
+    return await fetch(engine, prepared(engine.dialect.name, name, build), values)
+
+
+def _sales_query(insert: Any) -> Query:
+    s = SALES.c
+    return (
+        select(SALES)
+        .where(s.user_id == bindparam("user"), s.at >= bindparam("since", type_=s.at.type))
+        .order_by(s.at, s.id)
+    )
+
+
+def _sale(row: RowMapping) -> SaleView:
+    return SaleView(
+        id=row["id"],
+        user_id=row["user_id"],
+        at=aware(row["at"]),
+        amount=Decimal(row["amount_minor"]) / _HUNDRED,
+        currency=row["currency"],
+        quantity=row["quantity"],
+        items=row["items"],
+        customer_id=row["customer_id"],
+        channel=row["channel"],
+    )
+
+
+async def sales_since(
+    engine: AsyncEngine, snapshot: Snapshot, wanted: need.SalesSince
+) -> tuple[SaleView, ...]:
+    values = {"user": snapshot.user.id, "since": wanted.since}
+    return tuple(_sale(row) for row in await _rows(engine, "sales_since", _sales_query, values))
+
+
+def _customers_query(by_key: bool) -> Callable[[Any], Query]:
+    """The seller's customers (or the one of ``key``) with their purchases summed up."""
+
+    def build(insert: Any) -> Query:
+        c, s = CUSTOMERS.c, SALES.c
+        bought = (
+            select(
+                s.customer_id,
+                func.count().filter(s.amount_minor > 0).label("orders"),
+                func.sum(s.amount_minor).label("total_minor"),
+                func.min(s.at).filter(s.amount_minor > 0).label("first_at"),
+                func.max(s.at).filter(s.amount_minor > 0).label("last_at"),
+            )
+            .where(s.user_id == bindparam("user"), s.customer_id.is_not(None))
+            .group_by(s.customer_id)
+            .subquery()
+        )
+        query = (
+            select(
+                c.id,
+                c.user_id,
+                c.nickname,
+                c.created_at,
+                c.not_regular,
+                c.later_until,
+                c.followed_up_at,
+                bought.c.orders,
+                bought.c.total_minor,
+                bought.c.first_at,
+                bought.c.last_at,
+            )  # fmt: skip
+            .outerjoin(bought, bought.c.customer_id == c.id)
+            .where(c.user_id == bindparam("user"))
+        )
+        if by_key:
+            return query.where(c.nickname_key == bindparam("key"))
+        return query.order_by(c.nickname_key)
+
+    return build
+
+
+def _customer(row: RowMapping) -> CustomerView:
+    def moment(key: str) -> Any:
+        return None if row[key] is None else aware(row[key])
+
+    return CustomerView(
+        id=row["id"],
+        user_id=row["user_id"],
+        nickname=row["nickname"],
+        created_at=aware(row["created_at"]),
+        not_regular=bool(row["not_regular"]),
+        later_until=moment("later_until"),
+        followed_up_at=moment("followed_up_at"),
+        orders=int(row["orders"] or 0),
+        total=Decimal(int(row["total_minor"] or 0)) / _HUNDRED,
+        first_at=moment("first_at"),
+        last_at=moment("last_at"),
+    )
+
+
+async def customers(
+    engine: AsyncEngine, snapshot: Snapshot, wanted: need.Customers
+) -> tuple[CustomerView, ...]:
+    rows = await _rows(engine, "customers", _customers_query(False), {"user": snapshot.user.id})
+    return tuple(_customer(row) for row in rows)
+
+
+async def customer_named(
+    engine: AsyncEngine, snapshot: Snapshot, wanted: need.CustomerNamed
+) -> CustomerView | None:
+    values = {"user": snapshot.user.id, "key": wanted.key.casefold()}
+    rows = await _rows(engine, "customer_named", _customers_query(True), values)
+    return _customer(rows[0]) if rows else None

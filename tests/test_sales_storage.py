@@ -1,0 +1,121 @@
+"""The sales ledger and the customer book as storage keeps them, on SQLite and PostgreSQL:
+sales written once and read back exactly, customers summed up by the database, one customer
+per nickname in any case, and every row gone with the seller."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from bot.core import snapshot as need
+from bot.core.values import CustomerView
+from bot.core.writes import AddCustomer, DeleteUser, RecordSale, RemoveSale, SetCustomer
+from bot.storage.store import Store
+from tests.support.stored import new_id, snapshot_of, write
+
+ANNA, BORIS = 1001, 2002
+MONDAY = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+
+
+async def customer(store: Store, user_id: int, nickname: str) -> int:
+    customer_id = await new_id(store, user_id, "customers")
+    await write(store, user_id, AddCustomer(customer_id, user_id, nickname, MONDAY))
+    return customer_id
+
+
+async def sale(store: Store, user_id: int, amount: str, days: int = 0, **values: object) -> int:
+    sale_id = await new_id(store, user_id, "sales")
+    at = MONDAY + timedelta(days=days)
+    recorded = RecordSale(sale_id, user_id, at, Decimal(amount), "CNY", **values)  # type: ignore[arg-type]
+    await write(store, user_id, recorded)
+    return sale_id
+
+
+async def book(store: Store, user_id: int) -> dict[str, CustomerView]:
+    customers = (await snapshot_of(store, user_id, need.Customers())).get(need.Customers())
+    return {c.nickname: c for c in customers}
+
+
+async def test_a_sale_is_read_back_exactly(store: Store) -> None:
+    lena = await customer(store, ANNA, "Lena")
+    await sale(store, ANNA, "1200.50", quantity=3, items="jackets", customer_id=lena, channel="groups")
+    await sale(store, ANNA, "0.01", days=1)
+    since = need.SalesSince(MONDAY - timedelta(days=1))
+    first, second = (await snapshot_of(store, ANNA, since)).get(since)
+    assert (first.amount, first.quantity, first.items, first.customer_id, first.channel) == (
+        Decimal("1200.50"), 3, "jackets", lena, "groups",
+    )  # fmt: skip
+    assert first.at == MONDAY and first.currency == "CNY"
+    assert second.amount == Decimal("0.01") and second.customer_id is None
+
+
+async def test_sales_are_read_from_a_moment_on_oldest_first(store: Store) -> None:
+    for days in (9, 0, 4):
+        await sale(store, ANNA, "10", days=days)
+    since = need.SalesSince(MONDAY + timedelta(days=1))
+    sales = (await snapshot_of(store, ANNA, since)).get(since)
+    assert [s.at for s in sales] == [MONDAY + timedelta(days=4), MONDAY + timedelta(days=9)]
+
+
+async def test_the_customer_book_sums_purchases_and_refunds(store: Store) -> None:
+    lena, wang = await customer(store, ANNA, "Lena"), await customer(store, ANNA, "Wang")
+    await customer(store, ANNA, "Mei")  # no purchase yet
+    await sale(store, ANNA, "180", days=0, customer_id=lena)
+    await sale(store, ANNA, "220", days=14, customer_id=lena)
+    await sale(store, ANNA, "-80", days=15, customer_id=lena)  # a refund: no order
+    await sale(store, ANNA, "99", days=3, customer_id=wang)
+    await sale(store, ANNA, "50", days=2)  # nobody named
+    customers = await book(store, ANNA)
+    assert list(customers) == ["Lena", "Mei", "Wang"]
+    assert (customers["Lena"].orders, customers["Lena"].total) == (2, Decimal("320"))
+    assert customers["Lena"].first_at == MONDAY
+    assert customers["Lena"].last_at == MONDAY + timedelta(days=14)
+    assert (customers["Mei"].orders, customers["Mei"].total, customers["Mei"].last_at) == (0, 0, None)
+    assert (customers["Wang"].orders, customers["Wang"].total) == (1, Decimal("99"))
+
+
+async def test_a_customer_is_found_by_nickname_in_any_case(store: Store) -> None:
+    lena = await customer(store, ANNA, "Lena")
+    await customer(store, BORIS, "lena")  # another seller's Lena
+    for typed in ("Lena", "LENA", "lena"):
+        found = (await snapshot_of(store, ANNA, need.CustomerNamed(typed))).get(need.CustomerNamed(typed))
+        assert found is not None and (found.id, found.nickname) == (lena, "Lena")
+    nobody = need.CustomerNamed("Wang")
+    assert (await snapshot_of(store, ANNA, nobody)).get(nobody) is None
+
+
+async def test_a_second_customer_of_one_nickname_is_refused(store: Store) -> None:
+    await customer(store, ANNA, "Lena")
+    with pytest.raises(AssertionError):  # a conflict: the step finds Lena when run again
+        await customer(store, ANNA, "LENA")
+    assert list(await book(store, ANNA)) == ["Lena"]
+
+
+async def test_what_the_seller_says_of_a_follow_up_is_kept(store: Store) -> None:
+    lena = await customer(store, ANNA, "Lena")
+    later = MONDAY + timedelta(days=7)
+    await write(store, ANNA, SetCustomer(lena, {"later_until": later, "followed_up_at": MONDAY}))
+    await write(store, BORIS, SetCustomer(lena, {"not_regular": True}))  # not Boris's customer
+    kept = (await book(store, ANNA))["Lena"]
+    assert (kept.later_until, kept.followed_up_at, kept.not_regular) == (later, MONDAY, False)
+
+
+async def test_undo_removes_one_sale_of_the_sellers_own(store: Store) -> None:
+    mine, theirs = await sale(store, ANNA, "10"), await sale(store, BORIS, "20")
+    await write(store, ANNA, RemoveSale(mine), RemoveSale(theirs))  # a forged id does nothing
+    since = need.SalesSince(MONDAY - timedelta(days=1))
+    assert (await snapshot_of(store, ANNA, since)).get(since) == ()
+    assert [s.id for s in (await snapshot_of(store, BORIS, since)).get(since)] == [theirs]
+
+
+async def test_the_ledger_goes_with_the_seller(store: Store) -> None:
+    lena = await customer(store, ANNA, "Lena")
+    await sale(store, ANNA, "10", customer_id=lena)
+    await sale(store, BORIS, "20")
+    await write(store, ANNA, DeleteUser(ANNA))
+    since = need.SalesSince(MONDAY - timedelta(days=1))
+    assert await book(store, ANNA) == {}
+    assert (await snapshot_of(store, ANNA, since)).get(since) == ()
+    assert len((await snapshot_of(store, BORIS, since)).get(since)) == 1
