@@ -56,6 +56,12 @@ def load_benchmarks(path: Path = DATA_DIR / "benchmarks.toml") -> Benchmarks:
     )
 
 
+@cache
+def load_sales_data(path: Path = DATA_DIR / "sales.toml") -> dict[str, Any]:
+    """The sales ledger's words, repeat intervals and follow-up messages (sales.toml)."""
+    return read_toml(path)
+
+
 PLURAL_FORMS = frozenset({"one", "other"})
 
 
