@@ -8,7 +8,10 @@ Public API
     ``format_sale(entry, lang, currency) -> str``: what was understood, to show back:
     "¥180 · 2 x cakes · Lena · Group chats".
     ``sale_command(entry, lang) -> str``: the entry as a command line that parses back to it.
+    ``rejection_text(rejection, lang) -> str``: why a line was refused, in plain text (the
+    bot escapes it; the part quoted may hold ``<``).
     ``SaleEntry``, ``SaleRejection``, ``RejectReason`` (a str enum), ``channel_for_tag``,
+    ``tag_map``, ``first_tags``, ``channel_label``, ``format_money``, ``CUSTOMER_WORDS``,
     ``MAX_AMOUNT``, ``MAX_NICKNAME``, ``MAX_ITEMS``, ``MAX_QUANTITY``, ``MAX_LINE``.
 
 How a line is read (words are separated by spaces)
@@ -343,3 +346,20 @@ def sale_command(entry: SaleEntry, lang: str) -> str:
     if entry.channel is not None:
         parts.append(f"#{first_tags(lang)[entry.channel]}")
     return " ".join(parts)
+
+
+_LIMITS = {
+    RejectReason.TOO_LARGE: f"{MAX_AMOUNT:,}",
+    RejectReason.NICKNAME_TOO_LONG: str(MAX_NICKNAME),
+    RejectReason.QUANTITY_TOO_LARGE: f"{MAX_QUANTITY:,}",
+    RejectReason.ITEMS_TOO_LONG: str(MAX_ITEMS),
+    RejectReason.LINE_TOO_LONG: str(MAX_LINE),
+}
+
+
+def rejection_text(rejection: SaleRejection, lang: str) -> str:
+    """Why a sale line was not stored, in the seller's language (plain text)."""
+    text = str(load_sales_data()["rejection"][rejection.reason.value][lang])
+    tags = " ".join(f"#{tag}" for tag in first_tags(lang).values())
+    limit = _LIMITS.get(rejection.reason, "")
+    return text.format(part=rejection.part, limit=limit, tags=tags)

@@ -20,6 +20,7 @@ from advice.sales import (
     channel_for_tag,
     format_sale,
     parse_sale,
+    rejection_text,
     sale_command,
     tag_map,
 )
@@ -134,6 +135,29 @@ def test_bad_input_gets_a_reason_and_the_part_at_fault(
     line: str, reason: RejectReason, part: str
 ) -> None:
     assert parse_sale(line, "en") == SaleRejection(reason, part)
+
+
+@pytest.mark.parametrize("reason", list(RejectReason))
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_reason_is_explained_in_both_languages(reason: RejectReason, lang: str) -> None:
+    text = rejection_text(SaleRejection(reason, "#instagarm"), lang)
+    assert text and "{" not in text and "}" not in text
+
+
+def test_the_explanations_say_which_tags_and_bounds_apply() -> None:
+    unknown = rejection_text(SaleRejection(RejectReason.UNKNOWN_TAG, "#insta"), "en")
+    assert unknown.startswith("I don't know the tag #insta. Tags I know: #store #moments #groups")
+    assert "#朋友圈" in rejection_text(SaleRejection(RejectReason.UNKNOWN_TAG, "#x"), "zh")
+    too_large = rejection_text(SaleRejection(RejectReason.TOO_LARGE, "20,000,000"), "en")
+    assert too_large == "20,000,000 is more than 10,000,000 for one sale. Is there a typo?"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_examples_in_the_explanations_are_valid_lines(lang: str) -> None:
+    for reason in (RejectReason.NO_AMOUNT, RejectReason.REFUND_NEEDS_CUSTOMER):
+        text = rejection_text(SaleRejection(reason), lang)
+        example = text[text.index("/sold") :]
+        assert isinstance(parse_sale(example, lang), SaleEntry), example
 
 
 def test_a_nickname_of_exactly_forty_characters_is_kept() -> None:
