@@ -113,17 +113,10 @@ class SaleRejection:
 
 @cache
 def tag_map() -> dict[str, str]:
-    """Every #tag (lower case, without '#') -> its channel; checked against the channels."""
-    raw = load_sales_data()["channel_tags"]
-    if set(raw) != set(CHANNELS):
-        raise ValueError(f"sales.toml: channel_tags must list exactly {CHANNELS}")
+    """Every #tag (lower case, without '#') -> its channel; a channel's name is a tag too."""
     tags: dict[str, str] = {channel: channel for channel in CHANNELS}
-    for channel, words in raw.items():
-        for word in words:
-            key = word.casefold()
-            if tags.get(key, channel) != channel:
-                raise ValueError(f"sales.toml: #{word} names two channels")
-            tags[key] = channel
+    for channel, words in load_sales_data()["channel_tags"].items():
+        tags.update((word.casefold(), channel) for word in words)
     return tags
 
 

@@ -2,12 +2,14 @@
 
 import unicodedata
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from advice.chinese_numbers import CN_CHARS
+from advice.data import DATA_DIR, load_sales_data
 from advice.numbers import parse_number
 from advice.profile import CHANNELS
 from advice.sales import (
@@ -191,6 +193,32 @@ def test_every_tag_names_a_channel_of_the_check_up() -> None:
     for tag in ["#门店", "#实体店", "#friends"]:
         assert channel_for_tag(tag) is not None
     assert channel_for_tag("#nothing") is None
+
+
+SALES_TOML = (DATA_DIR / "sales.toml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        (('paid_ads = ["ads",', 'paid_ads = ["ads", "群",'), "#群 names two channels"),
+        (('paid_ads = ["ads",', 'paid_ads = ["groups",'), "#groups names two channels"),
+        (('paid_ads = ["ads", "ad", "广告", "投流"]', ""), "channel_tags must list exactly"),
+        (("food = 14", "food = 0"), "whole days above 0"),
+        (("food = 14", "cakes = 14"), "repeat_interval_days must list exactly"),
+        (('zh = "{name}，你好呀！上次的{items}', 'zh = "{name}，你好呀！上次的东西'), "lacks"),
+        (('en = "An amount of 0', 'fr = "An amount of 0'), "zero_amount has no text for en"),
+    ],
+)
+def test_a_broken_sales_file_is_refused_when_read(
+    tmp_path: Path, change: tuple[str, str], complaint: str
+) -> None:
+    old, new = change
+    assert old in SALES_TOML
+    path = tmp_path / "sales.toml"
+    path.write_text(SALES_TOML.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ValueError, match=complaint):
+        load_sales_data(path)
 
 
 # --- properties --------------------------------------------------------------------------------
