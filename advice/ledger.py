@@ -4,7 +4,10 @@ Pure functions over a list of :class:`Sale` (in any order); nothing here stores 
 
 Public API
     ``Sale(id, at, amount, quantity, items, customer, channel, refund_of)``: one logged line;
-    ``at`` is an aware datetime, ``amount`` a Decimal, negative for a refund.
+    ``at`` is an aware datetime, ``amount`` a Decimal, negative for a refund; ``refund_of``
+    (the id of the sale a refund reverses, when the bot knows it) is kept for the bot, the
+    sums do not need it. ``Sale.of(entry, id=, at=, refund_of=None)`` makes one from a
+    parsed :class:`advice.sales.SaleEntry`.
     ``weekly_summary(sales, *, now, weeks=5, tz="UTC") -> SalesSummary``: ``weeks`` weeks
     (Monday to Sunday in the seller's time zone, a ZoneInfo or its name), oldest first, the
     last being the week of ``now``; each a :class:`WeekSummary`; plus the repeat share
@@ -13,7 +16,10 @@ Public API
     customer, due ones first (longest overdue first), then by last purchase, newest first.
     ``measured_levers(sales, *, now) -> MeasuredLevers | None``.
     ``follow_up(entry, lang) -> str``: a message for a due customer, to adapt and send.
-    ``repeat_interval_days(category) -> int``.
+    ``repeat_interval_days(category) -> int`` ('other' for an unknown category).
+    ``customer_key(name) -> str``: who a nickname names.
+    Results: :class:`WeekSummary`, :class:`SalesSummary`, :class:`CustomerEntry`,
+    :class:`MeasuredLevers` (frozen dataclasses; amounts are Decimal, shares 0..1 floats).
 
 What counts
     An order is a sale with a positive amount; a refund (negative) is not an order and
@@ -34,9 +40,12 @@ Measured levers
     Once the ledger holds at least 5 orders spanning at least 14 days, over the last 90
     days, it measures the levers itself: weekly orders (orders over the days from the first
     of those orders to ``now``, times 7), the average order value and the repeat rate (share
-    of named customers with two or more visits). Fewer orders or days give figures a
-    seller's own estimate beats. The period is given, since over less than 90 days the
-    repeat rate understates the 90-day rate the benchmarks use.
+    of named customers with two or more visits). Why these bounds: two weeks cover every
+    weekday twice, so a busy weekend does not stand for the week, and with five orders one
+    order more or less moves the weekly figure by a fifth, about as much as a seller's own
+    estimate is off; fewer orders or days give figures that estimate beats. The period is
+    given, since over less than 90 days the repeat rate understates the 90-day rate the
+    benchmarks use.
 """
 
 from __future__ import annotations
@@ -48,6 +57,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from advice.data import load_sales_data
+from advice.sales import SaleEntry
 
 DUE_FACTOR = 1.2  # due once 20% past their own usual interval
 SAME_VISIT = timedelta(days=1)  # closer orders are one visit
@@ -69,6 +79,14 @@ class Sale:
     customer: str | None = None
     channel: str | None = None
     refund_of: int | None = None
+
+    @classmethod
+    def of(cls, entry: SaleEntry, *, id: int, at: datetime, refund_of: int | None = None) -> Sale:
+        """A ledger line from a parsed sale line."""
+        return cls(
+            id, at, entry.amount, entry.quantity, entry.items, entry.customer, entry.channel,
+            refund_of,
+        )  # fmt: skip
 
     @property
     def is_order(self) -> bool:

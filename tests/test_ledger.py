@@ -21,6 +21,7 @@ from advice.ledger import (
     weekly_summary,
 )
 from advice.profile import CATEGORIES
+from advice.sales import SaleEntry, parse_sale
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -59,6 +60,15 @@ BAKER = [
     line(12, at("2026-03-03", "10:00"), "180", "Lena", "cakes", 2),
     line(13, at("2026-03-05", "10:00"), "100", "Lena"),  # after "now": not counted
 ]
+
+
+def test_a_parsed_sale_line_becomes_a_ledger_line() -> None:
+    entry = parse_sale("/sold 180 2 cakes @Lena #groups", "en")
+    assert isinstance(entry, SaleEntry)
+    when = at("2026-03-04")
+    assert Sale.of(entry, id=7, at=when) == Sale(
+        7, when, Decimal(180), 2, "cakes", "Lena", "groups", None
+    )
 
 
 def test_a_bakers_five_weeks() -> None:
@@ -261,3 +271,15 @@ def test_the_book_adds_up_and_lists_the_due_first(sales: list[Sale], category: s
     for entry in book:
         assert isinstance(entry, CustomerEntry)
         assert entry.due == (entry.due_at is not None and entry.due_at <= PROPERTY_NOW)
+
+
+@given(ledgers())
+def test_levers_are_measured_only_from_enough_orders(sales: list[Sale]) -> None:
+    measured = measured_levers(sales, now=PROPERTY_NOW)
+    orders = sorted(s.at for s in sales if s.amount > 0)
+    enough = len(orders) >= 5 and orders[-1] - orders[0] >= timedelta(days=14)
+    assert (measured is not None) == enough
+    if measured is not None:
+        assert measured.start == orders[0] and measured.end == PROPERTY_NOW
+        assert measured.days >= 14 and measured.weekly_orders > 0
+        assert measured.repeat_rate is None or 0 <= measured.repeat_rate <= 1
