@@ -56,6 +56,51 @@ def load_benchmarks(path: Path = DATA_DIR / "benchmarks.toml") -> Benchmarks:
     )
 
 
+@cache
+def load_sales_data(path: Path = DATA_DIR / "sales.toml") -> dict[str, Any]:
+    """The sales ledger's #tags, counting words, repeat intervals and texts (sales.toml).
+
+    Checked as it is read: every channel and category of the check-up and nothing else, a
+    tag naming one channel only, whole positive intervals, every text in both languages
+    with the placeholders it needs."""
+    from advice.profile import CATEGORIES, CHANNELS  # profile reads this module's benchmarks
+
+    raw = read_toml(path)
+    where = path.name
+    tags = raw["channel_tags"]
+    if set(tags) != set(CHANNELS):
+        raise ValueError(f"{where}: channel_tags must list exactly {list(CHANNELS)}")
+    seen = {channel: channel for channel in CHANNELS}  # a channel's own name is a tag too
+    for channel, words in tags.items():
+        for word in words:
+            if seen.setdefault(word.casefold(), channel) != channel:
+                raise ValueError(f"{where}: #{word} names two channels")
+    if not all(isinstance(w, str) and w for w in raw["quantity"]["measure_words"]):
+        raise ValueError(f"{where}: quantity.measure_words must be words")
+    intervals = raw["repeat_interval_days"]
+    if set(intervals) != set(CATEGORIES):
+        raise ValueError(f"{where}: repeat_interval_days must list exactly {list(CATEGORIES)}")
+    if not all(isinstance(days, int) and days > 0 for days in intervals.values()):
+        raise ValueError(f"{where}: repeat_interval_days must be whole days above 0")
+    follow_up = raw["follow_up"]
+    _check_texts(where, "follow_up", follow_up, ("{name}", "{items}"))
+    _check_texts(where, "follow_up.no_items", follow_up["no_items"], ("{name}",))
+    for reason, texts in raw["rejection"].items():
+        _check_texts(where, f"rejection.{reason}", texts, ())
+    return raw
+
+
+def _check_texts(where: str, key: str, texts: dict[str, Any], needs: tuple[str, ...]) -> None:
+    """Every language has a text, and each text holds the placeholders ``needs``."""
+    for lang in LANGUAGES:
+        text = texts.get(lang)
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"{where}: {key} has no text for {lang}")
+        missing = [name for name in needs if name not in text]
+        if missing:
+            raise ValueError(f"{where}: {key}.{lang} lacks {missing}")
+
+
 PLURAL_FORMS = frozenset({"one", "other"})
 
 
