@@ -38,8 +38,8 @@ Ambiguity, on purpose: an item word that is itself a currency word or multiplier
 after the amount joins it ("/sold 180 k" is 180,000); a first item word that is a whole
 number is the quantity; "1 200" is 1 with a quantity of 200 (two words make the amount
 only when one is a currency word or multiplier); a 给 inside an item word starts the
-customer (补给包 would). ``sale_command`` never writes such a line, but for items that
-start with such a word.
+customer (补给包 would). ``sale_command`` writes a line that reads back the same for every
+entry but one whose items start with such a word.
 """
 
 from __future__ import annotations
