@@ -23,7 +23,8 @@ How a line is read (words are separated by spaces)
     ``两``, ``3件``, or a Chinese count written into the item (``两个蛋糕`` is 2 x 蛋糕; the
     measure words are in data/sales.toml). A number with a fraction is an item word.
     Customer, optional: ``@Lena`` (one word), or ``to``/``给`` followed by the name, which
-    runs to the end of the line (``to Aunt May``, ``给 小李``, ``给小李``). Kept as typed
+    runs to the end of the line (``to Aunt May``, ``给 小李``, ``给小李``, and with no space
+    before it in Chinese, ``85元给小李``, ``两个蛋糕给小李``). Kept as typed
     (spaces collapsed), at most 40 characters, no ``<`` or ``>``.
     Channel, optional, anywhere: a ``#tag`` from data/sales.toml (``#groups``, ``#朋友圈``).
     Items: the words left between the quantity and the customer, as typed.
@@ -34,9 +35,11 @@ too long or holding markup, a quantity of 0 or above 10,000, items over 100 char
 holding markup, a line over 200 characters.
 
 Ambiguity, on purpose: an item word that is itself a currency word or multiplier right
-after the amount joins it ("/sold 180 k" is 180,000), and a first item word that is a
-whole number is the quantity. ``sale_command`` never writes such a line for an entry
-whose items do not start with such a word.
+after the amount joins it ("/sold 180 k" is 180,000); a first item word that is a whole
+number is the quantity; "1 200" is 1 with a quantity of 200 (two words make the amount
+only when one is a currency word or multiplier); a 给 inside an item word starts the
+customer (补给包 would). ``sale_command`` writes a line that reads back the same for every
+entry but one whose items start with such a word.
 """
 
 from __future__ import annotations
@@ -205,6 +208,10 @@ def _split_customer(words: list[str]) -> tuple[list[str], str | None | SaleRejec
             return words[:index], _nickname(" ".join(words[index + 1 :]))
         if index > 0 and word.startswith("给") and len(word) > 1:
             return words[:index], _nickname(" ".join([word[1:], *words[index + 1 :]]))
+        cut = word.find("给", 1)
+        if 0 < cut < len(word) - 1:  # no space in Chinese: 85元给小李, 两个蛋糕给小李
+            rest = " ".join([word[cut + 1 :], *words[index + 1 :]])
+            return [*words[:index], word[:cut]], _nickname(rest)
     return words, None
 
 

@@ -80,6 +80,8 @@ SPECIFICATION: list[tuple[str, SaleEntry]] = [
     ("180 cakes to Aunt May", sale("180", items="cakes", customer="Aunt May")),
     ("180 cakes To   Aunt  May ", sale("180", items="cakes", customer="Aunt May")),
     ("180 给小李", sale("180", customer="小李")),
+    ("85元给小李", sale("85", customer="小李")),
+    ("85 两个蛋糕给小李#朋友圈", sale("85", 2, "蛋糕", "小李", "moments_feed")),
     # channels: either language, any case, the channel's own name, attached or not
     ("180 #Groups", sale("180", channel="groups")),
     ("180 #群", sale("180", channel="groups")),
@@ -251,7 +253,8 @@ def _plain_word(word: str) -> bool:
         word == unicodedata.normalize("NFKC", word)
         and not any(char in CN_CHARS or char.isdigit() for char in word)
         and word.casefold() not in CUSTOMER_WORDS
-        and not word.startswith(("给", "@", "x", "X", "×", "*"))
+        and "给" not in word
+        and not word.startswith(("@", "x", "X", "×", "*"))
         and not any(char in "#<>" for char in word)
     )
 
