@@ -8,11 +8,13 @@ Public API
     (the id of the sale a refund reverses, when the bot knows it) is kept for the bot, the
     sums do not need it. ``Sale.of(entry, id=, at=, refund_of=None)`` makes one from a
     parsed :class:`advice.sales.SaleEntry`.
-    ``weekly_summary(sales, *, now, weeks=5, tz="UTC") -> SalesSummary``: ``weeks`` weeks
-    (Monday to Sunday in the seller's time zone, a ZoneInfo or its name), oldest first, the
-    last being the week of ``now``; each a :class:`WeekSummary`; plus the repeat share
-    over the 90 days up to ``now``.
-    ``customer_book(sales, *, now, category) -> tuple[CustomerEntry, ...]``: one entry per
+    ``weekly_summary(sales, *, now, weeks=5, tz="UTC", first_orders=None) -> SalesSummary``:
+    ``weeks`` weeks (Monday to Sunday in the seller's time zone, a ZoneInfo or its name),
+    oldest first, the last being the week of ``now``; each a :class:`WeekSummary`; plus the
+    repeat share over the 90 days up to ``now``. ``first_orders``: each customer's first
+    order ever (by :func:`customer_key`), when ``sales`` hold only the recent ones.
+    ``totals_of(sales, *, now) -> tuple[CustomerTotals, ...]``: each customer summed up.
+    ``customer_book(totals, *, now, category) -> tuple[CustomerEntry, ...]``: one entry per
     customer, due ones first (longest overdue first), then by last purchase, newest first.
     ``measured_levers(sales, *, now) -> MeasuredLevers | None``.
     ``follow_up(entry, lang) -> str``: a message for a due customer, to adapt and send.
@@ -30,11 +32,12 @@ What counts
     without a customer count in orders and revenue only.
 
 Due customers
-    A customer's usual interval is the median gap between their orders, gaps under a day
-    left out (two orders the same day are one visit). They are due at their last order plus
-    1.2 times that interval; with one visit, at their last order plus the category's typical
-    interval (data/sales.toml, ``repeat_interval_days``). The repeat share counts visits
-    too: two lines logged for one basket do not make a returning customer.
+    A visit is a day (UTC) with an order of theirs: two lines logged for one basket are one.
+    A customer's usual interval is the time from their first order to their last over their
+    visits less one (a mean the database can sum up for 100,000 sales, see
+    :class:`CustomerTotals`). They are due at their last order plus 1.2 times that
+    interval; with one visit, at their last order plus the category's typical interval
+    (data/sales.toml, ``repeat_interval_days``). The repeat share counts visits too.
 
 Measured levers
     Once the ledger holds at least 5 orders spanning at least 14 days, over the last 90
@@ -50,7 +53,7 @@ Measured levers
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
@@ -60,7 +63,6 @@ from advice.data import load_sales_data
 from advice.sales import SaleEntry
 
 DUE_FACTOR = 1.2  # due once 20% past their own usual interval
-SAME_VISIT = timedelta(days=1)  # closer orders are one visit
 REPEAT_WINDOW = timedelta(days=90)  # the benchmarks' repeat rate is over 90 days
 MEASURED_MIN_ORDERS = 5
 MEASURED_MIN_SPAN = timedelta(days=14)
@@ -118,6 +120,20 @@ class SalesSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class CustomerTotals:
+    """One customer's purchases summed up: from their ledger lines (:func:`totals_of`), or
+    as the database sums them for a large ledger (the same figures)."""
+
+    name: str
+    orders: int
+    total: Decimal  # net of refunds
+    first_purchase: datetime | None
+    last_purchase: datetime | None
+    order_days: int  # the days (UTC) with an order: two orders on one day are one visit
+    last_items: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CustomerEntry:
     """One customer in the book."""
 
@@ -127,7 +143,7 @@ class CustomerEntry:
     first_purchase: datetime | None  # None for a customer with refunds only
     last_purchase: datetime | None
     last_items: str | None  # the items of their latest order that said what was bought
-    usual_interval: timedelta | None  # median gap between visits; None with one visit
+    usual_interval: timedelta | None  # see usual_interval(); None with one visit
     due_at: datetime | None  # when a follow-up is due
     due: bool
     due_since: datetime | None  # due_at when due
@@ -174,21 +190,33 @@ def _repeat_counts(orders: Iterable[Sale]) -> tuple[int, int]:
     for sale in orders:
         if sale.customer:
             times.setdefault(customer_key(sale.customer), []).append(sale.at)
-    repeat = sum(1 for at in times.values() if len(_visits(sorted(at))) >= 2)
+    repeat = sum(1 for at in times.values() if len(_days(at)) >= 2)
     return repeat, len(times)
+
+
+def _days(times: Iterable[datetime]) -> set[date]:
+    """The days (UTC) of ``times``: orders on one day are one visit."""
+    return {at.astimezone(UTC).date() for at in times}
 
 
 # --- /sales ------------------------------------------------------------------------------------
 
 
 def weekly_summary(
-    sales: Sequence[Sale], *, now: datetime, weeks: int = 5, tz: tzinfo | str = "UTC"
+    sales: Sequence[Sale],
+    *,
+    now: datetime,
+    weeks: int = 5,
+    tz: tzinfo | str = "UTC",
+    first_orders: Mapping[str, datetime] | None = None,
 ) -> SalesSummary:
     """The last ``weeks`` weeks to ``now`` (Monday-start, in ``tz``) and the 90-day repeat share."""
     zone = _zone(tz)
     today = now.astimezone(zone).date()
     this_monday = today - timedelta(days=today.weekday())
     first_order = _first_orders(sales, now)
+    for key, at in (first_orders or {}).items():  # orders before those given
+        first_order[key] = min(at, first_order.get(key, at))
     summaries = []
     for back in range(weeks - 1, -1, -1):
         start = this_monday - timedelta(weeks=back)
@@ -237,16 +265,36 @@ def repeat_interval_days(category: str) -> int:
     return int(intervals[category] if category in intervals else intervals["other"])
 
 
-def customer_book(
-    sales: Sequence[Sale], *, now: datetime, category: str
-) -> tuple[CustomerEntry, ...]:
-    """Every named customer, due ones first (longest overdue first), then latest buyers."""
+def totals_of(sales: Sequence[Sale], *, now: datetime) -> tuple[CustomerTotals, ...]:
+    """Each named customer's purchases summed up from their lines (as the database sums
+    them for a large ledger)."""
     by_customer: dict[str, list[Sale]] = {}
     for sale in sorted(sales, key=lambda s: (s.at, s.id)):
         if sale.customer and sale.at <= now:
             by_customer.setdefault(customer_key(sale.customer), []).append(sale)
+    totals = []
+    for lines in by_customer.values():
+        orders = [s for s in lines if s.is_order]
+        totals.append(
+            CustomerTotals(
+                name=lines[-1].customer or "",
+                orders=len(orders),
+                total=sum((s.amount for s in lines), Decimal(0)),
+                first_purchase=orders[0].at if orders else None,
+                last_purchase=orders[-1].at if orders else None,
+                order_days=len(_days(s.at for s in orders)),
+                last_items=next((s.items for s in reversed(orders) if s.items), None),
+            )
+        )
+    return tuple(totals)
+
+
+def customer_book(
+    totals: Sequence[CustomerTotals], *, now: datetime, category: str
+) -> tuple[CustomerEntry, ...]:
+    """Every customer, due ones first (longest overdue first), then latest buyers."""
     typical = timedelta(days=repeat_interval_days(category))
-    entries = [_customer(lines, now, typical) for lines in by_customer.values()]
+    entries = [_customer(customer, now, typical) for customer in totals]
     due = sorted((e for e in entries if e.due_since), key=lambda e: e.due_since or now)
     others = sorted(
         (e for e in entries if not e.due_since),
@@ -256,47 +304,36 @@ def customer_book(
     return (*due, *others)
 
 
-def _customer(lines: list[Sale], now: datetime, typical: timedelta) -> CustomerEntry:
-    """One customer's entry from their lines, oldest first."""
-    orders = [s for s in lines if s.is_order]
-    visits = _visits([s.at for s in orders])
-    gaps = [later - earlier for earlier, later in zip(visits, visits[1:], strict=False)]
-    usual = _median(gaps)
-    last = orders[-1].at if orders else None
+def usual_interval(customer: CustomerTotals) -> timedelta | None:
+    """The customer's usual time between orders: from their first order to their last,
+    over the days they ordered on, less one (None with orders on one day only)."""
+    first, last = customer.first_purchase, customer.last_purchase
+    if first is None or last is None or customer.order_days < 2:
+        return None
+    return (last - first) / (customer.order_days - 1)
+
+
+def _customer(customer: CustomerTotals, now: datetime, typical: timedelta) -> CustomerEntry:
+    """One customer's entry: due at their last order plus 1.2 times their usual interval
+    (the category's typical interval when they ordered on one day only)."""
+    usual = usual_interval(customer)
+    last = customer.last_purchase
     due_at = None
     if last is not None:
         due_at = last + (usual * DUE_FACTOR if usual is not None else typical)
     due = due_at is not None and due_at <= now
     return CustomerEntry(
-        name=lines[-1].customer or "",
-        orders=len(orders),
-        total=sum((s.amount for s in lines), Decimal(0)),
-        first_purchase=orders[0].at if orders else None,
+        name=customer.name,
+        orders=customer.orders,
+        total=customer.total,
+        first_purchase=customer.first_purchase,
         last_purchase=last,
-        last_items=next((s.items for s in reversed(orders) if s.items), None),
+        last_items=customer.last_items,
         usual_interval=usual,
         due_at=due_at,
         due=due,
         due_since=due_at if due else None,
     )
-
-
-def _median(gaps: list[timedelta]) -> timedelta | None:
-    """The median gap (the mean of the middle two for an even count); None without gaps."""
-    if not gaps:
-        return None
-    ordered = sorted(gaps)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
-def _visits(times: list[datetime]) -> list[datetime]:
-    """Order times with those under a day after the previous visit folded into it."""
-    visits: list[datetime] = []
-    for at in times:
-        if not visits or at - visits[-1] >= SAME_VISIT:
-            visits.append(at)
-    return visits
 
 
 def follow_up(entry: CustomerEntry, lang: str) -> str:

@@ -21,7 +21,7 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from advice.checkin import load_checkin
-from advice.data import load_benchmarks, load_strings
+from advice.data import load_benchmarks, load_sales_data, load_strings
 from advice.engine import default_rulebook
 from advice.questionnaire import load_questionnaire
 from bot import handlers
@@ -36,8 +36,8 @@ from bot.storage.repository import Store
 log = logging.getLogger(__name__)
 
 COMMANDS = (
-    "start", "checkup", "advice", "why", "whatif", "progress", "checkin",
-    "cancel", "language", "export", "delete", "privacy", "help",
+    "start", "checkup", "advice", "why", "whatif", "progress", "checkin", "sold",
+    "sales", "customers", "cancel", "language", "export", "delete", "privacy", "help",
 )  # fmt: skip
 UPDATES_AT_ONCE = 256  # of different users (PerUserUpdateProcessor)
 # An update's replies have up to three Bot API calls in flight together (the press answered,
@@ -53,6 +53,9 @@ COMMAND_DESCRIPTIONS = {
         "whatif": "What if one lever changed",
         "progress": "Your levers and estimate over time",
         "checkin": "Regular check-ins: how often, when",
+        "sold": "Log a sale: /sold 180 2 cakes @Lena",
+        "sales": "This week's and the last four weeks' sales",
+        "customers": "Your customers, who is due for a follow-up",
         "cancel": "Stop the check-up in progress",
         "language": "English / 中文",
         "export": "All your data as a file",
@@ -68,6 +71,9 @@ COMMAND_DESCRIPTIONS = {
         "whatif": "如果某个杠杆变了会怎样",
         "progress": "杠杆和估算随时间的变化",
         "checkin": "定期复查：频率和时间",
+        "sold": "记一笔成交：/sold 180 2 蛋糕 @小李",
+        "sales": "本周和前四周的成交",
+        "customers": "客户名单，该回访谁",
         "cancel": "停止当前诊断",
         "language": "English / 中文",
         "export": "导出全部数据",
@@ -181,6 +187,7 @@ def load_data_files() -> None:
     load_benchmarks()
     load_questionnaire()
     load_checkin()
+    load_sales_data()
     default_rulebook()
 
 
@@ -196,6 +203,9 @@ def add_handlers(application: Application) -> None:
         "whatif": handlers.whatif,
         "progress": handlers.progress,
         "checkin": handlers.checkin,
+        "sold": handlers.sold,
+        "sales": handlers.sales,
+        "customers": handlers.customers,
         "cancel": handlers.cancel,
         "language": handlers.language,
         "export": handlers.export,

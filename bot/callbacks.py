@@ -29,6 +29,9 @@ The format is the one buttons already out in chats carry (one line a kind):
   csd:<0-6>                           Day              which day of the week
   csh:<0-23>                          Hour             at what hour
   csz:<index>|keep                    Zone             a time zone of the list, or the one set
+  su:<sale>                           UndoSale         take a sale out of the ledger
+  cf:sent|later|no:<customer>         CustomerAction   a due customer followed up / later / not a regular
+  sf:csv                              SalesFile        the ledger as a CSV file
 """
 
 from __future__ import annotations
@@ -112,7 +115,9 @@ class Either:
 
 Codec = Digits | Words | Either
 
-Id = Annotated[int, Digits(12)]  # a row of the database: a check-up, a report, a round
+# A row of the database: a check-up, a report, a round, a sale, a customer. Nine digits: a
+# forged id stays within the 32-bit id columns (a billion rows is beyond any one bot).
+Id = Annotated[int, Digits(9)]
 Index = Annotated[int, Digits(3)]  # a question's or an option's place in its list
 Mask = Annotated[int, Digits(6)]  # the options chosen, one bit each
 YesNo = Annotated[bool, Words("yes", "no", values=(True, False))]
@@ -317,3 +322,17 @@ class Hour(CallbackData, prefix="csh"):
 
 class Zone(CallbackData, prefix="csz"):
     zone: Annotated[int | Literal["keep"], Either(Digits(2), Words("keep"))]  # an index of the list
+
+
+# The sales ledger and the customer book.
+class UndoSale(CallbackData, prefix="su"):
+    sale: Id
+
+
+class CustomerAction(CallbackData, prefix="cf"):
+    action: Literal["sent", "later", "no"]  # followed up; remind later; not a regular
+    customer: Id
+
+
+class SalesFile(CallbackData, prefix="sf"):
+    what: Literal["csv"]

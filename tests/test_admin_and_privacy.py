@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from advice.questionnaire import MAX_TEXT_LENGTH, Answer, load_questionnaire
 from bot.app import register_commands
 from bot.core.writes import SaveAnswer, SetSettings, StartCheckup
-from bot.storage.models import Base, CheckinRound, Customer, Sale, UserSettings, utcnow
+from bot.storage.models import Base, CheckinRound, UserSettings, utcnow
 from bot.storage.repository import Store
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.harness import ChatHarness, Seller
@@ -128,14 +128,11 @@ async def two_sellers_with_data(harness: ChatHarness) -> tuple[Seller, Seller]:
         await finish_checkup(seller)
         await seller.says("/checkup")
         await seller.presses("Food")  # a second check-up in progress
+        await seller.says("/sold 180 2 cakes @Lena")  # the ledger and the customer book
     async with harness.store.sessions() as session, session.begin():
         for seller in (one, two):
             session.add(UserSettings(user_id=seller.id))
             session.add(CheckinRound(user_id=seller.id, due_at=utcnow(), status="sent"))
-            lena = Customer(user_id=seller.id, nickname="Lena", nickname_key="lena")
-            session.add(lena)
-            await session.flush()
-            session.add(Sale(user_id=seller.id, at=utcnow(), amount_minor=18000, currency="CNY", customer_id=lena.id))
     for seller in (one, two):
         rows = await rows_per_table(harness.store, seller.id)
         assert all(rows.values()), f"every table holds rows of both: {rows}"

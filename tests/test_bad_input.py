@@ -64,6 +64,8 @@ TEXTS = st.one_of(st.text(max_size=80), st.sampled_from(SPECIAL_TEXTS), NUMBERIS
 COMMANDS = [
     "/start", "/help", "/privacy", "/checkup", "/cancel", "/advice", "/why", "/whatif", "/language",
     "/export", "/delete", "/stats", "/dance", "/", "/start extra words", "/CHECKUP",
+    "/sold", "/sold 180 2 cakes @Lena #groups", "/sold -50 @Lena", "/sold 1e99", "/sales",
+    "/customers",
 ]  # fmt: skip
 
 
@@ -92,6 +94,8 @@ INPUTS = st.one_of(
     st.builds(Input, st.just("forged_button"), data=st.one_of(st.text(max_size=70), st.sampled_from([
         "a:1:0:0" + "0" * 60, "x" * 65, "é" * 40, "a:-1:0:0", "a:1:0", "m:1:3:" + "9" * 7,
         "adv:why:99999999999999", "wi:happiness", "lang:fr", "menu:", ":", "a::::",
+        "su:1", "su:2200000000", "cf:sent:1", "cf:no:999999999999", "sf:csv", "sf:xls",
+        "adv:why:2200000000", "ci:go:2200000000",
     ]))),  # fmt: skip
     st.builds(Input, st.just("stale_button"), st.sampled_from(["a", "m", "md", "bk", "sk", "dk"]),
               st.sampled_from(["current", "foreign", "missing"])),

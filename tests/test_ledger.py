@@ -18,6 +18,7 @@ from advice.ledger import (
     follow_up,
     measured_levers,
     repeat_interval_days,
+    totals_of,
     weekly_summary,
 )
 from advice.profile import CATEGORIES
@@ -103,7 +104,7 @@ def test_weeks_start_on_monday_in_the_sellers_time_zone() -> None:
 
 
 def test_the_customer_book_puts_the_due_first() -> None:
-    book = customer_book(BAKER, now=BAKER_NOW, category="food")
+    book = customer_book(totals_of(BAKER, now=BAKER_NOW), now=BAKER_NOW, category="food")
     assert [c.name for c in book] == [
         "Auntie Fang",  # one order 28 Jan: due 14 days later, 11 Feb
         "Mei",  # one visit 12 Feb 18:30: due 26 Feb 18:30
@@ -117,11 +118,11 @@ def test_the_customer_book_puts_the_due_first() -> None:
     assert (mei.orders, mei.total, mei.usual_interval, mei.last_items) == (
         2, Decimal(240), None, "cookies"
     )  # fmt: skip
-    # Lena: 5 orders, 810 in all. Gaps 8d23h, 5d1h, 14d, 7d: the median is the mean of
-    # 7d and 8d23h, 7d23h30m; due 1.2 times that (9d13h48m) after 3 Mar 10:00.
+    # Lena: 5 orders on 5 days, 810 in all. Gaps 8d23h, 5d1h, 14d, 7d: 35 days over 4 gaps,
+    # 8d18h; due 1.2 times that (10d12h) after 3 Mar 10:00.
     assert (lena.orders, lena.total, lena.name) == (5, Decimal(810), "Lena")
-    assert lena.usual_interval == timedelta(days=7, hours=23, minutes=30)
-    assert lena.due_at == at("2026-03-12", "23:48") and not lena.due
+    assert lena.usual_interval == timedelta(days=8, hours=18)
+    assert lena.due_at == at("2026-03-13", "22:00") and not lena.due
     assert lena.first_purchase == at("2026-01-27", "10:00")
     assert lena.last_purchase == at("2026-03-03", "10:00")
     # Wang: one gap of 26d13h30m (637.5 h); due 1.2 times that, 765 h (31d21h), after 2 Mar 00:30.
@@ -135,8 +136,12 @@ def test_a_customer_falls_due_at_their_own_rhythm() -> None:
     ]
     # Orders on 1, 11, 21 Jan: usual interval 10 days, due 12 days after the last.
     due_day = at("2026-02-02")
-    (before,) = customer_book(every_ten_days, now=due_day - timedelta(minutes=1), category="food")
-    (after,) = customer_book(every_ten_days, now=due_day, category="food")
+    (before,) = customer_book(
+        totals_of(every_ten_days, now=due_day - timedelta(minutes=1)),
+        now=due_day - timedelta(minutes=1),
+        category="food",
+    )
+    (after,) = customer_book(totals_of(every_ten_days, now=due_day), now=due_day, category="food")
     assert not before.due and before.due_since is None
     assert after.due and after.due_since == due_day
 
@@ -147,8 +152,12 @@ def test_a_one_time_customer_falls_due_after_the_categorys_interval(
 ) -> None:
     once = [line(1, at("2026-01-01"), "300", "Kim")]
     due_day = at("2026-01-01") + timedelta(days=days)
-    (before,) = customer_book(once, now=due_day - timedelta(seconds=1), category=category)
-    (after,) = customer_book(once, now=due_day, category=category)
+    (before,) = customer_book(
+        totals_of(once, now=due_day - timedelta(seconds=1)),
+        now=due_day - timedelta(seconds=1),
+        category=category,
+    )
+    (after,) = customer_book(totals_of(once, now=due_day), now=due_day, category=category)
     assert (before.due, after.due, after.due_since) == (False, True, due_day)
 
 
@@ -187,7 +196,9 @@ def test_refunds_take_off_revenue_but_are_not_orders() -> None:
 
 
 def test_the_reseller_customer_book_nets_refunds() -> None:
-    book = customer_book(RESELLER, now=RESELLER_NOW, category="womenswear")
+    book = customer_book(
+        totals_of(RESELLER, now=RESELLER_NOW), now=RESELLER_NOW, category="womenswear"
+    )
     assert [(c.name, c.orders, c.total, c.due) for c in book] == [
         ("Cleo", 1, Decimal(300), False),  # 400 - 100
         ("Bea", 1, Decimal(250), False),
@@ -222,7 +233,7 @@ def test_five_orders_over_less_than_fourteen_days_are_not_enough() -> None:
 
 
 def test_a_due_customer_gets_a_message_with_what_they_bought() -> None:
-    book = customer_book(BAKER, now=BAKER_NOW, category="food")
+    book = customer_book(totals_of(BAKER, now=BAKER_NOW), now=BAKER_NOW, category="food")
     mei = book[1]
     assert follow_up(mei, "en").startswith("Hi Mei! How are you finding the cookies?")
     assert follow_up(mei, "zh").startswith("Mei，你好呀！上次的cookies")
@@ -260,7 +271,7 @@ def test_revenue_is_the_sum_of_the_amounts_and_orders_never_negative(sales: list
 
 @given(ledgers(), st.sampled_from(CATEGORIES))
 def test_the_book_adds_up_and_lists_the_due_first(sales: list[Sale], category: str) -> None:
-    book = customer_book(sales, now=PROPERTY_NOW, category=category)
+    book = customer_book(totals_of(sales, now=PROPERTY_NOW), now=PROPERTY_NOW, category=category)
     named = sum((s.amount for s in sales if s.customer), Decimal(0))
     assert sum((c.total for c in book), Decimal(0)) == named
     assert sum(c.orders for c in book) == sum(1 for s in sales if s.customer and s.amount > 0)

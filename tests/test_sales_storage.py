@@ -25,7 +25,7 @@ async def customer(store: Store, user_id: int, nickname: str) -> int:
     return customer_id
 
 
-async def sale(store: Store, user_id: int, amount: str, days: int = 0, **values: object) -> int:
+async def sale(store: Store, user_id: int, amount: str, days: float = 0, **values: object) -> int:
     sale_id = await new_id(store, user_id, "sales")
     at = MONDAY + timedelta(days=days)
     recorded = RecordSale(sale_id, user_id, at, Decimal(amount), "CNY", **values)  # type: ignore[arg-type]
@@ -119,3 +119,30 @@ async def test_the_ledger_goes_with_the_seller(store: Store) -> None:
     assert await book(store, ANNA) == {}
     assert (await snapshot_of(store, ANNA, since)).get(since) == ()
     assert len((await snapshot_of(store, BORIS, since)).get(since)) == 1
+
+
+async def test_a_sale_carries_its_customers_name_and_first_order(store: Store) -> None:
+    lena = await customer(store, ANNA, "Lena")
+    await sale(store, ANNA, "180", days=0, customer_id=lena)
+    await sale(store, ANNA, "99", days=30, customer_id=lena)
+    since = need.SalesSince(MONDAY + timedelta(days=20))  # the first order is before it
+    (later,) = (await snapshot_of(store, ANNA, since)).get(since)
+    assert (later.customer, later.customer_since) == ("Lena", MONDAY)
+
+
+async def test_a_customer_shows_what_their_latest_order_was_of(store: Store) -> None:
+    lena = await customer(store, ANNA, "Lena")
+    await sale(store, ANNA, "180", days=0, customer_id=lena, items="cakes")
+    await sale(store, ANNA, "60", days=5, customer_id=lena, items="cookies")
+    await sale(store, ANNA, "40", days=9, customer_id=lena)  # said nothing of what
+    await sale(store, ANNA, "-60", days=10, customer_id=lena, items="cookies returned")
+    assert (await book(store, ANNA))["Lena"].last_items == "cookies"
+
+
+async def test_two_orders_on_one_day_are_one_visit(store: Store) -> None:
+    lena = await customer(store, ANNA, "Lena")
+    for days in (0, 0.25, 7):
+        await sale(store, ANNA, "10", days=days, customer_id=lena)
+    await sale(store, ANNA, "-10", days=9, customer_id=lena)  # a refund is no visit
+    kept = (await book(store, ANNA))["Lena"]
+    assert (kept.orders, kept.order_days) == (3, 2)

@@ -11,7 +11,16 @@ from collections.abc import Callable
 from typing import Any
 
 from bot import callbacks as cb
-from bot.core import advice, checkin_settings, checkins, checkup, menus, seller_data
+from bot.core import (
+    advice,
+    checkin_settings,
+    checkins,
+    checkup,
+    customers,
+    menus,
+    sales,
+    seller_data,
+)
 from bot.core.events import Command, Edited, Event, NotText, Pressed, Typed
 from bot.core.snapshot import Snapshot
 from bot.core.turn import Turn
@@ -98,6 +107,9 @@ COMMANDS: dict[str, CommandStep] = {
     "delete": lambda turn, event: seller_data.delete_prompt(turn),
     "checkin": lambda turn, event: checkin_settings.settings_menu(turn),
     "stats": _stats,
+    "sold": sales.sold,
+    "sales": lambda turn, event: sales.sales_overview(turn),
+    "customers": lambda turn, event: customers.customers_book(turn),
 }
 
 
@@ -114,6 +126,8 @@ def _typed(turn: Turn, typed: str) -> list[Reply]:
         return checkin_settings.typed_hour(turn, typed)
     if prompt == "time_zone":
         return checkin_settings.typed_zone(turn, typed)
+    if sales.awaits_sale(turn):
+        return sales.typed_sale(turn, typed)
     return menus.idle_text(turn)
 
 
@@ -196,4 +210,7 @@ BUTTONS: dict[type[cb.CallbackData], ButtonStep] = {
     cb.Day: checkin_settings.choose_day,
     cb.Hour: checkin_settings.choose_hour,
     cb.Zone: checkin_settings.choose_zone,
+    cb.UndoSale: sales.undo,
+    cb.SalesFile: sales.sales_file,
+    cb.CustomerAction: customers.customer_action,
 }

@@ -67,6 +67,13 @@ class SalesSince(Need):
 
 
 @dataclass(frozen=True, slots=True)
+class OneSale(Need):
+    """One sale of the seller's (a SaleView; None for another seller's id or one removed)."""
+
+    sale_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class Customers(Need):
     """Every customer of the seller's, with their purchases summed up (a tuple of
     CustomerView, by nickname)."""

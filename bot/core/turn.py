@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from advice.engine import Assessment
@@ -18,16 +19,22 @@ from bot.core.values import (
     CheckupKind,
     CheckupStatus,
     CheckupView,
+    CustomerView,
     ReportView,
     RoundView,
+    SaleView,
     SettingsView,
     UserView,
 )
 from bot.core.writes import (
+    AddCustomer,
     CloseCheckup,
     DeleteUser,
+    RecordSale,
+    RemoveSale,
     SaveAnswer,
     SaveReport,
+    SetCustomer,
     SetRound,
     SetSettings,
     SetUser,
@@ -217,6 +224,36 @@ class Turn:
         changed = replace(round_, **values)
         self._rounds[round_.id] = changed
         return changed
+
+    # --- the sales ledger and the customer book ----------------------------------------
+    def customer_named(self, nickname: str) -> CustomerView | None:
+        return self.snapshot.get(need.CustomerNamed(nickname.casefold()))
+
+    def customers(self) -> tuple[CustomerView, ...]:
+        return self.snapshot.get(need.Customers())
+
+    def sales_since(self, since: datetime) -> tuple[SaleView, ...]:
+        return self.snapshot.get(need.SalesSince(since))
+
+    def sale(self, sale_id: int) -> SaleView | None:
+        return self.snapshot.get(need.OneSale(sale_id))
+
+    def add_customer(self, nickname: str) -> int:
+        customer_id = self.new_id("customers")
+        self.writes.append(AddCustomer(customer_id, self.user.id, nickname, self.now))
+        return customer_id
+
+    def change_customer(self, customer_id: int, **values: Any) -> None:
+        self.writes.append(SetCustomer(customer_id, values))
+
+    def record_sale(self, amount: Decimal, currency: str, **details: Any) -> int:
+        """A sale (a refund: a negative amount) in the ledger now; its id."""
+        sale_id = self.new_id("sales")
+        self.writes.append(RecordSale(sale_id, self.user.id, self.now, amount, currency, **details))
+        return sale_id
+
+    def remove_sale(self, sale_id: int) -> None:
+        self.writes.append(RemoveSale(sale_id))
 
     # --- the operator's figures and the seller's data ----------------------------------
     def stats(self) -> Any:

@@ -132,6 +132,8 @@ class SaleView:
     items: str | None = None
     customer_id: int | None = None
     channel: str | None = None
+    customer: str | None = None  # the customer's nickname
+    customer_since: datetime | None = None  # the customer's first order ever
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +151,8 @@ class CustomerView:
     total: Decimal = Decimal(0)
     first_at: datetime | None = None
     last_at: datetime | None = None
+    order_days: int = 0  # the days (UTC) they ordered on
+    last_items: str | None = None  # what their latest order that said so was of
 
 
 def aware(moment: datetime) -> datetime:

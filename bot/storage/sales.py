@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -27,16 +28,41 @@ async def _rows(
     return await fetch(engine, prepared(engine.dialect.name, name, build), values)
 
 
-def _sales_query(insert: Any) -> Query:
-    s = SALES.c
+def _bought(s: Any, postgresql: bool) -> Any:
+    """Each customer's orders summed up (refunds subtract from the total only), with the
+    days (UTC) they ordered on."""
+    order = s.amount_minor > 0
+    day = func.date(func.timezone("UTC", s.at) if postgresql else s.at)
     return (
-        select(SALES)
+        select(
+            s.customer_id,
+            func.count().filter(order).label("orders"),
+            func.count(func.distinct(day)).filter(order).label("order_days"),
+            func.sum(s.amount_minor).label("total_minor"),
+            func.min(s.at).filter(order).label("first_at"),
+            func.max(s.at).filter(order).label("last_at"),
+        )
+        .where(s.user_id == bindparam("user"), s.customer_id.is_not(None))
+        .group_by(s.customer_id)
+        .subquery("bought")
+    )
+
+
+def _sales_query(insert: Any) -> Query:
+    """The seller's sales since ``since``, each with its customer's nickname and first order."""
+    s, c = SALES.c, CUSTOMERS.c
+    bought = _bought(SALES.alias("all_sales").c, insert is postgresql.insert)
+    return (
+        select(SALES, c.nickname, bought.c.first_at.label("customer_since"))
+        .outerjoin(CUSTOMERS, c.id == s.customer_id)
+        .outerjoin(bought, bought.c.customer_id == s.customer_id)
         .where(s.user_id == bindparam("user"), s.at >= bindparam("since", type_=s.at.type))
         .order_by(s.at, s.id)
     )
 
 
 def _sale(row: RowMapping) -> SaleView:
+    customer_since = row.get("customer_since")
     return SaleView(
         id=row["id"],
         user_id=row["user_id"],
@@ -47,6 +73,8 @@ def _sale(row: RowMapping) -> SaleView:
         items=row["items"],
         customer_id=row["customer_id"],
         channel=row["channel"],
+        customer=row.get("nickname"),
+        customer_since=None if customer_since is None else aware(customer_since),
     )
 
 
@@ -57,22 +85,35 @@ async def sales_since(
     return tuple(_sale(row) for row in await _rows(engine, "sales_since", _sales_query, values))
 
 
+def _one_sale_query(insert: Any) -> Query:
+    s = SALES.c
+    return select(SALES).where(s.user_id == bindparam("user"), s.id == bindparam("of_sale"))
+
+
+async def one_sale(
+    engine: AsyncEngine, snapshot: Snapshot, wanted: need.OneSale
+) -> SaleView | None:
+    values = {"user": snapshot.user.id, "of_sale": wanted.sale_id}
+    rows = await _rows(engine, "one_sale", _one_sale_query, values)
+    return _sale(rows[0]) if rows else None
+
+
 def _customers_query(by_key: bool) -> Callable[[Any], Query]:
-    """The seller's customers (or the one of ``key``) with their purchases summed up."""
+    """The seller's customers (or the one of ``key``) with their purchases summed up, and
+    the items of their latest order that named them."""
 
     def build(insert: Any) -> Query:
         c, s = CUSTOMERS.c, SALES.c
-        bought = (
-            select(
-                s.customer_id,
-                func.count().filter(s.amount_minor > 0).label("orders"),
-                func.sum(s.amount_minor).label("total_minor"),
-                func.min(s.at).filter(s.amount_minor > 0).label("first_at"),
-                func.max(s.at).filter(s.amount_minor > 0).label("last_at"),
+        bought = _bought(s, insert is postgresql.insert)
+        latest = SALES.alias("latest").c
+        last_items = (
+            select(latest["items"])
+            .where(
+                latest.customer_id == c.id, latest.amount_minor > 0, latest["items"].is_not(None)
             )
-            .where(s.user_id == bindparam("user"), s.customer_id.is_not(None))
-            .group_by(s.customer_id)
-            .subquery()
+            .order_by(latest.at.desc(), latest.id.desc())
+            .limit(1)
+            .scalar_subquery()
         )
         query = (
             select(
@@ -87,7 +128,9 @@ def _customers_query(by_key: bool) -> Callable[[Any], Query]:
                 bought.c.total_minor,
                 bought.c.first_at,
                 bought.c.last_at,
-            )  # fmt: skip
+                bought.c.order_days,
+                last_items.label("last_items"),
+            )
             .outerjoin(bought, bought.c.customer_id == c.id)
             .where(c.user_id == bindparam("user"))
         )
@@ -114,6 +157,8 @@ def _customer(row: RowMapping) -> CustomerView:
         total=Decimal(int(row["total_minor"] or 0)) / _HUNDRED,
         first_at=moment("first_at"),
         last_at=moment("last_at"),
+        order_days=int(row["order_days"] or 0),
+        last_items=row["last_items"],
     )
 
 
