@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot import callbacks as cb
-from bot.core import advice, checkin_settings, checkins, checkup, menus, seller_data
+from bot.core import advice, checkin_settings, checkins, checkup, menus, pricing, seller_data
 from bot.core.events import Command, Edited, Event, NotText, Pressed, Typed
 from bot.core.snapshot import Snapshot
 from bot.core.turn import Turn
@@ -94,6 +94,7 @@ COMMANDS: dict[str, CommandStep] = {
     "why": lambda turn, event: advice.show_advice(turn, view="why"),
     "whatif": lambda turn, event: advice.whatif(turn, args=event.args.strip() or None),
     "progress": lambda turn, event: advice.show_progress(turn),
+    "price": lambda turn, event: pricing.price(turn, event.args),
     "export": lambda turn, event: seller_data.export_data(turn),
     "delete": lambda turn, event: seller_data.delete_prompt(turn),
     "checkin": lambda turn, event: checkin_settings.settings_menu(turn),
