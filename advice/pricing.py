@@ -275,7 +275,8 @@ def _read(field: Field, typed: str) -> tuple[Decimal, bool] | PriceRejection:
         return _why_not(field, typed)
     if number.is_range:
         return PriceRejection("range", field, typed)
-    if number.unit is not None or number.per is not None:
+    monthly = field == "goal" and number.per == "month"  # "goal 5000 a month", "目标每月5000"
+    if number.unit is not None or (number.per is not None and not monthly):
         return PriceRejection("bad_number", field, typed)
     if number.percent and field in MONEY_FIELDS:
         return PriceRejection("percent_here", field, typed)

@@ -150,6 +150,17 @@ def test_numbers_as_sellers_type_them() -> None:
     assert inputs.monthly_goal == 15000
 
 
+@pytest.mark.parametrize(
+    "goal", ["goal 5000 a month", "goal 5k/month", "目标每月5000", "月目标5000/月"]
+)
+def test_a_goal_may_say_it_is_a_month(goal: str) -> None:
+    inputs = parse_price(f"120 cost 50 {goal}")
+    assert isinstance(inputs, PriceInputs) and inputs.monthly_goal == 5000
+    assert parse_price("120 cost 50 goal 5000 a week") == PriceRejection(
+        "bad_number", "goal", "5000 a week"
+    )
+
+
 def test_a_fee_in_percent_and_a_fixed_fee_together() -> None:
     inputs = parse_price("99.9 cost 40 fee 2.5% fee 1")
     assert isinstance(inputs, PriceInputs)
