@@ -208,7 +208,11 @@ def _keyword_re() -> re.Pattern[str]:
 
 
 _JOINER = re.compile(r"^(?:[:=]|is(?![a-z])|at(?![a-z])|为|是)\s*")
-_SEPARATORS = " \t\n,;，；、"
+_EDGES = re.compile(r"^[\s,;，；、]+|[\s,;，；、]+$")  # spaces and separators around a figure
+
+
+def _trim(text: str) -> str:
+    return _EDGES.sub("", text)
 
 
 def parse_price(text: str) -> PriceInputs | PriceRejection:
@@ -218,16 +222,16 @@ def parse_price(text: str) -> PriceInputs | PriceRejection:
     line = unicodedata.normalize("NFKC", text).casefold()
     if len(line) > MAX_TEXT_LENGTH:  # NFKC can lengthen a line ("㍱" is four letters)
         return PriceRejection("too_long")
-    if not line.strip(_SEPARATORS):
+    if not _trim(line):
         return PriceRejection("empty")
     segments: list[tuple[Field, str]] = []
     matches = list(_keyword_re().finditer(line))
-    first = line[: matches[0].start() if matches else len(line)].strip(_SEPARATORS)
+    first = _trim(line[: matches[0].start() if matches else len(line)])
     if first:
         segments.append(("price", first))
     for match, after in zip(matches, [*matches[1:], None], strict=False):
         value = line[match.end() : after.start() if after else len(line)]
-        value = _JOINER.sub("", value.strip(_SEPARATORS)).strip(_SEPARATORS)
+        value = _trim(_JOINER.sub("", _trim(value)))
         segments.append((keywords()[match.group()], value))
 
     figures: dict[str, Decimal] = {}
@@ -316,7 +320,7 @@ def _why_not(field: Field, typed: str) -> PriceRejection:
             if not any(char.isdigit() for char in rest):
                 return PriceRejection("unknown_word", None, rest)
             break
-    if not any(char.isdigit() for char in typed) and not _has_numeral(typed):
+    if words and not any(char.isdigit() for char in typed) and not _has_numeral(typed):
         return PriceRejection("unknown_word", None, words[0])
     return PriceRejection("bad_number", field, typed)
 

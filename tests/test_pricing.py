@@ -174,6 +174,8 @@ def test_a_fee_in_percent_and_a_fixed_fee_together() -> None:
     [
         ("", PriceRejection("empty")),
         ("  ，", PriceRejection("empty")),
+        ("\x1f", PriceRejection("empty")),  # a control character str.split takes for a space
+        ("120\x1f cost 50\x1c cost 60", PriceRejection("repeated", "cost", "60")),
         ("abc", PriceRejection("unknown_word", None, "abc")),
         ("🎂", PriceRejection("unknown_word", None, "🎂")),
         ("120 cost 50 🎂", PriceRejection("unknown_word", None, "🎂")),
