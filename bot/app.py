@@ -23,6 +23,7 @@ from telegram.request import HTTPXRequest
 from advice.checkin import load_checkin
 from advice.data import load_benchmarks, load_sales_data, load_strings
 from advice.engine import default_rulebook
+from advice.pricing import keywords as pricing_keywords
 from advice.questionnaire import load_questionnaire
 from bot import handlers
 from bot.config import Settings
@@ -36,7 +37,7 @@ from bot.storage.repository import Store
 log = logging.getLogger(__name__)
 
 COMMANDS = (
-    "start", "checkup", "advice", "why", "whatif", "progress", "checkin", "sold",
+    "start", "checkup", "advice", "why", "whatif", "progress", "price", "checkin", "sold",
     "sales", "customers", "cancel", "language", "export", "delete", "privacy", "help",
 )  # fmt: skip
 UPDATES_AT_ONCE = 256  # of different users (PerUserUpdateProcessor)
@@ -52,6 +53,7 @@ COMMAND_DESCRIPTIONS = {
         "why": "Why that advice",
         "whatif": "What if one lever changed",
         "progress": "Your levers and estimate over time",
+        "price": "Margin calculator: what one order leaves you",
         "checkin": "Regular check-ins: how often, when",
         "sold": "Log a sale: /sold 180 2 cakes @Lena",
         "sales": "This week's and the last four weeks' sales",
@@ -70,6 +72,7 @@ COMMAND_DESCRIPTIONS = {
         "why": "为什么这样建议",
         "whatif": "如果某个杠杆变了会怎样",
         "progress": "杠杆和估算随时间的变化",
+        "price": "利润计算器：每单能赚多少",
         "checkin": "定期复查：频率和时间",
         "sold": "记一笔成交：/sold 180 2 蛋糕 @小李",
         "sales": "本周和前四周的成交",
@@ -189,6 +192,7 @@ def load_data_files() -> None:
     load_checkin()
     load_sales_data()
     default_rulebook()
+    pricing_keywords()
 
 
 def add_handlers(application: Application) -> None:
@@ -202,6 +206,7 @@ def add_handlers(application: Application) -> None:
         "why": handlers.why,
         "whatif": handlers.whatif,
         "progress": handlers.progress,
+        "price": handlers.price,
         "checkin": handlers.checkin,
         "sold": handlers.sold,
         "sales": handlers.sales,

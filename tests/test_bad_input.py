@@ -63,7 +63,7 @@ NUMBERISH = st.builds(
 TEXTS = st.one_of(st.text(max_size=80), st.sampled_from(SPECIAL_TEXTS), NUMBERISH)
 COMMANDS = [
     "/start", "/help", "/privacy", "/checkup", "/cancel", "/advice", "/why", "/whatif", "/language",
-    "/export", "/delete", "/stats", "/dance", "/", "/start extra words", "/CHECKUP",
+    "/export", "/delete", "/stats", "/dance", "/", "/start extra words", "/CHECKUP", "/price",
     "/sold", "/sold 180 2 cakes @Lena #groups", "/sold -50 @Lena", "/sold 1e99", "/sales",
     "/customers",
 ]  # fmt: skip
@@ -86,6 +86,8 @@ INPUTS = st.one_of(
     st.builds(Input, st.just("text"), TEXTS),
     st.builds(Input, st.just("command"), st.sampled_from(COMMANDS)),
     st.builds(Input, st.just("command"), st.builds("/whatif {}".format, TEXTS)),
+    st.builds(Input, st.just("command"), st.builds("/price {}".format, TEXTS)),
+    st.builds(Input, st.just("command"), st.builds("/price 120 cost {}".format, TEXTS)),
     st.builds(Input, st.just("command"), st.builds(
         "/whatif {} {}".format, st.sampled_from(["traffic", "conversion", "order_value", "repeat", "客单价", "复购", "<b>x</b>"]),
         st.one_of(st.sampled_from(SPECIAL_TEXTS[:12]), NUMBERISH))),

@@ -205,6 +205,38 @@ def test_advice_with_a_report_renders_it_again_in_the_language_now() -> None:
     assert cb.AdviceView("why", 90).pack() in packed
 
 
+def test_price_works_out_the_margin_in_the_currency_of_the_latest_check_up() -> None:
+    report = ReportView(90, ANNA, 7, NOW, "en", {"currency": "USD"}, {})
+    cake = "120 cost 50 ship 8 fee 5% agent 10% goal 5000 target 30%"
+    decision = run(snapshot(loaded={need.LatestReport(): report}), Command("price", cake))
+    assert decision.writes == []
+    (reply,) = decision.replies
+    # 120 - 12 (agent) - 6 (fee) - 50 - 8 = 44, 36.7%; 5000 / 44 / (52/12) = 26.2: 27 a week
+    assert "<b>Margin: $44 an order, 36.7% of the price</b>" in reply.html
+    assert "at least 27 orders a week" in reply.html and "$105.46" in reply.html
+
+
+def test_price_without_a_check_up_is_in_yuan_and_in_the_sellers_language() -> None:
+    line = "售价120 成本50 运费8 手续费5% 代理折扣10% 目标5000 目标利润率30%"
+    decision = run(snapshot(user=seller(language="zh")), Command("price", line))
+    (reply,) = decision.replies
+    assert "每单利润：¥44，占售价 36.7%" in reply.html and "每周至少 27 单" in reply.html
+
+
+def test_price_alone_explains_itself_and_reads_nothing() -> None:
+    bare = Snapshot(seller(), (), NOW)  # nothing loaded: a step that read would ask
+    (usage,) = decide(bare, Command("price")).replies
+    assert "<code>/price 120 cost 50" in usage.html
+    (bad,) = decide(bare, Command("price", "<b>1e99</b> cost 5")).replies
+    assert "&lt;b&gt;1e99&lt;/b&gt;" in bad.html and "<b>1e99" not in bad.html
+
+
+def test_price_reads_the_latest_report_only_for_a_line_it_can_use() -> None:
+    with pytest.raises(NeedsMore) as more:
+        decide(Snapshot(seller(), (), NOW), Command("price", "120 cost 50"))
+    assert more.value.need == need.LatestReport()
+
+
 # --- purity --------------------------------------------------------------------------------------
 def test_a_step_asks_for_what_it_reads_and_decides_the_same_twice() -> None:
     bare = Snapshot(seller(), (), NOW)

@@ -18,6 +18,7 @@ from bot.core import (
     checkup,
     customers,
     menus,
+    pricing,
     sales,
     seller_data,
 )
@@ -103,6 +104,7 @@ COMMANDS: dict[str, CommandStep] = {
     "why": lambda turn, event: advice.show_advice(turn, view="why"),
     "whatif": lambda turn, event: advice.whatif(turn, args=event.args.strip() or None),
     "progress": lambda turn, event: advice.show_progress(turn),
+    "price": lambda turn, event: pricing.price(turn, event.args),
     "export": lambda turn, event: seller_data.export_data(turn),
     "delete": lambda turn, event: seller_data.delete_prompt(turn),
     "checkin": lambda turn, event: checkin_settings.settings_menu(turn),
