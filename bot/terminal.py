@@ -2,9 +2,10 @@
 Telegram.
 
 The terminal is one more face of the conversation core: what the seller types becomes the
-same events a Telegram update would (a typed answer, a button pressed), applied once
-through :func:`bot.updates.run_update` on a SQLite database of its own, and the replies are
-printed as text: a question with its numbered options, the answer understood, the advice.
+same events a Telegram update would (a typed answer, a button pressed, a ``/command``
+after the check-up), applied once through :func:`bot.updates.run_update` on a SQLite
+database of its own, and the replies are printed as text: a question with its numbered
+options, the answer understood, the advice.
 """
 
 from __future__ import annotations
@@ -93,6 +94,9 @@ class TerminalChat:
             return Typed(typed)
         if not word:
             return None
+        if word.startswith("/") and len(word) > 1:  # a command, as in Telegram
+            name, _, args = typed.strip()[1:].partition(" ")
+            return Command(name.casefold(), args.strip())
         for button in self.buttons:
             pressed = cb.parse(button.data)
             if isinstance(pressed, cb.AdviceView) and pressed.view == word:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import datetime, timedelta
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -24,8 +25,10 @@ from bot.core.events import Command, Typed
 from bot.core.snapshot import Snapshot
 from bot.core.values import CheckupKind, CheckupStatus, ReportView, RoundView, SettingsView
 from bot.core.writes import (
+    AddCustomer,
     CloseCheckup,
     DeleteUser,
+    RecordSale,
     SaveAnswer,
     SaveReport,
     SetRound,
@@ -40,6 +43,7 @@ from bot.storage.database import create_engine, session_factory
 from bot.storage.models import AnswerRow, Base, CheckinRound, utcnow
 from bot.storage.repository import USER_TABLES, Applied, Stats, Store
 from bot.updates import run_update
+from tests.support.stored import new_id, write
 
 ANNA, BORIS = 1001, 2002  # two Telegram users
 APPLIED, CONFLICT, DUPLICATE = Applied.APPLIED, Applied.CONFLICT, Applied.DUPLICATE
@@ -107,11 +111,18 @@ async def seed(store: Store, user_id: int, first_update: int) -> int:
     await finish(store, next(ids), checkup_id, user_id)
     async with store.unit() as unit:
         unit.session.add(CheckinRound(user_id=user_id, due_at=utcnow(), status="sent", checkup_id=checkup_id))
+    customer_id, sale_id = await new_id(store, user_id, "customers"), await new_id(store, user_id, "sales")
+    await write(
+        store, user_id,
+        AddCustomer(customer_id, user_id, "Lena", utcnow()),
+        RecordSale(sale_id, user_id, utcnow(), Decimal("180.50"), "CNY", 2, "cakes", customer_id, "groups"),
+    )  # fmt: skip
     return checkup_id
 
 
 SEEDED = {
     "users": 1, "settings": 1, "checkups": 1, "answers": 3, "advice_reports": 1, "checkin_rounds": 1,
+    "customers": 1, "sales": 1,
 }  # fmt: skip
 
 
@@ -326,6 +337,7 @@ async def test_the_same_update_delivered_concurrently_is_applied_once(postgres_s
     async with store.unit() as unit:
         assert await unit.count_user_rows(ANNA) == {
             "answers": 0, "advice_reports": 0, "checkups": 1, "settings": 0, "users": 1, "checkin_rounds": 0,
+            "customers": 0, "sales": 0,
         }  # fmt: skip
     assert await count(store.engine, "SELECT count(*) FROM processed_updates") == 2
 

@@ -222,3 +222,15 @@ def test_coach_chat_stops_kindly_when_input_ends_midway(tmp_path: Path) -> None:
     assert result.stdout.rstrip().endswith("已退出，未保存任何内容。")
     assert "Traceback" not in result.stderr and "Error" not in result.stderr
     assert not saved.exists()
+
+
+def test_after_the_check_up_the_commands_work_as_in_telegram(tmp_path: Path) -> None:
+    said: list[str] = []
+    after = ["/sold 180 2 cakes @Lena", "/sales", "/price 120 cost 50 ship 8", "/nosuch", ""]
+    seller = Seller([*SCRIPT[:-2], *after])
+    assert chat(ask=seller, say=said.append, lang="en", save=tmp_path / "profile.json") == 0
+    shown = "\n".join(said)
+    assert "Recorded: ¥180 · 2 x cakes · Lena" in shown
+    assert "Your sales, week by week" in shown
+    assert "Margin: ¥62 an order" in shown
+    assert "I don't know that command" in shown
