@@ -29,6 +29,9 @@ from advice.units import HOURS_IN
 
 FOLLOW_UP = "last_action_outcome"
 CADENCE = "cadence"  # stored when a check-in starts: the period its figures are for
+# Stored when the seller accepts the ledger's orders and revenue for the period: the
+# ledger's measured levers then stand; figures the seller gives themselves win over them.
+FROM_LEDGER = "from_ledger"
 Outcome = Literal["tried", "not_yet", "not_relevant"]  # did the seller try the top action
 OUTCOMES: tuple[Outcome, ...] = ("tried", "not_yet", "not_relevant")
 FIGURES = ("new_people", "orders", "revenue", "repeat_orders")
