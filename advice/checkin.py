@@ -29,6 +29,9 @@ from advice.units import HOURS_IN
 
 FOLLOW_UP = "last_action_outcome"
 CADENCE = "cadence"  # stored when a check-in starts: the period its figures are for
+# Stored when the seller accepts the ledger's orders and revenue for the period: the
+# ledger's measured levers then stand; figures the seller gives themselves win over them.
+FROM_LEDGER = "from_ledger"
 Outcome = Literal["tried", "not_yet", "not_relevant"]  # did the seller try the top action
 OUTCOMES: tuple[Outcome, ...] = ("tried", "not_yet", "not_relevant")
 FIGURES = ("new_people", "orders", "revenue", "repeat_orders")
@@ -218,7 +221,8 @@ def to_profile(
 
     Order value is revenue / orders; without orders it keeps its previous value. The repeat
     rate is measured over the window from this check-in and ``earlier`` ones (see
-    :meth:`Checkin.window`), and kept until they span it.
+    :meth:`Checkin.window`), and kept until they span it. Nothing is marked measured from
+    the ledger any more (the previous profile's ``measured``): the caller measures again.
     """
     cadence = cadence_of(answers, cadence)
     per_week = 7 / PERIOD_DAYS[cadence]
@@ -234,7 +238,9 @@ def to_profile(
     if repeat_rate is not None:
         changes["repeat_rate"] = repeat_rate
     assumed = tuple(name for name in previous.assumed if name not in changes)
-    return replace(previous, **changes, assumed=assumed)
+    # The period's figures are the seller's: the ledger measures them again if it can
+    # (advice.ledger.with_measured).
+    return replace(previous, **changes, assumed=assumed, measured=(), measured_days=None)
 
 
 def history(

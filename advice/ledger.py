@@ -17,6 +17,11 @@ Public API
     ``customer_book(totals, *, now, category) -> tuple[CustomerEntry, ...]``: one entry per
     customer, due ones first (longest overdue first), then by last purchase, newest first.
     ``measured_levers(sales, *, now) -> MeasuredLevers | None``.
+    ``with_measured(profile, levers, *, keep=()) -> Profile``: the profile with the measured
+    figures in place of the seller's estimates, saying which (``Profile.measured``) and over
+    how many days (``Profile.measured_days``); ``keep``: fields the seller's own figure wins.
+    ``period_totals(sales, *, now, days) -> PeriodTotals``: orders and net revenue over the
+    last ``days`` days (what a check-in asks, prefilled from the ledger).
     ``follow_up(entry, lang) -> str``: a message for a due customer, to adapt and send.
     ``repeat_interval_days(category) -> int`` ('other' for an unknown category).
     ``customer_key(name) -> str``: who a nickname names.
@@ -54,12 +59,14 @@ Measured levers
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from advice.data import load_sales_data
+from advice.profile import MEASURABLE, MEASURED_DAYS_MAX, NUMBER_FIELDS, Profile
 from advice.sales import SaleEntry
 
 DUE_FACTOR = 1.2  # due once 20% past their own usual interval
@@ -159,6 +166,14 @@ class MeasuredLevers:
     start: datetime
     end: datetime
     days: float
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodTotals:
+    """Orders and net revenue over the last days of a period."""
+
+    orders: int
+    revenue: Decimal
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -366,4 +381,55 @@ def measured_levers(sales: Sequence[Sale], *, now: datetime) -> MeasuredLevers |
         start=start,
         end=now,
         days=days,
+    )
+
+
+def with_measured(
+    profile: Profile, levers: MeasuredLevers | None, *, keep: Iterable[str] = ()
+) -> Profile:
+    """The profile with the ledger's figures in place of the seller's estimates.
+
+    Weekly orders (rounded to 0.01), the average order value (in the profile's currency: the
+    caller gives sales in it) and the repeat rate (a share, 0..1, as the profile holds it)
+    replace the profile's; ``measured`` names those replaced and ``measured_days`` the days
+    covered, and they leave ``assumed``. A figure is left as it is when it is in ``keep``
+    (the seller gave their own), when the ledger cannot say (no named customer: no repeat
+    rate; refunds as large as the sales: no order value) or when it is out of the profile's
+    range. Without levers (too little in the ledger) nothing is measured.
+    """
+    if levers is None:
+        return replace(profile, measured=(), measured_days=None)
+    kept = set(keep)
+    figures: dict[str, float | None] = {
+        "weekly_orders": round(levers.weekly_orders, 2),
+        "average_order_value": round(float(levers.average_order_value), 2),
+        "repeat_rate": None if levers.repeat_rate is None else round(levers.repeat_rate, 4),
+    }
+    changes: dict[str, Any] = {}
+    for name in MEASURABLE:
+        value, bounds = figures[name], NUMBER_FIELDS[name]
+        if name in kept or value is None:
+            continue
+        low_ok = value >= bounds.low if bounds.low_inclusive else value > bounds.low
+        if low_ok and value <= bounds.high:
+            changes[name] = value
+    if not changes:
+        return replace(profile, measured=(), measured_days=None)
+    days = min(max(round(levers.days), 1), MEASURED_DAYS_MAX)
+    return replace(
+        profile,
+        **changes,
+        assumed=tuple(name for name in profile.assumed if name not in changes),
+        measured=tuple(changes),
+        measured_days=days,
+    )
+
+
+def period_totals(sales: Sequence[Sale], *, now: datetime, days: int) -> PeriodTotals:
+    """Orders and net revenue (refunds taken off) over the ``days`` days up to ``now``."""
+    start = now - timedelta(days=days)
+    lines = [s for s in sales if start < s.at <= now]
+    return PeriodTotals(
+        orders=sum(1 for s in lines if s.is_order),
+        revenue=sum((s.amount for s in lines), Decimal(0)),
     )

@@ -34,6 +34,9 @@ PRICE_TIERS = ("budget", "mid", "premium", "luxury")
 VALUE_ADDS = ("styling_advice", "fast_delivery", "customisation", "warranty", "tutorials")
 AFTER_SALES = ("none", "returns", "returns_and_follow_up")
 SHOP_NAME_MAX = 64
+# The figures the sales ledger can measure (advice.ledger.with_measured), and for how long.
+MEASURABLE = ("weekly_orders", "average_order_value", "repeat_rate")
+MEASURED_DAYS_MAX = 90
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +139,9 @@ class Profile:
     shop_name: str | None = None
     # Fields whose value is an estimate because the seller answered "don't know".
     assumed: tuple[str, ...] = field(default=())
+    # Fields measured from the sales ledger over its last ``measured_days`` days, not estimated.
+    measured: tuple[str, ...] = field(default=())
+    measured_days: int | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Profile:
@@ -181,7 +187,7 @@ class Profile:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict that :meth:`from_dict` accepts back."""
         data = asdict(self)
-        for name in ("channels", "value_add", "assumed"):
+        for name in ("channels", "value_add", "assumed", "measured"):
             data[name] = list(data[name])
         return data
 
@@ -224,6 +230,18 @@ def _check_field(name: str, value: Any) -> Any:
         return FieldError(name, value, f"text of 1 to {SHOP_NAME_MAX} characters, or null")
     if name == "assumed":
         return _check_list(name, value, tuple(NUMBER_FIELDS))
+    if name == "measured":
+        return _check_list(name, value, MEASURABLE)
+    if name == "measured_days":
+        if value is None or (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and 1 <= value <= MEASURED_DAYS_MAX
+        ):
+            return value
+        return FieldError(
+            name, value, f"a whole number of days from 1 to {MEASURED_DAYS_MAX}, or null"
+        )
     raise AssertionError(f"field {name} has no check")  # pragma: no cover, no mutate
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "RenderedFinding",
     "checkin_result_json",
     "environment",
+    "measured_line",
     "progress_json",
     "render",
     "render_checkin_result",
@@ -58,6 +59,15 @@ def _assumptions(assessment: Assessment, f: Formatter) -> list[tuple[str, str]]:
         (f.label(name), f.value(name, getattr(assessment.profile, name)))
         for name in assessment.profile.assumed
     ]
+
+
+def measured_line(profile: Profile, f: Formatter) -> str | None:
+    """'Measured from your ledger over the last 30 days: weekly orders, order value; the
+    rest are your estimates.' None when nothing was measured."""
+    if not profile.measured or profile.measured_days is None:
+        return None
+    names = f.t("list_separator").join(f.t(f"measured_{name}") for name in profile.measured)
+    return f.t("measured_from_ledger", days=f.num(profile.measured_days), fields=names)
 
 
 def render(
@@ -94,6 +104,7 @@ def render(
         top_actions=actions[:TOP_ACTIONS],
         more_actions=actions[TOP_ACTIONS:],
         assumptions=_assumptions(assessment, f),
+        measured=measured_line(assessment.profile, f),
         weeks_per_month=load_benchmarks().weeks_per_month,
     ).strip()
 
@@ -211,6 +222,7 @@ def render_checkin_result(
         previous_estimate=_estimate_line("checkin_since_previous", since_previous, f),
         first_estimate=_estimate_line("checkin_since_first", since_first, f),
         orders=_orders_line(previous, current, f),
+        measured=measured_line(current, f),
         first_orders=_orders_line(first, current, f),
         previous_lines=_lever_lines(since_previous, f),
         biggest=since_previous.biggest_mover,

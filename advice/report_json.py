@@ -85,6 +85,10 @@ def to_json(assessment: Assessment, lang: str = "en") -> dict[str, Any]:
             {"field": name, "value": getattr(assessment.profile, name)}
             for name in assessment.profile.assumed
         ],
+        "measured": {
+            "fields": list(assessment.profile.measured),
+            "days": assessment.profile.measured_days,
+        },
     }
 
 

@@ -24,6 +24,7 @@ The format is the one buttons already out in chats carry (one line a kind):
   ci:go|snooze|skip|pause:<round>     RoundAction      a check-in message's buttons
   cia:<checkup>:<question>            SameAsLastTime   "same as last time" in a check-in
   cif:<checkup>:<outcome>             FollowUp         did you try last time's top action
+  cil:<checkup>                       FromLedger       the ledger's orders and revenue, right
   cs:menu|resume                      CheckinSettings  check-in settings / resume after a pause
   csc:<cadence>                       Cadence          how often
   csd:<0-6>                           Day              which day of the week
@@ -297,6 +298,10 @@ class RoundAction(CallbackData, prefix="ci"):
 class SameAsLastTime(CallbackData, prefix="cia"):
     checkup: Id
     question: Annotated[int, Digits(1)]
+
+
+class FromLedger(CallbackData, prefix="cil"):
+    checkup: Id
 
 
 class FollowUp(CallbackData, prefix="cif"):

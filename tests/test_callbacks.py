@@ -30,6 +30,7 @@ from bot.callbacks import (
     Digits,
     DontKnow,
     FollowUp,
+    FromLedger,
     Hour,
     Language,
     Menu,
@@ -83,6 +84,8 @@ SENT_BEFORE = {
     "ci:pause:1": RoundAction("pause", 1),
     "cia:5:0": SameAsLastTime(checkup=5, question=0),
     "cia:5:9": SameAsLastTime(5, 9),
+    "cil:5": FromLedger(checkup=5),
+    "cil:999999999": FromLedger(999_999_999),
     "cif:5:tried": FollowUp(checkup=5, outcome="tried"),
     "cif:5:not_yet": FollowUp(5, "not_yet"),
     "cif:5:not_relevant": FollowUp(5, "not_relevant"),
@@ -126,7 +129,7 @@ def test_the_formats_listed_in_the_module_are_the_kinds_there_are() -> None:
     doc = callbacks.__doc__ or ""
     listed = dict(re.findall(r"^  ([a-z]+):\S*\s+(\w+)\s", doc, re.MULTILINE))
     assert listed == {prefix: kind.__name__ for prefix, kind in kinds().items()}
-    assert len(listed) == 24
+    assert len(listed) == 25
 
 
 @pytest.mark.parametrize(
@@ -146,7 +149,7 @@ def test_the_formats_listed_in_the_module_are_the_kinds_there_are() -> None:
         "a:١:0:0", "a:1:0:٣", "csh:２", "csd:²",
         # words not in the list
         "cu:stop", "menu:admin", "wi:happiness", "wi:Traffic", "lang:fr", "del:maybe", "del:1", "co:maybe",
-        "ci:send:1", "cif:5:maybe", "cs:open", "csc:hourly", "csz:Keep", "cia:5:x", "adv:report:1",
+        "ci:send:1", "cif:5:maybe", "cil:5:0", "cil:x", "cs:open", "csc:hourly", "csz:Keep", "cia:5:x", "adv:report:1",
         # long enough to be refused before it is read
         "a:1:0:0" + "0" * 60,
     ],

@@ -4,7 +4,8 @@ the replies out. No database, no Telegram: the same steps every face drives."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -16,7 +17,14 @@ from bot.core.checkup import QUESTION_INDEX, QUESTIONNAIRE
 from bot.core.events import Command, Event, NotText, Pressed, Typed
 from bot.core.router import decide
 from bot.core.snapshot import NeedsMore, Snapshot
-from bot.core.values import CheckupView, ReportView, RoundView, SettingsView, UserView
+from bot.core.values import (
+    CheckupView,
+    ReportView,
+    RoundView,
+    SaleView,
+    SettingsView,
+    UserView,
+)
 from bot.core.writes import (
     CloseCheckup,
     Decision,
@@ -58,6 +66,7 @@ def snapshot(
         need.LatestReport(): None,
         need.OffersCheckins(7): True,
         need.Settings(): SettingsView(ANNA),
+        need.SalesSince(NOW - timedelta(days=90)): (),
     }
     defaults.update(loaded or {})
     base = Snapshot(user or seller(), tuple(in_progress), NOW)
@@ -270,3 +279,164 @@ def test_starting_a_checkin_from_its_round_writes_the_checkin_its_round_and_the_
 def test_a_round_of_another_seller_is_a_stale_button() -> None:
     decision = run(snapshot(loaded={need.Round(6): None}), Pressed(cb.RoundAction("go", 6).pack()))
     assert decision.writes == [] and decision.replies[0].toast
+
+
+# --- the levers, measured from the ledger ---------------------------------------------------------
+def ledger(days: int = 28, per_day: int = 2, amount: str = "130") -> tuple[SaleView, ...]:
+    """Anna's ledger: ``per_day`` orders a day for ``days`` days up to a day before NOW, each
+    customer buying twice."""
+    sales = []
+    for day in range(days):
+        for n in range(per_day):
+            sale_id = len(sales) + 1
+            at = NOW - timedelta(days=days - day, minutes=n)
+            sales.append(
+                SaleView(sale_id, ANNA, at, Decimal(amount), "CNY", customer=f"c{sale_id // 2}")
+            )
+    return tuple(sales)
+
+
+LEDGER = {need.SalesSince(NOW - timedelta(days=90)): ledger()}
+
+
+def test_a_finished_checkup_takes_the_levers_the_ledger_measures_and_says_so() -> None:
+    answers = answers_from(HEALTHY)  # 10 orders a week at ¥220, 30% repeat, estimated
+    last = list(answers)[-1]
+    open_ = checkup(answers={k: v for k, v in answers.items() if k != last})
+    decision = run(snapshot(open_, loaded=LEDGER), Typed("Anna's Bakes"))
+    _, report, _ = decision.writes
+    assert isinstance(report, SaveReport)
+    # 56 orders over 28 days at ¥130; 27 of 29 named customers came back.
+    assert report.profile["weekly_orders"] == 14.0
+    assert report.profile["average_order_value"] == 130.0
+    assert report.profile["repeat_rate"] == round(27 / 29, 4)
+    assert report.profile["measured"] == ["weekly_orders", "average_order_value", "repeat_rate"]
+    assert report.profile["measured_days"] == 28
+    assert report.profile["weekly_reach"] == HEALTHY["weekly_reach"]  # still the estimate
+    assert (
+        "Measured from your ledger over the last 28 days: weekly orders, order value, "
+        "repeat rate; the rest are your estimates."
+    ) in decision.replies[-1].html
+    # Without a ledger: the estimates, and nothing said about a ledger.
+    plain = run(snapshot(open_), Typed("Anna's Bakes"))
+    assert isinstance(plain.writes[1], SaveReport)
+    assert plain.writes[1].profile["weekly_orders"] == 10.0
+    assert plain.writes[1].profile["measured"] == []
+    assert "ledger" not in plain.replies[-1].html
+
+
+def test_a_finished_checkup_reads_the_ledger_before_the_advice() -> None:
+    answers = answers_from(HEALTHY)
+    open_ = checkup(answers=answers)
+    bare = Snapshot(seller(), (open_,), NOW)
+    for key, value in {
+        need.OffersCheckins(7): True,
+        need.NewId("advice_reports"): 90,
+    }.items():
+        bare = bare.with_loaded(key, value)
+    with pytest.raises(NeedsMore) as more:
+        decide(bare, Typed("anything"))
+    assert more.value.need == need.SalesSince(NOW - timedelta(days=90))
+
+
+def checkin_at_orders(lang: str = "en", **answers: Answer) -> CheckupView:
+    """Anna's weekly check-in at its orders question (or further, with ``answers``)."""
+    view = CheckupView(41, ANNA, "checkin", "in_progress", lang, NOW)
+    return view.with_answers({"cadence": Answer("weekly"), "new_people": Answer(40), **answers})
+
+
+def checkin_snapshot(
+    *in_progress: CheckupView, lang: str = "en", sales: tuple[SaleView, ...] = ledger()
+) -> Snapshot:
+    """Anna, a weekly check-in in progress, her last report and her ledger."""
+    profile = QUESTIONNAIRE.to_profile(answers_from(HEALTHY)).to_dict()
+    report = ReportView(90, ANNA, 7, NOW, "en", profile, {"actions": []})
+    return snapshot(
+        *in_progress,
+        user=seller(language=lang),
+        loaded={
+            need.LatestReport(): report,
+            need.Reports(): (report,),
+            need.Settings(): SettingsView(ANNA, checkin_cadence="weekly"),
+            need.SalesSince(NOW - timedelta(days=90)): sales,
+            need.CheckinHistory(NOW - timedelta(days=90), 41): (),
+            need.FinishedCount("checkin"): 0,
+            need.RoundOfCheckup(41): None,
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        ("en", "From your ledger: 12 orders, ¥1,560 in the last 7 days. Right?"),
+        ("zh", "账本记录：过去7 天共 12 单，¥1,560。对吗？"),
+    ],
+)
+def test_the_orders_of_a_checkin_are_asked_with_the_ledgers_figures(lang: str, said: str) -> None:
+    at_reach = CheckupView(41, ANNA, "checkin", "in_progress", lang, NOW).with_answers(
+        {"cadence": Answer("weekly")}
+    )
+    decision = run(checkin_snapshot(at_reach, lang=lang), Typed("40"))
+    (question,) = decision.replies
+    # The 7 days up to NOW hold the orders of days 6 to 1 before it: 12 at ¥130.
+    assert said in question.html
+    pressed = [cb.parse(b.data) for row in question.buttons for b in row]
+    assert pressed == [cb.FromLedger(41), cb.SameAsLastTime(41, 1)]
+
+
+def test_without_enough_in_the_ledger_the_orders_are_asked_as_before() -> None:
+    at_reach = CheckupView(41, ANNA, "checkin", "in_progress", "en", NOW).with_answers(
+        {"cadence": Answer("weekly")}
+    )
+    (question,) = run(checkin_snapshot(at_reach, sales=ledger(days=3)), Typed("40")).replies
+    assert "ledger" not in question.html
+    pressed = [cb.parse(b.data) for row in question.buttons for b in row]
+    assert pressed == [cb.SameAsLastTime(41, 1)]
+
+
+def test_a_typed_figure_is_taken_as_before_where_the_ledger_has_one() -> None:
+    decision = run(checkin_snapshot(checkin_at_orders()), Typed("5"))
+    assert decision.writes == [SaveAnswer(41, ANNA, "orders", Answer(5), False, NOW)]
+
+
+def test_right_stores_the_ledgers_orders_and_revenue_and_goes_on() -> None:
+    decision = run(checkin_snapshot(checkin_at_orders()), Pressed(cb.FromLedger(41).pack()))
+    assert decision.writes == [
+        SaveAnswer(41, ANNA, "orders", Answer(12), False, NOW),
+        SaveAnswer(41, ANNA, "revenue", Answer(1560.0), False, NOW),
+        SaveAnswer(41, ANNA, "from_ledger", Answer(True), False, NOW),
+    ]
+    (next_question,) = decision.replies
+    assert "bought from you before" in next_question.html  # repeat orders, asked as before
+
+
+def test_right_on_a_question_already_answered_is_stale() -> None:
+    answered = checkin_at_orders(orders=Answer(3), revenue=Answer(300))
+    decision = run(checkin_snapshot(answered), Pressed(cb.FromLedger(41).pack()))
+    assert decision.writes == [] and decision.replies[0].toast
+
+
+def _finish(**answers: Answer) -> Decision:
+    """The check-in's last figure (repeat orders) given, after ``answers``."""
+    return run(checkin_snapshot(checkin_at_orders(**answers)), Typed("1"))
+
+
+def test_a_checkin_accepted_from_the_ledger_takes_the_measured_levers() -> None:
+    decision = _finish(orders=Answer(12), revenue=Answer(1560.0), from_ledger=Answer(True))
+    report = next(w for w in decision.writes if isinstance(w, SaveReport))
+    assert report.profile["weekly_orders"] == 14.0  # 28 days measured, not this week's 12
+    assert report.profile["measured"] == ["weekly_orders", "average_order_value", "repeat_rate"]
+    html = decision.replies[-1].html
+    assert "Measured from your ledger over the last 28 days" in html
+    assert "Repeat purchases:" not in html  # the check-ins' window: the ledger measures it
+
+
+def test_figures_the_seller_typed_in_a_checkin_win_over_the_ledger() -> None:
+    decision = _finish(orders=Answer(3), revenue=Answer(600.0))
+    report = next(w for w in decision.writes if isinstance(w, SaveReport))
+    assert report.profile["weekly_orders"] == 3.0
+    assert report.profile["average_order_value"] == 200.0
+    assert report.profile["measured"] == ["repeat_rate"]
+    html = decision.replies[-1].html
+    assert "Measured from your ledger over the last 28 days: repeat rate;" in html

@@ -26,6 +26,8 @@ from advice.profile import (
     BOOL_FIELDS,
     CHOICE_FIELDS,
     LIST_FIELDS,
+    MEASURABLE,
+    MEASURED_DAYS_MAX,
     NUMBER_FIELDS,
     REQUIRED,
     SHOP_NAME_MAX,
@@ -127,6 +129,8 @@ def _field_strategies() -> dict[str, st.SearchStrategy[Any]]:
     fields["currency"] = st.sampled_from(sorted(load_benchmarks().cny_per_unit))
     fields["shop_name"] = st.none() | st.text(min_size=1, max_size=SHOP_NAME_MAX)
     fields["assumed"] = st.lists(st.sampled_from(sorted(NUMBER_FIELDS)), unique=True)
+    fields["measured"] = st.lists(st.sampled_from(MEASURABLE), unique=True)
+    fields["measured_days"] = st.none() | st.integers(1, MEASURED_DAYS_MAX)
     assert set(fields) == set(Profile.__dataclass_fields__), "a profile field has no strategy"
     return fields
 

@@ -45,7 +45,11 @@ def _errors(data: Any) -> list[FieldError]:
 def full_profile() -> dict[str, Any]:
     """Every field given, including the optional ones."""
     return seller(
-        shop_name="Lao Wang's 男装 <b>shop</b>", assumed=["repeat_rate"], repeat_rate=0.125
+        shop_name="Lao Wang's 男装 <b>shop</b>",
+        assumed=["repeat_rate"],
+        repeat_rate=0.125,
+        measured=["weekly_orders", "average_order_value"],
+        measured_days=30,
     )
 
 
@@ -154,6 +158,11 @@ BAD_FIELDS: list[tuple[str, Any, str]] = [
     ("channels", "groups", CHANNELS),
     ("value_add", ["warranty", 1], "a list without repeats of: styling_advice"),
     ("assumed", ["category"], "a list without repeats of: weekly_reach"),
+    ("measured", ["weekly_reach"], "a list without repeats of: weekly_orders"),
+    ("measured_days", 0, "a whole number of days from 1 to 90, or null"),
+    ("measured_days", 91, "a whole number of days from 1 to 90"),
+    ("measured_days", 14.5, "a whole number of days"),
+    ("measured_days", True, "a whole number of days"),
     # currency codes are the ones with an exchange rate, in capitals
     ("currency", "XYZ", "an ISO 4217 currency code, one of CNY, USD"),
     ("currency", "usd", "an ISO 4217 currency code"),
@@ -182,7 +191,8 @@ def test_an_unknown_field_is_an_error_that_lists_the_known_fields() -> None:
     assert (error.field, error.value) == ("colour", "red")
     assert error.allowed == (
         "no such field; known: after_sales, assumed, audience, average_order_value, category, "
-        "channels, copywriting, currency, posts_per_week, price_tier, recruits_agents, "
+        "channels, copywriting, currency, measured, measured_days, posts_per_week, price_tier, "
+        "recruits_agents, "
         "repeat_rate, response_hours, shop_name, social_proof, supply_tier, "
         "unsold_stock_weeks, value_add, weekly_orders, weekly_reach"
     )

@@ -17,6 +17,7 @@ from typing import Protocol
 from advice.checkin import (
     CADENCE,
     FOLLOW_UP,
+    FROM_LEDGER,
     CheckinQuestion,
     cadence_of,
     history,
@@ -25,12 +26,14 @@ from advice.checkin import (
     to_profile,
 )
 from advice.engine import assess
-from advice.formatting import rejection_text
+from advice.formatting import Formatter, rejection_text
+from advice.ledger import PeriodTotals, period_totals
 from advice.profile import Profile
 from advice.questionnaire import Answer, Rejection
 from advice.render import render_checkin_result, to_json
 from advice.schedule import PERIOD_DAYS, snoozed_until
 from bot import callbacks as cb
+from bot.core import sales
 from bot.core.checkin_settings import settings_menu, status_text, when_text
 from bot.core.menus import advice_buttons
 from bot.core.turn import Turn
@@ -206,7 +209,8 @@ def ask_current(turn: Turn, checkup: CheckupView) -> list[Reply]:
     cadence = _cadence(turn.settings(), answers)
     question = CHECKIN.next_question(dict(answers))
     if question is not None:
-        return [_question_reply(checkup, question, profile, cadence, lang)]
+        ledger = _ledger_figures(turn, profile, cadence) if question.field == "orders" else None
+        return [_question_reply(checkup, question, profile, cadence, lang, ledger)]
     top = _top_action(report, lang)
     if top is not None and FOLLOW_UP not in answers:
         options = [
@@ -217,8 +221,29 @@ def ask_current(turn: Turn, checkup: CheckupView) -> list[Reply]:
     return finish_checkin(turn, checkup, profile, cadence, top)
 
 
+def _ledger_figures(turn: Turn, profile: Profile, cadence: str) -> PeriodTotals | None:
+    """The period's orders and revenue as the ledger has them, once it holds enough to
+    measure the levers (and revenue to go with any orders); else None: asked as before."""
+    stored = sales.recent_sales(turn)
+    if sales.levers_of(stored, profile.currency, turn.now) is None:
+        return None
+    in_currency = [sales.ledger_sale(s, profile.currency) for s in stored]
+    totals = period_totals(in_currency, now=turn.now, days=PERIOD_DAYS[cadence])
+    orders, revenue = CHECKIN.by_field["orders"], CHECKIN.by_field["revenue"]
+    if totals.orders > orders.maximum or totals.revenue > revenue.maximum:
+        return None
+    if totals.orders and totals.revenue <= 0:  # refunded in full: the seller says
+        return None
+    return totals
+
+
 def _question_reply(
-    checkup: CheckupView, question: CheckinQuestion, profile: Profile, cadence: str, lang: str
+    checkup: CheckupView,
+    question: CheckinQuestion,
+    profile: Profile,
+    cadence: str,
+    lang: str,
+    ledger: PeriodTotals | None = None,
 ) -> Reply:
     applicable = CHECKIN.applicable(dict(checkup.answers))
     position = [q.field for q in applicable].index(question.field) + 1
@@ -234,7 +259,20 @@ def _question_reply(
         text("button_same_as_last_time", lang, value=same),
         cb.SameAsLastTime(checkup.id, index).pack(),
     )
-    return Reply(body, [[button]])
+    rows = [[button]]
+    if ledger is not None:  # "From your ledger: 14 orders, ¥1,820. Right?" (or type another)
+        f = Formatter(lang, profile.currency)
+        figures = text(
+            "checkin_from_ledger",
+            lang,
+            count=ledger.orders,
+            revenue=f.money(float(ledger.revenue)),
+            period=period,
+        )
+        body += f"\n\n{_escape(figures)}"
+        right = Button(text("button_ledger_right", lang), cb.FromLedger(checkup.id).pack())
+        rows = [[right], [button]]
+    return Reply(body, rows)
 
 
 def answer_text(turn: Turn, checkup: CheckupView, typed: str) -> list[Reply]:
@@ -285,6 +323,27 @@ def same_as_last_time(turn: Turn, button: cb.SameAsLastTime, pressed: int | None
     return ask_current(turn, turn.save_answer(checkup, question.field, answer))
 
 
+def from_ledger(turn: Turn, button: cb.FromLedger, pressed: int | None) -> list[Reply]:
+    """The period's orders and revenue as the ledger has them, accepted."""
+    lang = turn.user.language
+    checkup = _pressed_checkin(turn, button.checkup)
+    if checkup is None:
+        return [stale_button(lang)]
+    answers = dict(checkup.answers)
+    question = CHECKIN.next_question(answers)
+    report = turn.latest_report()
+    if question is None or question.field != "orders" or report is None:
+        return [stale_button(lang), *ask_current(turn, checkup)]
+    profile = Profile.from_dict(dict(report.profile))
+    figures = _ledger_figures(turn, profile, _cadence(turn.settings(), answers))
+    if figures is None:  # the ledger no longer says (a sale taken back meanwhile)
+        return [stale_button(lang), *ask_current(turn, checkup)]
+    checkup = turn.save_answer(checkup, "orders", Answer(figures.orders))
+    if figures.orders:
+        checkup = turn.save_answer(checkup, "revenue", Answer(float(figures.revenue)))
+    return ask_current(turn, turn.save_answer(checkup, FROM_LEDGER, Answer(True)))
+
+
 def follow_up(turn: Turn, button: cb.FollowUp, pressed: int | None) -> list[Reply]:
     """Whether the seller tried last time's top action."""
     checkup = _pressed_checkin(turn, button.checkup)
@@ -314,8 +373,16 @@ def finish_checkin(
     first = Profile.from_dict(dict(turn.reports()[0].profile))
     settings = turn.settings()
     report_id = turn.new_id("advice_reports")
-    current = to_profile(previous, answers, cadence, earlier)
+    stored = sales.recent_sales(turn)
+    # The ledger's levers, once it holds enough, in place of the period's figures; but the
+    # orders and revenue the seller gave themselves (not the ledger's, accepted) stand.
+    keep = () if FROM_LEDGER in answers else ("weekly_orders", "average_order_value")
+    current = sales.measured(
+        to_profile(previous, answers, cadence, earlier), stored, turn.now, keep
+    )
     window_note = CHECKIN.window_note(CHECKIN.window(answers, cadence, earlier), lang)
+    if "repeat_rate" in current.measured:  # the ledger's, not the check-ins'
+        window_note = ""
     outcome = answers.get(FOLLOW_UP)
     assessment = assess(
         current,
@@ -330,5 +397,6 @@ def finish_checkin(
     turn.change_settings(checkin_streak=streak, checkin_ignored_in_row=0)
     result = render_checkin_result(previous, current, first, lang, fmt="html")
     streak_text = text("checkin_streak", lang, count=streak)
-    body = f"{result}\n\n{_escape(window_note)}\n\n{streak_text}"
+    note = f"{_escape(window_note)}\n\n" if window_note else ""
+    body = f"{result}\n\n{note}{streak_text}"
     return [Reply(body, advice_buttons(report.id, lang))]

@@ -16,7 +16,7 @@ from advice.engine import assess
 from advice.formatting import Formatter, format_answer, progress_line, rejection_text
 from advice.questionnaire import Answer, AnswerStatus, Question, Rejection, load_questionnaire
 from bot import callbacks as cb
-from bot.core import checkins
+from bot.core import checkins, sales
 from bot.core.menus import advice_buttons, idle_text
 from bot.core.turn import Turn
 from bot.core.values import CheckupStatus, CheckupView
@@ -290,11 +290,15 @@ def current_or_idle(turn: Turn) -> list[Reply]:
 
 
 def finish_checkup(turn: Turn, checkup: CheckupView) -> list[Reply]:
-    """Turn the answers into a profile, assess it, store and send the advice."""
+    """Turn the answers into a profile (the ledger's figures where it measures them), assess
+    it, store and send the advice."""
     lang = turn.user.language
     offer = checkins.offers_checkins(turn, checkup)  # reads first: cheap to run again
     report_id = turn.new_id("advice_reports")
-    profile = QUESTIONNAIRE.to_profile(checkup.answers)
+    stored = sales.recent_sales(turn)
+    # The ledger's weekly orders, order value and repeat rate, once it holds enough, in
+    # place of the seller's estimates (the advice says which).
+    profile = sales.measured(QUESTIONNAIRE.to_profile(checkup.answers), stored, turn.now)
     report, html = turn.finish_checkup(
         checkup, report_id=report_id, profile=profile, assessment=assess(profile)
     )

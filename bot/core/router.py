@@ -206,6 +206,7 @@ BUTTONS: dict[type[cb.CallbackData], ButtonStep] = {
     cb.CheckinOffer: checkins.answer_offer,
     cb.RoundAction: checkins.round_action,
     cb.SameAsLastTime: checkins.same_as_last_time,
+    cb.FromLedger: checkins.from_ledger,
     cb.FollowUp: checkins.follow_up,
     cb.CheckinSettings: checkin_settings.settings_button,
     cb.Cadence: checkin_settings.choose_cadence,

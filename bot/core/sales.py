@@ -15,7 +15,16 @@ import io
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from advice.ledger import Sale, customer_key, weekly_summary
+from advice.ledger import (
+    MeasuredLevers,
+    Sale,
+    customer_key,
+    measured_levers,
+    weekly_summary,
+    with_measured,
+)
+from advice.profile import Profile
+from advice.progress import convert
 from advice.sales import (
     SaleEntry,
     SaleRejection,
@@ -115,11 +124,32 @@ WEEKS_SHOWN = 5
 REPEAT_DAYS = 90
 
 
-def ledger_sale(sale: SaleView) -> Sale:
-    """A stored sale as the ledger's arithmetic takes it."""
-    return Sale(
-        sale.id, sale.at, sale.amount, sale.quantity, sale.items, sale.customer, sale.channel
-    )
+def ledger_sale(sale: SaleView, currency: str | None = None) -> Sale:
+    """A stored sale as the ledger's arithmetic takes it (its amount in ``currency``, at the
+    benchmarks' rates, when given and another than the sale's)."""
+    amount = sale.amount
+    if currency is not None and currency != sale.currency:
+        amount = Decimal(str(round(convert(float(amount), sale.currency, currency), 2)))
+    return Sale(sale.id, sale.at, amount, sale.quantity, sale.items, sale.customer, sale.channel)
+
+
+# --- the levers, measured ----------------------------------------------------------------
+def recent_sales(turn: Turn) -> tuple[SaleView, ...]:
+    """The sales the levers are measured from: the last 90 days (a read: before heavy work)."""
+    return turn.sales_since(turn.now - timedelta(days=REPEAT_DAYS))
+
+
+def levers_of(stored: tuple[SaleView, ...], currency: str, now: datetime) -> MeasuredLevers | None:
+    """The levers the ledger measures, money in ``currency``; None until it holds enough."""
+    return measured_levers([ledger_sale(s, currency) for s in stored], now=now)
+
+
+def measured(
+    profile: Profile, stored: tuple[SaleView, ...], now: datetime, keep: tuple[str, ...] = ()
+) -> Profile:
+    """``profile`` with the figures the ledger measures in place of the estimates (those in
+    ``keep`` stay the seller's)."""
+    return with_measured(profile, levers_of(stored, profile.currency, now), keep=keep)
 
 
 def sales_overview(turn: Turn) -> list[Reply]:
