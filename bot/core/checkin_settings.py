@@ -99,7 +99,8 @@ def rescheduled(settings: SettingsView, user: UserView, now: datetime) -> dict[s
 def digest_rescheduled(settings: SettingsView, user: UserView, now: datetime) -> dict[str, Any]:
     """The next due time of the weekly reminder of due customers, counted from now (none
     while it is off)."""
-    rule = Rule("weekly", settings.digest_weekday, settings.digest_hour or 9, user.time_zone)
+    hour = 9 if settings.digest_hour is None else settings.digest_hour  # 0 is midnight
+    rule = Rule("weekly", settings.digest_weekday, hour, user.time_zone)
     on = settings.digest_on and settings.digest_weekday is not None
     return {"digest_next_due_at": next_due(rule, now) if on else None, "updated_at": now}
 

@@ -87,7 +87,9 @@ def customers_book(turn: Turn) -> list[Reply]:
     others = [e for e in entries if e not in due]
     currency = currency_of(turn)
     heading = text("customers_heading", lang, count=len(buyers), due=len(due))
-    replies = [Reply(heading, [[digest.offer_button(turn)]])]
+    # The reminder is sent by the bot: offered where the face can send it (not a terminal).
+    offer = [[digest.offer_button(turn)]] if turn.snapshot.checkins else []
+    replies = [Reply(heading, offer)]
     replies += _due_replies(turn, buyers, due)
     if others:
         lines = [_line(entry, lang, currency) for entry in others[:OTHERS_SHOWN]]
