@@ -8,22 +8,26 @@ where the fixture allows) and the fake Bot API; three dispatchers share one Post
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, insert, select
-from telegram import Bot
+from sqlalchemy import insert, select
 
-from bot.checkins.dispatcher import Dispatcher, telegram_sender
-from bot.storage.database import create_engine, session_factory
+from bot.checkins.dispatcher import Dispatcher
 from bot.storage.models import CheckinRound, Customer, Sale, User, UserSettings
 from bot.storage.repository import Store
-from tests.support.fake_bot_api import FakeBotApi
-from tests.support.harness import TOKEN, ChatHarness, Seller
+from tests.support.harness import ChatHarness, Seller
+from tests.test_bot_checkup import ENGLISH_ANSWERS, answer_all
 from tests.test_bot_sales import logged
-from tests.test_checkins import Clock, RecordingSender, dispatcher_for, settings_of
+from tests.test_checkins import (
+    Clock,
+    RecordingSender,
+    _still_due,
+    dispatcher_for,
+    settings_of,
+    three_dispatchers,
+)
 
 T0 = datetime(2026, 5, 8, 1, tzinfo=UTC)  # a Friday, 09:00 at UTC+8
 
@@ -112,45 +116,15 @@ async def test_three_dispatchers_send_each_reminder_exactly_once(postgres_store:
     due_users, nobody_due = list(range(20_000, 20_060)), list(range(21_000, 21_010))
     await seed(postgres_store, due_users, T0)
     await seed(postgres_store, nobody_due, T0, bought_days_ago=1)
-    url = postgres_store.engine.url.render_as_string(hide_password=False)
-    with FakeBotApi(token=TOKEN) as api:
-        for user_id in due_users + nobody_due:  # the bot may only write to people who wrote first
-            api.send_text(api.user(user_id), "/start")
-        engines = [create_engine(url) for _ in range(3)]
-        bots = [Bot(TOKEN, base_url=api.base_url) for _ in range(3)]
-        try:
-            dispatchers = [
-                Dispatcher(Store(session_factory(engine)), telegram_sender(bot), now=Clock(T0), batch=5)
-                for engine, bot in zip(engines, bots, strict=True)
-            ]
-            for bot in bots:
-                await bot.initialize()
-
-            async def drain(dispatcher: Dispatcher) -> int:
-                handled = 0
-                while (claimed := await dispatcher.pass_once()) or await _still_due(postgres_store):
-                    handled += claimed
-                return handled
-
-            handled = await asyncio.gather(*(drain(d) for d in dispatchers))
-        finally:
-            for bot in bots:
-                await bot.shutdown()
-            for engine in engines:
-                await engine.dispose()
-        sent = Counter(call.chat_id for call in api.calls("sendMessage") if call.status == 200)
+    still_due = lambda: _still_due(postgres_store, UserSettings.digest_next_due_at, T0)  # noqa: E731
+    handled, sent = await three_dispatchers(postgres_store, due_users + nobody_due, still_due, batch=5, now=T0)
     assert sum(handled) == 70
+    assert all(handled), handled  # the three shared the work
     assert set(sent) == set(due_users) and set(sent.values()) == {2}  # the heading and one customer
     async with postgres_store.sessions() as session:
         rows = (await session.execute(select(CheckinRound.user_id, CheckinRound.kind, CheckinRound.status))).all()
     assert Counter((kind, status) for _, kind, status in rows) == {("digest", "sent"): 60, ("digest", "skipped"): 10}
     assert len({user for user, _, _ in rows}) == 70
-
-
-async def _still_due(store: Store) -> bool:
-    async with store.sessions() as session:
-        query = select(func.count()).select_from(UserSettings).where(UserSettings.digest_next_due_at <= T0)
-        return (await session.execute(query)).scalar_one() > 0
 
 
 # --- the seller's side, through the real application -------------------------------------
@@ -261,3 +235,17 @@ async def test_a_forged_digest_round_is_no_check_in(harness: ChatHarness) -> Non
     [reply] = await seller.presses_data(f"ci:go:{round_.id}")
     assert reply.text.startswith("That button belongs to an earlier question")
     assert [r.status for r in await rounds_of(harness.store, seller.id)] == ["sent"]  # no check-in started
+
+
+async def test_a_time_zone_changed_in_the_check_in_settings_moves_the_reminder(harness: ChatHarness) -> None:
+    seller = harness.seller(1106, "en")
+    await with_a_due_customer(harness, seller)
+    await set_up_fridays_at_9_in_utc_plus_8(seller)
+    await seller.says("/checkup")
+    await answer_all(seller, ENGLISH_ANSWERS)
+    await seller.says("/checkin")
+    await seller.presses("Every day")
+    await seller.presses("20:00")
+    await seller.says("UTC-5")
+    due = await due_at(harness, seller)
+    assert (due - timedelta(hours=5)).weekday() == 4 and due.hour == 14  # still Friday 09:00, now at UTC-5
