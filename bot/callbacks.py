@@ -33,6 +33,10 @@ The format is the one buttons already out in chats carry (one line a kind):
   su:<sale>                           UndoSale         take a sale out of the ledger
   cf:sent|later|no:<customer>         CustomerAction   a due customer followed up / later / not a regular
   sf:csv                              SalesFile        the ledger as a CSV file
+  dg:menu|on|off                      Digest           the weekly reminder of due customers: settings, set up, stop
+  dgd:<0-6>                           DigestDay        the reminder's day of the week
+  dgh:<0-23>                          DigestHour       the reminder's hour
+  dgz:<index>|keep                    DigestZone       the reminder's time zone, of the list or the one set
 """
 
 from __future__ import annotations
@@ -341,3 +345,20 @@ class CustomerAction(CallbackData, prefix="cf"):
 
 class SalesFile(CallbackData, prefix="sf"):
     what: Literal["csv"]
+
+
+# The weekly reminder of due customers.
+class Digest(CallbackData, prefix="dg"):
+    choice: Literal["menu", "on", "off"]  # what is set; set it up (day, hour, zone); stop
+
+
+class DigestDay(CallbackData, prefix="dgd"):
+    weekday: Annotated[int, Digits(1, most=6)]  # 0 is Monday
+
+
+class DigestHour(CallbackData, prefix="dgh"):
+    hour: Annotated[int, Digits(2, most=23)]
+
+
+class DigestZone(CallbackData, prefix="dgz"):
+    zone: Annotated[int | Literal["keep"], Either(Digits(2), Words("keep"))]  # an index of the list

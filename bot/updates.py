@@ -10,10 +10,10 @@ between (another process), nothing was written: read again and decide again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from bot.core.events import Event
 from bot.core.router import decide
@@ -22,6 +22,7 @@ from bot.core.writes import Applied, Decision, Write
 from bot.storage.models import utcnow
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Conflicts need another process handling the same seller's update at the same moment;
 # a few in a row mean something is wrong, not busy.
@@ -87,8 +88,15 @@ async def decide_loading(
     storage: UpdateStorage, snapshot: Snapshot, event: Event
 ) -> tuple[Snapshot, Decision]:
     """Decide on ``snapshot``, loading what the step asks for, and deciding again."""
+    return await run_loading(storage, snapshot, lambda loaded: decide(loaded, event))
+
+
+async def run_loading(
+    storage: UpdateStorage, snapshot: Snapshot, step: Callable[[Snapshot], T]
+) -> tuple[Snapshot, T]:
+    """Run a pure ``step`` on ``snapshot``, loading what it asks for, and running it again."""
     while True:
         try:
-            return snapshot, decide(snapshot, event)
+            return snapshot, step(snapshot)
         except NeedsMore as more:
             snapshot = await storage.load(snapshot, more.need)

@@ -27,6 +27,10 @@ from bot.callbacks import (
     CustomerAction,
     Day,
     Delete,
+    Digest,
+    DigestDay,
+    DigestHour,
+    DigestZone,
     Digits,
     DontKnow,
     FollowUp,
@@ -109,6 +113,15 @@ SENT_BEFORE = {
     "cf:later:3": CustomerAction("later", 3),
     "cf:no:3": CustomerAction("no", 3),
     "sf:csv": SalesFile(what="csv"),
+    "dg:menu": Digest(choice="menu"),
+    "dg:on": Digest("on"),
+    "dg:off": Digest("off"),
+    "dgd:0": DigestDay(weekday=0),
+    "dgd:6": DigestDay(6),
+    "dgh:0": DigestHour(hour=0),
+    "dgh:23": DigestHour(23),
+    "dgz:0": DigestZone(zone=0),
+    "dgz:keep": DigestZone("keep"),
 }
 
 
@@ -129,7 +142,7 @@ def test_the_formats_listed_in_the_module_are_the_kinds_there_are() -> None:
     doc = callbacks.__doc__ or ""
     listed = dict(re.findall(r"^  ([a-z]+):\S*\s+(\w+)\s", doc, re.MULTILINE))
     assert listed == {prefix: kind.__name__ for prefix, kind in kinds().items()}
-    assert len(listed) == 25
+    assert len(listed) == 29
 
 
 @pytest.mark.parametrize(

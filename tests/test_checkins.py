@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -168,7 +170,19 @@ async def test_the_send_rate_is_shared_by_every_process(store: Store) -> None:
 async def test_three_dispatchers_send_each_of_1000_check_ins_exactly_once(postgres_store: Store) -> None:
     users = list(range(10_000, 11_000))
     await schedule_users(postgres_store, users, T0)
-    url = postgres_store.engine.url.render_as_string(hide_password=False)
+    handled, sent = await three_dispatchers(postgres_store, users, lambda: _still_due(postgres_store, UserSettings.checkin_next_due_at))
+    assert sum(handled) == 1000
+    assert all(handled), handled  # the three shared the work
+    assert set(sent) == set(users) and set(sent.values()) == {1}
+    async with postgres_store.sessions() as session:
+        statuses = Counter((await session.execute(select(CheckinRound.status))).scalars())
+    assert statuses == {"sent": 1000}
+
+
+async def three_dispatchers(store: Store, users: list[int], still_due: Callable[[], Awaitable[bool]], batch: int = 25, now: datetime = T0) -> tuple[list[int], Counter[int]]:
+    """Three dispatchers, each with its own engine and Bot (as three processes), drain what
+    is due at ``now`` together; how many rounds each handled, and the messages sent per chat."""
+    url = store.engine.url.render_as_string(hide_password=False)
     with FakeBotApi(token=TOKEN) as api:
         for user_id in users:  # the bot may only write to people who wrote first
             api.send_text(api.user(user_id), "/start")
@@ -176,7 +190,7 @@ async def test_three_dispatchers_send_each_of_1000_check_ins_exactly_once(postgr
         bots = [Bot(TOKEN, base_url=api.base_url) for _ in range(3)]
         try:
             dispatchers = [
-                Dispatcher(Store(session_factory(engine)), telegram_sender(bot), now=Clock(T0), batch=25)
+                Dispatcher(Store(session_factory(engine)), telegram_sender(bot), now=Clock(now), batch=batch)
                 for engine, bot in zip(engines, bots, strict=True)
             ]
             for bot in bots:
@@ -184,7 +198,7 @@ async def test_three_dispatchers_send_each_of_1000_check_ins_exactly_once(postgr
 
             async def drain(dispatcher: Dispatcher) -> int:
                 handled = 0
-                while (claimed := await dispatcher.pass_once()) or await _still_due(postgres_store):
+                while (claimed := await dispatcher.pass_once()) or await still_due():
                     handled += claimed
                 return handled
 
@@ -195,17 +209,12 @@ async def test_three_dispatchers_send_each_of_1000_check_ins_exactly_once(postgr
             for engine in engines:
                 await engine.dispose()
         sent = Counter(call.chat_id for call in api.calls("sendMessage") if call.status == 200)
-    assert sum(handled) == 1000
-    assert all(handled), handled  # the three shared the work
-    assert set(sent) == set(users) and set(sent.values()) == {1}
-    async with postgres_store.sessions() as session:
-        statuses = Counter((await session.execute(select(CheckinRound.status))).scalars())
-    assert statuses == {"sent": 1000}
+    return list(handled), sent
 
 
-async def _still_due(store: Store) -> bool:
+async def _still_due(store: Store, due_at: Any, by: datetime = T0) -> bool:
     async with store.sessions() as session:
-        query = select(func.count()).select_from(UserSettings).where(UserSettings.checkin_next_due_at <= T0)
+        query = select(func.count()).select_from(UserSettings).where(due_at <= by)
         return (await session.execute(query)).scalar_one() > 0
 
 

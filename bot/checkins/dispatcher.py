@@ -1,4 +1,5 @@
-"""The dispatcher: sends due check-ins, exactly once, politely.
+"""The dispatcher: sends due check-ins, and the weekly reminders of due customers, exactly
+once, politely.
 
 A loop started by ``coach run`` beside polling or the webhook. Each pass:
 
@@ -14,6 +15,10 @@ A loop started by ``coach run`` beside polling or the webhook. Each pass:
    waited out here) and the send is tried again; Forbidden (the user blocked the bot)
    switches check-ins off;
 4. records what became of each round (sent and its message id, blocked, failed).
+
+A reminder of due customers is a round of its own kind, claimed the same way; once claimed,
+the seller's customers are loaded (theirs alone) and the reminder made by the pure
+:func:`bot.core.customers.reminder`. Nobody due: nothing is sent, the round is ``skipped``.
 
 Per chat, Telegram allows about one message a second; a chat gets at most one check-in per
 due time and due times are hours apart, so that limit cannot be reached from here.
@@ -33,12 +38,17 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot import sender
 from bot.core.checkins import checkin_message
+from bot.core.customers import reminder
+from bot.core.snapshot import Snapshot
+from bot.core.turn import Turn
+from bot.core.values import UserView
 from bot.replies import Reply
 from bot.retrying_request import retry_after_seconds
 from bot.send_hold import SLOT, SendHold
 from bot.stopping import pause
 from bot.storage.models import RoundStatus, utcnow
-from bot.storage.repository import Claim, SendOutcome, Store
+from bot.storage.repository import Claim, DigestClaim, SendOutcome, Store
+from bot.updates import run_loading
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +134,7 @@ class Dispatcher:
                 await pause(stop, self.idle_seconds)
 
     async def pass_once(self) -> int:
-        """One claim-send-record pass; returns how many check-ins it handled."""
+        """One claim-send-record pass; returns how many check-ins and reminders it handled."""
         now = self.now()
         if self._last_recovery is None or now - self._last_recovery >= RECOVERY_EVERY:
             self._last_recovery = now
@@ -133,7 +143,9 @@ class Dispatcher:
             if given_up:
                 log.warning("%d check-ins left sending by a stopped process: not resent", given_up)
         async with self.store.unit() as uow:
-            claims = await uow.claim_due_checkins(now, self.batch)
+            claims: list[Claim | DigestClaim] = []
+            claims += await uow.claim_due_checkins(now, self.batch)
+            claims += await uow.claim_due_digests(now, self.batch)
         if not claims:
             return 0
         outcomes = await asyncio.gather(*(self._deliver(claim) for claim in claims))
@@ -141,8 +153,32 @@ class Dispatcher:
             await uow.record_sends(list(outcomes), self.now())
         return len(claims)
 
-    async def _deliver(self, claim: Claim) -> SendOutcome:
-        reply = checkin_message(claim)
+    async def _deliver(self, claim: Claim | DigestClaim) -> SendOutcome:
+        if isinstance(claim, Claim):
+            replies = [checkin_message(claim)]
+        else:
+            try:
+                replies = await self._reminder(claim)
+            except Exception:  # the customers could not be read: this round is not sent
+                log.exception("reminder %s not made", claim.round_id)
+                return SendOutcome(claim.round_id, claim.user_id, RoundStatus.FAILED)
+            if not replies:  # nobody due: never an empty reminder
+                return SendOutcome(claim.round_id, claim.user_id, RoundStatus.SKIPPED)
+        for reply in replies:
+            outcome = await self._send(claim, reply)
+            if outcome.status is not RoundStatus.SENT:
+                return outcome
+        return outcome
+
+    async def _reminder(self, claim: DigestClaim) -> list[Reply]:
+        """The reminder of the seller's customers due now (none: nobody is due)."""
+        user = UserView(claim.user_id, claim.language, time_zone=claim.time_zone)
+        snapshot = Snapshot(user, now=self.now())
+        _, replies = await run_loading(self.store, snapshot, lambda s: reminder(Turn(s)))
+        return replies
+
+    async def _send(self, claim: Claim | DigestClaim, reply: Reply) -> SendOutcome:
+        """One message of a round, in a send slot; a 429 is waited out and tried again."""
         pace = self.limiter.wait_turn if self.limiter is not None else None
         for _attempt in range(MAX_RETRIES):
             try:
@@ -157,15 +193,15 @@ class Dispatcher:
                 await self.sleep(seconds)
                 continue
             except Forbidden:
-                log.info("user %s blocked the bot: check-ins off, data kept", claim.user_id)
+                log.info("user %s blocked the bot: reminders off, data kept", claim.user_id)
                 return SendOutcome(claim.round_id, claim.user_id, RoundStatus.BLOCKED)
             except BadRequest as exc:
-                log.warning("check-in %s refused: %s", claim.round_id, exc.message)
+                log.warning("round %s refused: %s", claim.round_id, exc.message)
                 return SendOutcome(claim.round_id, claim.user_id, RoundStatus.FAILED)
             except TelegramError as exc:
                 # A timeout may still have delivered it: never send it again.
-                log.warning("check-in %s outcome unknown: %s", claim.round_id, type(exc).__name__)
+                log.warning("round %s outcome unknown: %s", claim.round_id, type(exc).__name__)
                 return SendOutcome(claim.round_id, claim.user_id, RoundStatus.UNKNOWN)
             return SendOutcome(claim.round_id, claim.user_id, RoundStatus.SENT, message_id)
-        log.warning("check-in %s still rate limited after %d tries", claim.round_id, MAX_RETRIES)
+        log.warning("round %s still rate limited after %d tries", claim.round_id, MAX_RETRIES)
         return SendOutcome(claim.round_id, claim.user_id, RoundStatus.FAILED)

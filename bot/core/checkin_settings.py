@@ -6,6 +6,7 @@ not in memory. The offer, the rounds and the check-in itself are in :mod:`bot.co
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -95,6 +96,67 @@ def rescheduled(settings: SettingsView, user: UserView, now: datetime) -> dict[s
     }
 
 
+def digest_rescheduled(settings: SettingsView, user: UserView, now: datetime) -> dict[str, Any]:
+    """The next due time of the weekly reminder of due customers, counted from now (none
+    while it is off)."""
+    hour = 9 if settings.digest_hour is None else settings.digest_hour  # 0 is midnight
+    rule = Rule("weekly", settings.digest_weekday, hour, user.time_zone)
+    on = settings.digest_on and settings.digest_weekday is not None
+    return {"digest_next_due_at": next_due(rule, now) if on else None, "updated_at": now}
+
+
+def set_zone(turn: Turn, zone: str) -> None:
+    """A new time zone: every schedule that is on follows it (the hours stay local)."""
+    turn.set_time_zone(zone)
+    settings, changes = turn.settings(), dict[str, Any]()
+    if settings.checkin_cadence != "off":
+        changes |= rescheduled(settings, turn.user, turn.now)
+    if settings.digest_on:
+        changes |= digest_rescheduled(settings, turn.user, turn.now)
+    if changes:
+        turn.change_settings(**changes)
+
+
+# --- the buttons of a day, an hour and a zone (check-ins and the reminder of customers) ---
+def day_rows(lang: str, make: Callable[[int], cb.CallbackData]) -> list[list[Button]]:
+    days = [Button(text(f"weekday_{d}", lang), make(d).pack()) for d in range(7)]
+    return [days[:4], days[4:]]
+
+
+def hour_rows(make: Callable[[int], cb.CallbackData]) -> list[list[Button]]:
+    hours = [Button(f"{h:02d}:00", make(h).pack()) for h in HOURS]
+    return [hours[i : i + 4] for i in range(0, len(hours), 4)]
+
+
+def zone_rows(turn: Turn, make: Callable[[Any], cb.CallbackData]) -> list[list[Button]]:
+    """The zones of the list, then one to keep the zone set."""
+    lang = turn.user.language
+    zones = [Button(zone_name(z, lang), make(i).pack()) for i, z in enumerate(CHECKIN.zone_buttons)]
+    rows = [zones[i : i + 4] for i in range(0, len(zones), 4)]
+    keep = text("button_keep_zone", lang, zone=zone_name(turn.user.time_zone, lang))
+    rows.append([Button(keep, make("keep").pack())])
+    return rows
+
+
+def pressed_zone(turn: Turn, zone: int | str) -> bool:
+    """The zone of a zone button set (``keep``: as it is); False for an index past the list."""
+    if zone == "keep":
+        return True
+    if not isinstance(zone, int) or zone >= len(CHECKIN.zone_buttons):
+        return False
+    set_zone(turn, CHECKIN.zone_buttons[zone])
+    return True
+
+
+def typed_zone_set(turn: Turn, typed: str) -> bool:
+    """A typed city or UTC offset set as the zone; False if it is not one."""
+    zone = parse_zone(typed, CHECKIN.zone_aliases)
+    if zone is None or resolve_zone(zone) is None:
+        return False
+    set_zone(turn, zone)
+    return True
+
+
 def settings_button(turn: Turn, button: cb.CheckinSettings, pressed: int | None) -> list[Reply]:
     return settings_menu(turn) if button.choice == "menu" else resume(turn)
 
@@ -107,8 +169,7 @@ def choose_cadence(turn: Turn, button: cb.Cadence, pressed: int | None) -> list[
         return [Reply(text("checkin_turned_off", lang))]
     if cadence == "daily":
         return [_hour_prompt(turn)]
-    days = [Button(text(f"weekday_{d}", lang), cb.Day(d).pack()) for d in range(7)]
-    return [Reply(text("checkin_choose_day", lang), [days[:4], days[4:]])]
+    return [Reply(text("checkin_choose_day", lang), day_rows(lang, cb.Day))]
 
 
 def choose_day(turn: Turn, button: cb.Day, pressed: int | None) -> list[Reply]:
@@ -119,35 +180,26 @@ def choose_day(turn: Turn, button: cb.Day, pressed: int | None) -> list[Reply]:
 def _hour_prompt(turn: Turn) -> Reply:
     """The hours as buttons; an hour typed next is read too (see :func:`typed_hour`)."""
     turn.change_settings(awaiting="hour", updated_at=turn.now)
-    hours = [Button(f"{h:02d}:00", cb.Hour(h).pack()) for h in HOURS]
-    rows = [hours[i : i + 4] for i in range(0, len(hours), 4)]
-    return Reply(text("checkin_choose_hour", turn.user.language), rows)
+    return Reply(text("checkin_choose_hour", turn.user.language), hour_rows(cb.Hour))
 
 
 def choose_hour(turn: Turn, button: cb.Hour, pressed: int | None) -> list[Reply]:
     """An hour pressed, or typed (see :func:`typed_hour`)."""
     lang = turn.user.language
     turn.change_settings(checkin_hour=button.hour, awaiting="time_zone", updated_at=turn.now)
-    zones = [
-        Button(zone_name(z, lang), cb.Zone(i).pack()) for i, z in enumerate(CHECKIN.zone_buttons)
-    ]
-    rows = [zones[i : i + 4] for i in range(0, len(zones), 4)]
-    keep = text("button_keep_zone", lang, zone=zone_name(turn.user.time_zone, lang))
-    rows.append([Button(keep, cb.Zone("keep").pack())])
-    return [Reply(text("checkin_choose_zone", lang), rows)]
+    return [Reply(text("checkin_choose_zone", lang), zone_rows(turn, cb.Zone))]
 
 
 def choose_zone(turn: Turn, button: cb.Zone, pressed: int | None) -> list[Reply]:
-    if button.zone != "keep":
-        if button.zone >= len(CHECKIN.zone_buttons):
-            return [unknown_button(turn.user.language)]
-        turn.set_time_zone(CHECKIN.zone_buttons[button.zone])
+    if not pressed_zone(turn, button.zone):
+        return [unknown_button(turn.user.language)]
     return _confirm(turn)
 
 
 def awaiting(settings: SettingsView, now: datetime) -> str | None:
-    """Which prompt a typed message answers ("hour" or "time_zone"): only shortly after it,
-    so a prompt left unanswered does not swallow later messages."""
+    """Which prompt a typed message answers ("hour", "time_zone", "digest_hour" or
+    "digest_zone"): only shortly after it, so a prompt left unanswered does not swallow
+    later messages."""
     if (
         settings.awaiting
         and settings.updated_at is not None
@@ -167,10 +219,8 @@ def typed_hour(turn: Turn, typed: str) -> list[Reply]:
 
 def typed_zone(turn: Turn, typed: str) -> list[Reply]:
     """A typed city or UTC offset after the zone prompt."""
-    zone = parse_zone(typed, CHECKIN.zone_aliases)
-    if zone is None or resolve_zone(zone) is None:
+    if not typed_zone_set(turn, typed):
         return [Reply(text("checkin_zone_unknown", turn.user.language))]
-    turn.set_time_zone(zone)
     return _confirm(turn)
 
 

@@ -9,11 +9,13 @@ a regular (never due again).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from advice.ledger import CustomerEntry, CustomerTotals, customer_book, customer_key, follow_up
 from advice.sales import format_money
 from bot import callbacks as cb
+from bot.core import digest
 from bot.core.sales import currency_of
 from bot.core.turn import Turn
 from bot.core.values import CustomerView
@@ -52,28 +54,61 @@ def _waiting(customer: CustomerView, entry: CustomerEntry, turn: Turn) -> bool:
     return customer.followed_up_at is None or customer.followed_up_at < entry.due_since
 
 
-def customers_book(turn: Turn) -> list[Reply]:
-    """Due customers first, each with a follow-up to adapt; then the others."""
-    lang = turn.user.language
+def _book(turn: Turn) -> tuple[dict[str, CustomerView], tuple[CustomerEntry, ...]]:
+    """The seller's customers who bought, by key, and their book entries, due first."""
     buyers = {customer_key(c.nickname): c for c in turn.customers() if c.orders > 0}
     if not buyers:
-        return [Reply(text("customers_none", lang))]
+        return buyers, ()
     entries = customer_book(
         [_totals(c) for c in buyers.values()], now=turn.now, category=category_of(turn)
     )
+    return buyers, entries
+
+
+def _due_replies(
+    turn: Turn, buyers: dict[str, CustomerView], due: Sequence[CustomerEntry]
+) -> list[Reply]:
+    """The first due customers, each a message to adapt with its buttons."""
+    lang, currency = turn.user.language, currency_of(turn)
+    return [
+        _due_reply(entry, buyers[customer_key(entry.name)].id, lang, currency)
+        for entry in due[:DUE_SHOWN]
+    ]
+
+
+def customers_book(turn: Turn) -> list[Reply]:
+    """Due customers first, each with a follow-up to adapt; then the others. The heading
+    offers the weekly reminder (or shows it is set)."""
+    lang = turn.user.language
+    buyers, entries = _book(turn)
+    if not buyers:
+        return [Reply(text("customers_none", lang))]
     due = [e for e in entries if _waiting(buyers[customer_key(e.name)], e, turn)]
     others = [e for e in entries if e not in due]
     currency = currency_of(turn)
-    replies = [Reply(text("customers_heading", lang, count=len(buyers), due=len(due)))]
-    for entry in due[:DUE_SHOWN]:
-        customer = buyers[customer_key(entry.name)]
-        replies.append(_due_reply(entry, customer.id, lang, currency))
+    heading = text("customers_heading", lang, count=len(buyers), due=len(due))
+    # The reminder is sent by the bot: offered where the face can send it (not a terminal).
+    offer = [[digest.offer_button(turn)]] if turn.snapshot.checkins else []
+    replies = [Reply(heading, offer)]
+    replies += _due_replies(turn, buyers, due)
     if others:
         lines = [_line(entry, lang, currency) for entry in others[:OTHERS_SHOWN]]
         if len(others) > OTHERS_SHOWN:
             lines.append(text("customers_more", lang, count=len(others) - OTHERS_SHOWN))
         replies.append(Reply("\n".join(lines)))
     return replies
+
+
+def reminder(turn: Turn) -> list[Reply]:
+    """The weekly reminder: the customers due now (at most five, each with its follow-up and
+    buttons, as /customers shows them); nothing at all when nobody is due."""
+    buyers, entries = _book(turn)
+    due = [e for e in entries if _waiting(buyers[customer_key(e.name)], e, turn)]
+    if not due:
+        return []
+    lang = turn.user.language
+    heading = Reply(text("digest_heading", lang, count=len(due)), [[digest.offer_button(turn)]])
+    return [heading, *_due_replies(turn, buyers, due)]
 
 
 def _line(entry: CustomerEntry, lang: str, currency: str) -> str:

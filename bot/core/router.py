@@ -17,6 +17,7 @@ from bot.core import (
     checkins,
     checkup,
     customers,
+    digest,
     menus,
     pricing,
     sales,
@@ -128,6 +129,10 @@ def _typed(turn: Turn, typed: str) -> list[Reply]:
         return checkin_settings.typed_hour(turn, typed)
     if prompt == "time_zone":
         return checkin_settings.typed_zone(turn, typed)
+    if prompt == "digest_hour":
+        return digest.typed_hour(turn, typed)
+    if prompt == "digest_zone":
+        return digest.typed_zone(turn, typed)
     if sales.awaits_sale(turn):
         return sales.typed_sale(turn, typed)
     return menus.idle_text(turn)
@@ -216,4 +221,8 @@ BUTTONS: dict[type[cb.CallbackData], ButtonStep] = {
     cb.UndoSale: sales.undo,
     cb.SalesFile: sales.sales_file,
     cb.CustomerAction: customers.customer_action,
+    cb.Digest: digest.digest_button,
+    cb.DigestDay: digest.choose_day,
+    cb.DigestHour: digest.choose_hour,
+    cb.DigestZone: digest.choose_zone,
 }

@@ -24,6 +24,13 @@ class CheckupKind(StrEnum):
     CHECKIN = "checkin"  # the short periodic questions
 
 
+class RoundKind(StrEnum):
+    """What a round sends: a check-in, or the weekly digest of due customers."""
+
+    CHECKIN = "checkin"
+    DIGEST = "digest"
+
+
 class RoundStatus(StrEnum):
     """Where one check-in round stands.
 
@@ -106,6 +113,10 @@ class SettingsView:
     checkin_cadence_asked: bool = False
     awaiting: str | None = None
     updated_at: datetime | None = None
+    digest_on: bool = False
+    digest_weekday: int | None = None
+    digest_hour: int | None = None
+    digest_next_due_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,17 +1,18 @@
-"""The check-in queue: due check-ins claimed as rounds, what became of their sends, and
-the send slots every process shares.
+"""The check-in queue: due check-ins and weekly reminders of due customers claimed as
+rounds, what became of their sends, and the send slots every process shares.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, Row, func, select, update
 
-from advice.schedule import Rule, after_claim
-from bot.storage.models import CheckinRound, RoundStatus, SendSlot, User, UserSettings
+from advice.schedule import Rule, after_claim, next_due
+from bot.storage.models import CheckinRound, RoundKind, RoundStatus, SendSlot, User, UserSettings
 from bot.storage.statements import dialect_insert
 from bot.storage.unit import UnitCore
 
@@ -26,6 +27,17 @@ class Claim:
     cadence: str
     due_at: datetime
     ask_cadence: bool  # ignored twice in a row: ask, once, whether to change the cadence
+
+
+@dataclass(frozen=True, slots=True)
+class DigestClaim:
+    """A weekly reminder of due customers claimed for sending: its round and the seller."""
+
+    round_id: int
+    user_id: int
+    language: str
+    time_zone: str
+    due_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,46 +57,34 @@ class CheckinQueue(UnitCore):
         the schedule moved on to the next due time, in this one transaction.
 
         Rows another process holds are skipped (``FOR UPDATE SKIP LOCKED`` on PostgreSQL;
-        SQLite serialises writers), and a round is unique per (user, due time), so each
+        SQLite serialises writers), and a round is unique per (user, kind, due time), so each
         due check-in becomes exactly one round whichever process claims it.
         """
-        due = (
-            await (await self.orm()).execute(
-                select(
-                    UserSettings.user_id,
-                    UserSettings.checkin_cadence,
-                    UserSettings.checkin_weekday,
-                    UserSettings.checkin_hour,
-                    UserSettings.checkin_next_due_at,
-                    UserSettings.checkin_ignored_in_row,
-                    UserSettings.checkin_streak,
-                    UserSettings.checkin_cadence_asked,
-                    User.language,
-                    User.time_zone,
-                )
-                .join(User, User.id == UserSettings.user_id)
-                .where(
-                    UserSettings.checkin_next_due_at <= now,
-                    UserSettings.checkin_cadence != "off",
-                    UserSettings.checkin_paused.is_(False),
-                )
-                .order_by(UserSettings.checkin_next_due_at)
-                .limit(limit)
-                # The user's row too: a seller whose update is being handled right now is
-                # skipped this pass rather than waited for (no lock-order deadlock).
-                .with_for_update(skip_locked=True, of=[UserSettings, User])
-            )
-        ).all()
+        due = await self._lock_due(
+            UserSettings.checkin_next_due_at,
+            (UserSettings.checkin_cadence != "off", UserSettings.checkin_paused.is_(False)),
+            (
+                UserSettings.checkin_cadence,
+                UserSettings.checkin_weekday,
+                UserSettings.checkin_hour,
+                UserSettings.checkin_ignored_in_row,
+                UserSettings.checkin_streak,
+                UserSettings.checkin_cadence_asked,
+            ),
+            now,
+            limit,
+        )
         if not due:
             return []
         user_ids = [row.user_id for row in due]
-        # A round still merely "sent" when the next one falls due was ignored.
+        # A check-in round still merely "sent" when the next one falls due was ignored.
         ignored = set(
             (
                 await (await self.orm()).execute(
                     update(CheckinRound)
                     .where(
                         CheckinRound.user_id.in_(user_ids),
+                        CheckinRound.kind == RoundKind.CHECKIN.value,
                         CheckinRound.status == RoundStatus.SENT.value,
                     )
                     .values(status=RoundStatus.IGNORED.value)
@@ -92,29 +92,11 @@ class CheckinQueue(UnitCore):
                 )
             ).scalars()
         )
-        rounds = [
-            {
-                "user_id": row.user_id,
-                "due_at": row.checkin_next_due_at,
-                "status": RoundStatus.SENDING.value,
-                "claimed_at": now,
-            }
-            for row in due
-        ]
-        inserted = dict(
-            (
-                await (await self.orm()).execute(
-                    dialect_insert(self.dialect)(CheckinRound)
-                    .on_conflict_do_nothing(index_elements=["user_id", "due_at"])
-                    .returning(CheckinRound.user_id, CheckinRound.id),
-                    rounds,
-                )
-            ).all()
-        )
+        inserted = await self._add_rounds(RoundKind.CHECKIN, due, now)
         claims: list[Claim] = []
         schedule_updates: list[dict[str, Any]] = []
         for row in due:
-            due_at = aware(row.checkin_next_due_at)
+            due_at = aware(row.due_at)
             rule = Rule(
                 row.checkin_cadence, row.checkin_weekday, row.checkin_hour or 0, row.time_zone
             )
@@ -151,6 +133,96 @@ class CheckinQueue(UnitCore):
         await self._changed_users(user_ids)
         return claims
 
+    async def claim_due_digests(self, now: datetime, limit: int) -> list[DigestClaim]:
+        """Claim up to ``limit`` due weekly reminders of due customers, as check-ins are
+        claimed (:meth:`claim_due_checkins`): one round each, kind ``digest``, ``sending``,
+        and the next due time a week on, in this one transaction."""
+        due = await self._lock_due(
+            UserSettings.digest_next_due_at,
+            (UserSettings.digest_on.is_(True),),
+            (UserSettings.digest_weekday, UserSettings.digest_hour),
+            now,
+            limit,
+        )
+        if not due:
+            return []
+        inserted = await self._add_rounds(RoundKind.DIGEST, due, now)
+        schedule_updates = [
+            {
+                "user_id": row.user_id,
+                "digest_next_due_at": next_due(
+                    Rule("weekly", row.digest_weekday, row.digest_hour or 0, row.time_zone),
+                    max(aware(row.due_at), now),
+                ),
+            }
+            for row in due
+        ]
+        await (await self.orm()).execute(update(UserSettings), schedule_updates)
+        await self._changed_users([row.user_id for row in due])
+        return [
+            DigestClaim(
+                inserted[row.user_id], row.user_id, row.language, row.time_zone, aware(row.due_at)
+            )
+            for row in due
+            if row.user_id in inserted
+        ]
+
+    async def _lock_due(
+        self,
+        due_at: Any,
+        conditions: tuple[Any, ...],
+        columns: tuple[Any, ...],
+        now: datetime,
+        limit: int,
+    ) -> Sequence[Row[Any]]:
+        """The settings rows due by ``due_at`` (a column of the schedule) and ``conditions``,
+        earliest first, locked with their sellers' rows; rows another process holds are
+        skipped (``FOR UPDATE SKIP LOCKED``; SQLite serialises writers)."""
+        return (
+            await (await self.orm()).execute(
+                select(
+                    UserSettings.user_id,
+                    due_at.label("due_at"),
+                    User.language,
+                    User.time_zone,
+                    *columns,
+                )
+                .join(User, User.id == UserSettings.user_id)
+                .where(due_at <= now, *conditions)
+                .order_by(due_at)
+                .limit(limit)
+                # The user's row too: a seller whose update is being handled right now is
+                # skipped this pass rather than waited for (no lock-order deadlock).
+                .with_for_update(skip_locked=True, of=[UserSettings, User])
+            )
+        ).all()
+
+    async def _add_rounds(
+        self, kind: RoundKind, due: Sequence[Row[Any]], now: datetime
+    ) -> dict[int, int]:
+        """One round of ``kind`` per due row, ``sending``; the ids of those inserted, by
+        user (a round that exists for that user, kind and due time is not added again)."""
+        rounds = [
+            {
+                "user_id": row.user_id,
+                "kind": kind.value,
+                "due_at": row.due_at,
+                "status": RoundStatus.SENDING.value,
+                "claimed_at": now,
+            }
+            for row in due
+        ]
+        return dict(
+            (
+                await (await self.orm()).execute(
+                    dialect_insert(self.dialect)(CheckinRound)
+                    .on_conflict_do_nothing(index_elements=["user_id", "kind", "due_at"])
+                    .returning(CheckinRound.user_id, CheckinRound.id),
+                    rounds,
+                )
+            ).all()
+        )
+
     async def record_sends(self, outcomes: list[SendOutcome], now: datetime) -> None:
         """What became of each claimed round; a blocked user has check-ins switched off.
 
@@ -176,12 +248,19 @@ class CheckinQueue(UnitCore):
             await self.switch_off_checkins(blocked, now)
 
     async def switch_off_checkins(self, user_ids: list[int], now: datetime) -> None:
-        """No more check-ins for these users (they blocked the bot); their data stays, and
-        only the seller can switch check-ins on again (/checkin)."""
+        """No more check-ins, nor reminders of due customers, for these users (they blocked
+        the bot); their data stays, and only the seller can switch them on again (/checkin,
+        /customers)."""
         await (await self.orm()).execute(
             update(UserSettings)
             .where(UserSettings.user_id.in_(user_ids))
-            .values(checkin_cadence="off", checkin_next_due_at=None, updated_at=now)
+            .values(
+                checkin_cadence="off",
+                checkin_next_due_at=None,
+                digest_on=False,
+                digest_next_due_at=None,
+                updated_at=now,
+            )
         )
         await self._changed_users(user_ids)
 

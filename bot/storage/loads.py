@@ -15,7 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from advice.questionnaire import Answer
 from bot.core import snapshot as need
 from bot.core.snapshot import Need, Snapshot
-from bot.core.values import CheckupKind, CheckupStatus, ReportView, RoundView, SettingsView
+from bot.core.values import (
+    CheckupKind,
+    CheckupStatus,
+    ReportView,
+    RoundKind,
+    RoundView,
+    SettingsView,
+)
 from bot.storage import sales
 from bot.storage.checkin_queue import aware
 from bot.storage.driver import fetch
@@ -84,18 +91,21 @@ async def _settings(engine: AsyncEngine, snapshot: Snapshot, _: Need) -> Setting
         return SettingsView(snapshot.user.id)
     row = rows[0]
     values = {key: row[key] for key in SettingsView.__dataclass_fields__}
-    for key in ("checkin_next_due_at", "updated_at"):
+    for key in ("checkin_next_due_at", "updated_at", "digest_next_due_at"):
         values[key] = None if values[key] is None else aware(values[key])
     return SettingsView(**values)
 
 
 def _round_query(by: str) -> Callable[[Any], Query]:
-    """A round of the seller's, by its ``id`` or by the ``checkup_id`` it started."""
+    """A check-in round of the seller's, by its ``id`` or by the ``checkup_id`` it started
+    (a digest's round is no check-in: a forged button naming one finds nothing)."""
 
     def build(insert: Any) -> Query:
         r = ROUNDS.c
         return select(*(r[key] for key in _ROUND_COLUMNS)).where(
-            r.user_id == bindparam("user"), r[by] == bindparam("wanted")
+            r.user_id == bindparam("user"),
+            r[by] == bindparam("wanted"),
+            r.kind == RoundKind.CHECKIN.value,
         )
 
     return build

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from bot.core.values import CheckupKind, CheckupStatus, RoundStatus
+from bot.core.values import CheckupKind, CheckupStatus, RoundKind, RoundStatus
 
 # Stable constraint names, so migrations can refer to them on every database.
 NAMING = {
@@ -146,11 +146,16 @@ class UserSettings(Base):
 
     The schedule is the row the dispatcher claims: ``checkin_next_due_at`` (indexed) is
     when the next check-in falls due, in UTC; None while check-ins are off or paused. The
-    local rule (cadence, weekday, hour) with ``User.time_zone`` gives the next one.
+    local rule (cadence, weekday, hour) with ``User.time_zone`` gives the next one. The
+    weekly digest of due customers is scheduled the same way: ``digest_next_due_at``, None
+    while it is off.
     """
 
     __tablename__ = "settings"
-    __table_args__ = (Index("ix_settings_checkin_next_due_at", "checkin_next_due_at"),)
+    __table_args__ = (
+        Index("ix_settings_checkin_next_due_at", "checkin_next_due_at"),
+        Index("ix_settings_digest_next_due_at", "digest_next_due_at"),
+    )
 
     user_id: Mapped[int] = mapped_column(
         BigInteger,
@@ -172,14 +177,20 @@ class UserSettings(Base):
     )
     # What a typed message means outside a check-up ("time_zone" after the zone prompt).
     awaiting: Mapped[str | None] = mapped_column(String(16), default=None)
+    # The weekly digest of due customers: on or off, its local weekday and hour.
+    digest_on: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    digest_weekday: Mapped[int | None] = mapped_column(Integer, default=None)  # 0 = Monday
+    digest_hour: Mapped[int | None] = mapped_column(Integer, default=None)
+    digest_next_due_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class CheckinRound(Base):
-    """One check-in falling due for one user: at most one message per (user, due time)."""
+    """One check-in (or, by ``kind``, one digest of due customers) falling due for one
+    user: at most one message per (user, kind, due time)."""
 
     __tablename__ = "checkin_rounds"
     __table_args__ = (
-        UniqueConstraint("user_id", "due_at", name="uq_checkin_rounds_user_due"),
+        UniqueConstraint("user_id", "kind", "due_at", name="uq_checkin_rounds_user_kind_due"),
         Index("ix_checkin_rounds_status_claimed", "status", "claimed_at"),
     )
 
@@ -188,6 +199,9 @@ class CheckinRound(Base):
         BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     due_at: Mapped[datetime] = mapped_column()
+    kind: Mapped[str] = mapped_column(
+        String(16), default=RoundKind.CHECKIN.value, server_default=RoundKind.CHECKIN.value
+    )
     status: Mapped[str] = mapped_column(String(16), default=RoundStatus.SENDING.value)
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
