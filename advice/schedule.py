@@ -27,6 +27,14 @@ SNOOZE = timedelta(hours=3)
 _OFFSET = re.compile(r"(?:utc|gmt)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
 
 
+DEFAULT_HOUR = 9  # local time, while the seller has not chosen an hour
+
+
+def hour_or_default(hour: int | None) -> int:
+    """The seller's hour, or the default while none is chosen (0 is midnight, not unset)."""
+    return DEFAULT_HOUR if hour is None else hour
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """A seller's check-in schedule. ``weekday`` 0 is Monday; daily ignores it."""

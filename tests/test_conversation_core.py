@@ -13,6 +13,7 @@ import pytest
 from advice.questionnaire import Answer, AnswerStatus
 from bot import callbacks as cb
 from bot.core import snapshot as need
+from bot.core.checkin_settings import rescheduled
 from bot.core.checkup import QUESTION_INDEX, QUESTIONNAIRE
 from bot.core.events import Command, Event, NotText, Pressed, Typed
 from bot.core.router import decide
@@ -440,3 +441,12 @@ def test_figures_the_seller_typed_in_a_checkin_win_over_the_ledger() -> None:
     assert report.profile["measured"] == ["repeat_rate"]
     html = decision.replies[-1].html
     assert "Measured from your ledger over the last 28 days: repeat rate;" in html
+
+
+def test_a_check_in_set_for_midnight_is_due_at_midnight() -> None:
+    """Hour 0 is midnight, not "no hour chosen" (which means 09:00)."""
+    monday = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    for hour, due_hour in ((0, 0), (None, 9), (21, 21)):
+        settings = SettingsView(ANNA, checkin_cadence="daily", checkin_hour=hour)
+        due = rescheduled(settings, seller(), monday)["checkin_next_due_at"]
+        assert (due.hour, due.minute) == (due_hour, 0), hour

@@ -13,7 +13,7 @@ from typing import Any
 from advice.checkin import load_checkin
 from advice.data import load_strings
 from advice.hours import parse_hour
-from advice.schedule import Rule, next_due, parse_zone, resolve_zone
+from advice.schedule import Rule, hour_or_default, next_due, parse_zone, resolve_zone
 from bot import callbacks as cb
 from bot.core.turn import Turn
 from bot.core.values import SettingsView, UserView, aware
@@ -54,7 +54,7 @@ def status_text(user: UserView, settings: SettingsView) -> str:
         "checkin_status_on",
         lang,
         when=cadence_and_day(settings.checkin_cadence, settings.checkin_weekday, lang),
-        hour=f"{settings.checkin_hour or 0:02d}:00",
+        hour=f"{hour_or_default(settings.checkin_hour):02d}:00",
         zone=zone_name(user.time_zone, lang),
         next=when_text(due, user) if due else "—",
         streak=text("checkins_in_a_row", lang, count=settings.checkin_streak),
@@ -86,7 +86,7 @@ def rescheduled(settings: SettingsView, user: UserView, now: datetime) -> dict[s
     rule = Rule(
         settings.checkin_cadence,
         settings.checkin_weekday,
-        settings.checkin_hour or 9,
+        hour_or_default(settings.checkin_hour),
         user.time_zone,
     )
     return {

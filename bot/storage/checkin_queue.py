@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, Row, func, select, update
 
-from advice.schedule import Rule, after_claim, next_due
+from advice.schedule import Rule, after_claim, hour_or_default, next_due
 from bot.storage.models import CheckinRound, RoundKind, RoundStatus, SendSlot, User, UserSettings
 from bot.storage.statements import dialect_insert
 from bot.storage.unit import UnitCore
@@ -98,7 +98,10 @@ class CheckinQueue(UnitCore):
         for row in due:
             due_at = aware(row.due_at)
             rule = Rule(
-                row.checkin_cadence, row.checkin_weekday, row.checkin_hour or 0, row.time_zone
+                row.checkin_cadence,
+                row.checkin_weekday,
+                hour_or_default(row.checkin_hour),
+                row.time_zone,
             )
             after = after_claim(
                 rule,
