@@ -44,8 +44,11 @@ CN_MULTIPLIERS = {
 
 
 def alternation(words: Iterable[str]) -> str:
-    """Longest first, so that 'million' wins over 'm' and '千万' over '千'."""
-    return "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
+    """Each word before its prefixes, so that 'million' wins over 'm' and '千万' over '千'.
+
+    Reverse order alone does it: a word sorts after every prefix of itself.
+    """
+    return "|".join(re.escape(word) for word in sorted(words, reverse=True))
 
 
 _CN_FRACTION_RE = re.compile(
@@ -114,7 +117,7 @@ def _chinese_integer(text: str) -> int | None:
             continue
         if unit in tail:
             return None
-        high = _chinese_integer(head) if head else None
+        high = _chinese_integer(head)  # None for an empty head, as for any non-numeral
         if not high:
             return None
         low: int | None
@@ -123,8 +126,9 @@ def _chinese_integer(text: str) -> int | None:
         elif tail in _CN_DIGITS and tail not in _CN_ZEROS:
             low = _CN_DIGITS[tail] * factor // 10
         else:
+            # Below ``factor`` when read: the tail holds no unit as big (refused above).
             low = _chinese_integer(tail[1:] if tail[0] in _CN_ZEROS else tail)
-            if low is None or low >= factor:
+            if low is None:
                 return None
         return high * factor + low
     return _chinese_section(text)

@@ -62,18 +62,6 @@ class Answer:
     low: float | None = None
     high: float | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"value": self.value, "status": self.status.value}
-        if self.low is not None:
-            data.update(low=self.low, high=self.high)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Answer:
-        return cls.stored(
-            data.get("value"), data.get("status", "given"), data.get("low"), data.get("high")
-        )
-
     @classmethod
     def stored(cls, value: Any, status: str, low: float | None, high: float | None) -> Answer:
         """An answer from its stored columns (a list value was a tuple)."""
@@ -133,12 +121,6 @@ class Question:
             return None
         return f"per_{self.per}" if self.per else self.unit
 
-    def option_index(self, value: Any) -> int | None:
-        for i, option in enumerate(self.options):
-            if option.value == value and type(option.value) is type(value):
-                return i
-        return None
-
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
@@ -163,11 +145,11 @@ class Questionnaire:
         self,
         questions: list[Question],
         sections: dict[str, dict[str, str]],
-        expects: Mapping[str, dict[str, str]] | None = None,
+        expects: Mapping[str, dict[str, str]],
     ) -> None:
         self.questions = tuple(questions)
         self.sections = sections
-        self.expects = dict(expects or {})
+        self.expects = dict(expects)
         self.by_field = {q.field: q for q in self.questions}
         # The answers any question's condition reads: which questions apply depends on
         # these alone, so the result is kept by their values (asking one question works it
@@ -239,7 +221,7 @@ class Questionnaire:
         assumed: list[str] = []
         for name, answer in relevant.items():
             if answer.status is AnswerStatus.GIVEN:
-                data[name] = list(answer.value) if isinstance(answer.value, tuple) else answer.value
+                data[name] = answer.value  # a list field's tuple is taken as it is
         for name, answer in relevant.items():
             if answer.status is AnswerStatus.DONT_KNOW:
                 estimate = self._estimate(self.by_field[name], data)
@@ -306,7 +288,8 @@ class Questionnaire:
         # of time that does not fit ("two days" as money) is refused, never dropped.
         parsed = convert(typed, unit=TIME_UNITS.get(question.unit or ""), per=question.per)
         if parsed is None:
-            expected = self.expects.get(question.measure or "", {}).get(lang, "")
+            # Every measure is named in every language: load_questionnaire checks it.
+            expected = self.expects[question.measure or ""][lang]
             return Rejection("wrong_unit", hint, {"expected": expected})
         bounds = NUMBER_FIELDS[question.field]
         scale = 100.0 if question.unit == "percent" else 1.0
@@ -344,7 +327,7 @@ class Questionnaire:
             return Answer(())
         indexes: list[int] = []
         for part in (p.strip() for p in re.split(r"[,，、]+", folded)):
-            index = _match_option(question, " ".join(part.split())) if part else None
+            index = _match_option(question, " ".join(part.split()))  # None for an empty part
             words = (
                 [index] if index is not None else [_match_option(question, w) for w in part.split()]
             )
@@ -383,9 +366,9 @@ def clean_text(text: str) -> str:
 def benchmark_context(data: Mapping[str, Any]) -> dict[str, float | None]:
     """Category benchmarks for estimates, once category and price tier are known."""
     bm = load_benchmarks()
-    category = bm.category.get(data.get("category", ""))
-    tier = bm.price_tier.get(data.get("price_tier", ""))
-    if category is None or tier is None:
+    try:
+        category, tier = bm.category[data["category"]], bm.price_tier[data["price_tier"]]
+    except KeyError:
         return dict.fromkeys(ESTIMATE_NAMES)
     return {
         "benchmark_reach": category.weekly_reach * tier.reach_factor,
@@ -437,8 +420,8 @@ def _parse_question(raw: Mapping[str, Any], answer_names: list[str]) -> Question
         ask=_texts(raw, "ask", where),
         hint=_texts(raw, "hint", where),
         options=options,
-        optional=bool(raw.get("optional", False)),
-        typed=bool(raw.get("typed", False)),
+        optional=bool(raw.get("optional")),
+        typed=bool(raw.get("typed")),
         unit=raw.get("unit"),
         per=raw.get("per"),
         max_length=raw.get("max_length"),

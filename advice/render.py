@@ -93,11 +93,9 @@ def render(
     actions = [r for r in findings if r.has_action]
     template = environment(fmt).get_template(f"{view}.{'html' if fmt == 'html' else 'txt'}.j2")
     return template.render(
-        a=assessment,
         p=assessment.profile,
         m=assessment.metrics,
         f=f,
-        levers=LEVERS,
         lever_table=_lever_table(assessment.metrics, f),
         findings=findings,
         red_flags=[r for r in findings if r.red_flag],
@@ -112,11 +110,11 @@ def render(
 def _lever_table(m: Metrics, f: Formatter) -> list[tuple[str, int, bool]]:
     """The four levers' rows: name (padded to the widest, counting a CJK character as two
     columns, so the scores line up), score, and whether it is the bottleneck."""
-    names = [f.lever(lever) for lever in LEVERS]
-    width = max(display_width(name) for name in names)
+    names = {lever: f.lever(lever) for lever in LEVERS}
+    width = max(display_width(name) for name in names.values())
     return [
         (pad(name, width), m.levers[lever].score, lever == m.bottleneck)
-        for name, lever in zip(names, LEVERS, strict=True)
+        for lever, name in names.items()
     ]
 
 
@@ -128,7 +126,6 @@ PROGRESS_ROWS = 8  # the table shows the latest points; a phone screen fits abou
 class LeverLine:
     """One lever's move, formatted: 'traffic: 10 -> 25 (+150%), score 8 -> 21'."""
 
-    lever: str
     text: str
     up: bool
 
@@ -145,13 +142,12 @@ def _change(f: Formatter, pct: float | None) -> str:
     """'+150%', '-20%', or 'from zero' when there was nothing to compare with."""
     if pct is None:
         return f.t("progress_from_zero")
-    return ("+" if pct >= 0 else "") + format_number(round(pct), f.lang) + "%"
+    return ("+" if pct >= 0 else "") + format_number(round(pct)) + "%"  # digits: any language
 
 
 def _lever_lines(movement: Movement, f: Formatter) -> list[LeverLine]:
     return [
         LeverLine(
-            lever=c.lever,
             text=f.t(
                 "checkin_lever_line",
                 lever=f.lever(c.lever),

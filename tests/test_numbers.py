@@ -1,12 +1,14 @@
 """The number parser, read as a specification: what a seller types -> what the bot understands."""
 
 import math
+import re
 import time
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from advice.chinese_numbers import alternation
 from advice.numbers import ParsedNumber, format_number, parse_number
 from advice.units import HOURS_IN, convert
 
@@ -219,6 +221,10 @@ SPECIFICATION: list[tuple[str, ParsedNumber | None]] = [
     ("一万五", number(15_000)),
     ("两万三千", number(23_000)),
     ("一万零五", number(10_005)),
+    # a zero stands between two parts of a numeral: never first, doubled, or after a digit
+    ("零五", None),
+    ("一百零零五", None),
+    ("一百五零", None),
     ("十万", number(100_000)),
     ("一亿五千万", number(150_000_000)),
     ("一点五", number(1.5)),
@@ -243,6 +249,7 @@ SPECIFICATION: list[tuple[str, ParsedNumber | None]] = [
     ("一点十", None),
     ("一点五点五", None),
     ("一万点五", None),
+    ("一亿点五", None),
     # the next unit down after a unit, as in speech
     ("一千二", number(1200)),
     ("一万二", number(12_000)),
@@ -372,6 +379,17 @@ SPECIFICATION: list[tuple[str, ParsedNumber | None]] = [
 @pytest.mark.parametrize(("text", "expected"), SPECIFICATION)
 def test_parse_number_specification(text: str, expected: ParsedNumber | None) -> None:
     assert parse_number(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("words", "text"),
+    [(["m", "million", "k"], "million"), (["千", "千万", "万"], "千万"), (["万", "万亿"], "万亿")],
+)
+def test_a_multiplier_is_read_whole_where_a_shorter_one_starts_it(
+    words: list[str], text: str
+) -> None:
+    match = re.match(alternation(words), text)
+    assert match is not None and match.group() == text
 
 
 def test_is_range_only_for_ranges() -> None:
@@ -594,6 +612,11 @@ def test_a_range_keeps_its_midpoint_inside_it_in_any_unit(
     factor = HOURS_IN[written] / HOURS_IN[asked]
     assert close(converted.low, a * factor) and close(converted.high, b * factor)
     assert close(converted.value, (a + b) / 2 * factor)
+
+
+def test_a_figure_is_asked_for_as_a_length_of_time_or_a_rate_not_both() -> None:
+    with pytest.raises(ValueError, match="^a figure is a length of time or a rate, not both$"):
+        convert(parse_number("3"), unit="hour", per="week")
 
 
 def test_a_plain_number_is_taken_in_the_unit_asked_for() -> None:

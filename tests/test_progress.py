@@ -261,6 +261,62 @@ def test_the_same_numbers_are_said_to_be_the_same(
     )
 
 
+def test_each_lever_that_moved_is_shown_in_its_own_terms(reseller: Profile) -> None:
+    later = period(reseller, weekly_reach=30, average_order_value=200)
+    lines = render_checkin_result(reseller, later, reseller, "en", "text").splitlines()
+    for line in [
+        "Orders a week: 2 -> 2 (+0%)",
+        "  + traffic: 10 -> 30 (+200%), score 8 -> 25",
+        "  - conversion: 18% -> 6.1% (-67%), score 200 -> 152",
+        "  + order value: ¥180 -> ¥200 (+11%), score 90 -> 100",
+        "Biggest move: conversion (score 200 -> 152).",
+    ]:
+        assert line in lines
+    # the first check-up is the previous one: nothing to say "since your first check-up"
+    assert not any("first check-up" in line for line in lines)
+
+
+def test_growing_from_no_orders_is_said_in_words_not_as_a_percentage(reseller: Profile) -> None:
+    none_yet = period(reseller, weekly_orders=0)
+    checkin = render_checkin_result(none_yet, reseller, none_yet, "en", "text").splitlines()
+    assert "Since last time: ¥0 -> ¥1,559 (from zero)" in checkin
+    assert "Orders a week: 0 -> 2 (from zero)" in checkin
+    progress = render_progress([Point(START, none_yet), Point(START + timedelta(weeks=1), reseller)], "en", "text")
+    assert progress.endswith("-> ¥1,559 now (from zero), 2 data points.")
+
+
+@pytest.mark.parametrize(
+    ("average_order_value", "weekly_reach", "verdict"),
+    [
+        (1010, 10, "Your estimate went up."),  # +1%
+        (990, 10, "Your estimate went down."),  # -1%
+        (1004, 10, "Your estimate is about where it was."),  # +0.4%
+        (996, 10, "Your estimate is about where it was."),  # -0.4%
+        (1000, 30, "Your estimate is about where it was."),  # more people, the same orders
+    ],
+)
+def test_the_verdict_is_up_or_down_from_half_a_percent(
+    reseller: Profile, average_order_value: float, weekly_reach: int, verdict: str
+) -> None:
+    before = period(reseller, average_order_value=1000)
+    after = period(before, average_order_value=average_order_value, weekly_reach=weekly_reach)
+    assert verdict in render_checkin_result(before, after, before, "en", "text")
+
+
+def test_the_checkin_result_in_html_is_the_html_message(three_points) -> None:
+    first, previous, current = three_points
+    assert "<b>Bottleneck: traffic.</b>" in render_checkin_result(previous, current, first, "en")
+
+
+def test_json_is_indented_and_keeps_chinese_as_written(reseller: Profile) -> None:
+    current = to_benchmark(reseller, "traffic")  # a new bottleneck: its actions, in Chinese
+    out = render_checkin_result(reseller, current, reseller, "zh", "json")
+    assert out.startswith('{\n  "') and "\\u" not in out
+    assert re.search("[\u4e00-\u9fff]", out)  # Chinese, not escaped
+    # the progress holds figures, dates and names of levers only: no text to escape
+    assert render_progress(weekly_points(reseller, 2), "zh", "json").startswith('{\n  "')
+
+
 SHOP_NAMES = ["<b>x</b>", "Tom & Jerry's <i>", "{{7*7}}"]
 
 
@@ -321,6 +377,35 @@ def test_the_progress_table_has_one_row_per_point(reseller: Profile, count: int,
         assert cells[1] == "¥" + f"{round(m.monthly_sales):,}"
     if count > PROGRESS_ROWS:
         assert str(count - PROGRESS_ROWS) in html.split("</pre>")[1]
+
+
+def test_the_progress_table_puts_figures_on_the_right_and_names_on_the_left(
+    reseller: Profile,
+) -> None:
+    points = [
+        Point(START, period(reseller, weekly_orders=1)),
+        Point(
+            START + timedelta(weeks=1),
+            period(reseller, weekly_reach=200, weekly_orders=20, average_order_value=1000),
+        ),
+    ]
+    assert render_progress(points, "en", "text").splitlines()[2:5] == [
+        "Date    Month Traf Conv Value Rep Bottleneck",
+        "11-02    ¥779    8  200    90  40 Traf",
+        "11-09 ¥86,600  167  200   200  40 Rep",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("more", "said"),
+    [
+        (1, "Showing the latest rows; 1 earlier one is in /export."),
+        (2, "Showing the latest rows; 2 earlier ones are in /export."),
+    ],
+)
+def test_the_rows_left_out_of_the_table_are_counted(reseller: Profile, more: int, said: str) -> None:
+    assert said in render_progress(weekly_points(reseller, PROGRESS_ROWS + more), "en", "text")
+    assert "earlier" not in render_progress(weekly_points(reseller, PROGRESS_ROWS), "en", "text")
 
 
 def test_the_progress_summary_goes_from_the_first_to_the_latest_estimate(reseller: Profile) -> None:

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from advice import questionnaire as questionnaire_module
 from advice.data import DATA_DIR, LANGUAGES, load_benchmarks
 from advice.formatting import format_answer, progress_line, rejection_text
 from advice.profile import (
@@ -26,12 +27,14 @@ from advice.profile import (
     Profile,
 )
 from advice.questionnaire import (
+    ESTIMATE_NAMES,
     Answer,
     AnswerStatus,
     Progress,
     Question,
     Questionnaire,
     Rejection,
+    benchmark_context,
     load_questionnaire,
 )
 from tests.personas import HEALTHY, seller
@@ -88,6 +91,12 @@ def test_every_required_profile_field_is_always_asked_and_no_field_twice() -> No
     assert REQUIRED <= always
     not_asked = {"assumed", "measured", "measured_days"}  # said by the bot, not the seller
     assert set(fields) == set(Profile.__dataclass_fields__) - not_asked
+
+
+def test_a_seller_may_skip_only_the_questions_the_advice_can_do_without() -> None:
+    skippable = {q.field for q in QUESTIONS if q.optional}
+    assert skippable == {"posts_per_week", "response_hours", "unsold_stock_weeks", "shop_name"}
+    assert not skippable & REQUIRED
 
 
 @pytest.mark.parametrize("question", [q for q in QUESTIONS if q.options], ids=lambda q: q.field)
@@ -160,9 +169,32 @@ def test_which_questions_apply_is_the_same_remembered_or_worked_out_afresh(
     answers = {field: Answer(1) for field in answered}
     given_ = {"channels": channels, "supply_tier": supply_tier, "recruits_agents": recruits_agents}
     answers.update({field: Answer(value) for field, value in given_.items() if value is not None})
-    afresh = Questionnaire(list(QUESTIONS), Q.sections)
+    afresh = Questionnaire(list(QUESTIONS), Q.sections, Q.expects)
     assert [q.field for q in Q.applicable(answers)] == [q.field for q in afresh.applicable(answers)]
     assert Q.next_question(answers) is afresh.next_question(answers)
+
+
+def test_which_questions_apply_is_remembered_by_the_answers_conditions_read() -> None:
+    questionnaire = Questionnaire(list(QUESTIONS), Q.sections, Q.expects)
+    answers = {"channels": Answer(("groups",))}
+    first = questionnaire.applicable(answers)
+    # weekly_orders is read by no condition: the same questions apply, not worked out again
+    assert questionnaire.applicable({**answers, "weekly_orders": Answer(3)}) is first
+
+
+def test_the_remembered_sets_are_forgotten_once_there_are_too_many(monkeypatch) -> None:
+    monkeypatch.setattr(questionnaire_module, "APPLICABLE_CACHE_SIZE", 2)
+    questionnaire = Questionnaire(list(QUESTIONS), Q.sections, Q.expects)
+    for tier in CHOICE_FIELDS["supply_tier"][:3]:
+        questionnaire.applicable({"supply_tier": Answer(tier)})
+        assert len(questionnaire._applicable) <= 2
+
+
+def test_an_answer_that_cannot_be_remembered_still_gives_the_questions_that_apply() -> None:
+    as_list = {"channels": Answer(["offline_store"])}  # a list: it cannot be a key
+    as_stored = {"channels": Answer(("offline_store",))}
+    assert [q.field for q in Q.applicable(as_list)] == [q.field for q in Q.applicable(as_stored)]
+    assert "posts_per_week" not in [q.field for q in Q.applicable(as_list)]
 
 
 def test_next_question_is_the_first_unanswered_one_and_none_when_done(
@@ -181,6 +213,8 @@ def test_back_returns_to_the_previous_question_that_applies(questionnaire: Quest
     assert questionnaire.previous(answers, "price_tier").field == "category"  # type: ignore[union-attr]
     assert questionnaire.previous(answers, "category") is None  # the first question
     assert questionnaire.previous(answers, None).field == QUESTIONS[-1].field  # type: ignore[union-attr]
+    # Back from a question that no longer applies: the last question asked
+    assert questionnaire.previous(answers, "posts_per_week").field == QUESTIONS[-1].field  # type: ignore[union-attr]
     # an answer to a question that no longer applies is skipped over
     answers["posts_per_week"] = Answer(10)
     assert questionnaire.previous(answers, "weekly_orders").field == "weekly_reach"  # type: ignore[union-attr]
@@ -212,6 +246,12 @@ def test_progress_gives_the_section_the_position_and_the_total(questionnaire: Qu
     # Only through the shop: no question on posts, one fewer to go.
     answers["channels"] = Answer(("offline_store",))
     assert questionnaire.progress(question, answers) == Progress("traffic", 5, 18)
+
+
+def test_a_question_stops_counting_once_the_answer_its_condition_reads_rules_it_out() -> None:
+    store_only = {"channels": Answer(("offline_store",))}  # exactly what posts_per_week reads
+    assert "posts_per_week" not in [q.field for q in Q.may_apply(store_only)]
+    assert "posts_per_week" in [q.field for q in Q.may_apply({"channels": Answer(("groups",))})]
 
 
 @pytest.mark.parametrize("channels", [("moments_feed",), ("offline_store",)])
@@ -323,6 +363,38 @@ def test_typed_answers_are_read(field: str, text: str, lang: str, value: Any) ->
     assert answer.value == pytest.approx(value) if isinstance(value, float) else answer.value == value
 
 
+@pytest.mark.parametrize(
+    ("field", "text", "value"),
+    [
+        ("weekly_reach", "10000000", 10_000_000),  # the highest figure allowed
+        ("repeat_rate", "100%", 1.0),
+        ("shop_name", "x" * 64, "x" * 64),  # the longest name allowed
+    ],
+)
+def test_an_answer_at_the_limit_is_accepted(field: str, text: str, value: Any) -> None:
+    assert parse(field, text) == Answer(value)
+
+
+@pytest.mark.parametrize("text", ["none", "no", "No", "0", "无", "没有", "都没有"])
+def test_none_of_the_options_is_an_answer_to_a_multi_choice(text: str) -> None:
+    assert parse("value_add", text) == Answer(())
+
+
+@pytest.mark.parametrize("text", ["2,", "2，", "，2", "2、"])
+def test_a_choice_typed_with_a_stray_comma_is_still_that_option(text: str) -> None:
+    assert parse("category", text, "zh") == Answer(Q.by_field["category"].options[1].value)
+
+
+def test_a_currency_code_is_taken_for_the_currency_only(tmp_path) -> None:
+    assert parse("currency", "myr") == Answer("MYR")
+    source = (DATA_DIR / "questionnaire.toml").read_text(encoding="utf-8")
+    path = tmp_path / "questionnaire.toml"
+    path.write_text(source.replace('field = "category"\n', 'field = "category"\ntyped = true\n', 1))
+    typed_category = load_questionnaire(path)
+    rejection = typed_category.parse(typed_category.by_field["category"], "USD", "en")
+    assert isinstance(rejection, Rejection) and rejection.reason == "not_an_option"
+
+
 def test_a_whole_number_field_gets_a_whole_number() -> None:
     answer = parse("weekly_reach", "1.2k")
     assert isinstance(answer, Answer) and type(answer.value) is int
@@ -430,7 +502,7 @@ def test_a_range_is_read_as_its_midpoint_and_keeps_its_ends(
     assert isinstance(answer, Answer)
     assert answer.value == pytest.approx(value)
     assert (answer.low, answer.high) == (pytest.approx(low), pytest.approx(high))
-    assert Answer.from_dict(answer.to_dict()) == answer
+    assert Answer.stored(answer.value, answer.status.value, answer.low, answer.high) == answer
 
 
 @pytest.mark.parametrize(
@@ -476,6 +548,33 @@ def test_an_unusable_answer_is_rejected_with_the_problem_and_the_hint(
     shown = rejection_text(rejection, lang)
     assert says in shown
     assert shown.endswith(hint)
+
+
+# --- buttons -------------------------------------------------------------------------------------
+
+
+def test_a_button_picks_its_option() -> None:
+    category, channels = Q.by_field["category"], Q.by_field["channels"]
+    assert Q.choose(category, 0, "en") == Answer(category.options[0].value)
+    assert Q.choose(category, 1, "en") == Answer(category.options[1].value)
+    values = [option.value for option in channels.options]
+    # options chosen in any order, one twice: each once, in the options' order
+    assert Q.multi(channels, [2, 0, 2], "en") == Answer((values[0], values[2]))
+    assert Q.multi(channels, [], "en") == Answer(())
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_button_that_is_not_an_option_of_the_question_is_refused(lang: str) -> None:
+    category, channels = Q.by_field["category"], Q.by_field["channels"]
+    for question, answer in [
+        (category, Q.choose(category, len(category.options), lang)),
+        (category, Q.choose(category, -1, lang)),
+        (channels, Q.choose(channels, 0, lang)),  # a multi-choice is not answered by one press
+        (channels, Q.multi(channels, [0, len(channels.options)], lang)),
+        (channels, Q.multi(channels, [-1], lang)),
+        (category, Q.multi(category, [0], lang)),  # nor a choice by several
+    ]:
+        assert answer == Rejection("not_an_option", question.hint[lang])
 
 
 # --- "don't know" ---------------------------------------------------------------------------------
@@ -524,6 +623,19 @@ def test_to_profile_fills_dont_know_with_the_estimate_and_says_so() -> None:
     # no estimate for reply time: left unknown rather than assumed
     assert profile.response_hours is None
     assert profile.assumed == ("weekly_reach", "repeat_rate")
+
+
+def test_estimates_read_the_benchmarks_once_category_and_price_tier_are_known() -> None:
+    unknown = dict.fromkeys(ESTIMATE_NAMES)
+    assert benchmark_context({}) == unknown
+    assert benchmark_context({"category": "jewellery"}) == unknown
+    assert benchmark_context({"price_tier": "luxury"}) == unknown
+    # jewellery: 80 people a week, 2% of them buy, 15% come back; luxury: x 0.3 and x 0.4
+    assert benchmark_context({"category": "jewellery", "price_tier": "luxury"}) == {
+        "benchmark_reach": pytest.approx(24),
+        "benchmark_conversion": pytest.approx(0.008),
+        "benchmark_repeat_rate": pytest.approx(0.15),
+    }
 
 
 def test_to_profile_of_given_answers_is_the_profile_and_skips_become_defaults() -> None:
@@ -631,6 +743,37 @@ def test_a_text_question_without_a_length_limit_is_refused(tmp_path) -> None:
         path.write_text(source.replace("max_length = 64\n", replacement), encoding="utf-8")
         with pytest.raises(ValueError, match="max_length"):
             load_questionnaire(path)
+    for limit in (1, 256):  # the limits allowed
+        path = tmp_path / f"questionnaire_{limit}.toml"
+        path.write_text(source.replace("max_length = 64\n", f"max_length = {limit}\n"))
+        assert load_questionnaire(path).by_field["shop_name"].max_length == limit
+
+
+SHOP_NAME_TYPE = 'field = "shop_name"\nsection = "shop"\ntype = "text"\n'
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "error"),
+    [
+        ('field = "category"\n', 'field = "categories"\n', "categories: not a profile field"),
+        ('type = "choice"\n', 'type = "slider"\n', "category: type must be one of"),
+        (SHOP_NAME_TYPE, SHOP_NAME_TYPE.replace("text", "choice"), "a choice question needs options"),
+        (SHOP_NAME_TYPE, SHOP_NAME_TYPE.replace("text", "multi"), "a multi question needs options"),
+        (SHOP_NAME_TYPE, SHOP_NAME_TYPE.replace("text", "number"), "must fill a number field"),
+        ('zh = "币种" }', 'fr = "Devise" }', "currency: label needs exactly the languages"),
+        ('ask = { en = "Which currency', 'ask = { fr = "", en = "Which currency', "currency: ask"),
+        ('hint = { en = "Choose a button or', 'hint = { fr = "", en = "Choose a button or', "currency: hint"),
+    ],
+)
+def test_a_broken_question_is_refused_at_load_naming_it(
+    tmp_path, old: str, new: str, error: str
+) -> None:
+    source = (DATA_DIR / "questionnaire.toml").read_text(encoding="utf-8")
+    assert old in source
+    path = tmp_path / "questionnaire.toml"
+    path.write_text(source.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ValueError, match=f"^questionnaire: .*{error}"):
+        load_questionnaire(path)
 
 
 @pytest.mark.parametrize(
@@ -649,6 +792,11 @@ def test_an_answer_read_back_is_the_value_stored_whatever_was_read_before(values
         assert type(read.value) is type(expected)
         assert repr(read.value) == repr(expected)
         assert read.status is AnswerStatus.GIVEN
+
+
+@pytest.mark.parametrize("value", ["menswear", 3, True, None, 12.5])
+def test_a_plain_answer_read_back_again_is_the_same_object(value: Any) -> None:
+    assert Answer.stored(value, "given", None, None) is Answer.stored(value, "given", None, None)
 
 
 def test_a_stored_range_and_status_come_back_with_the_value() -> None:

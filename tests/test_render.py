@@ -79,6 +79,45 @@ def test_json_is_not_html_escaped(reseller: Assessment) -> None:
     assert "&#39;" not in json.dumps(data)
 
 
+def test_json_is_indented_and_keeps_chinese_as_written(reseller: Assessment) -> None:
+    out = render(reseller, "zh", "json")
+    assert out.startswith('{\n  "') and "\\u" not in out
+    assert re.search("[\u4e00-\u9fff]", out)  # Chinese, not escaped
+
+
+# --- the report -----------------------------------------------------------------------------------
+
+
+def test_the_report_shows_the_estimate_the_levers_and_marks_the_bottleneck(
+    reseller: Assessment,
+) -> None:
+    lines = render(reseller, "en", "text").splitlines()
+    assert "(about 2 orders a week x ¥180 x 4.33 weeks)" in lines
+    levers = lines[lines.index("  traffic            8  <- bottleneck") :][:4]
+    assert levers == [
+        "  traffic            8  <- bottleneck",
+        "  conversion       200",
+        "  order value       90",
+        "  repeat purchases  40",
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["text", "html"])
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_red_flags_are_listed_under_their_own_heading(
+    reseller: Assessment, lang: str, fmt: str
+) -> None:
+    out = render(reseller, lang, fmt)
+    heading = {"en": "Red flags", "zh": "危险信号"}[lang]
+    assert heading in out
+    red_flags = [f for f in reseller.findings if f.rule.red_flag]
+    assert len(red_flags) == 2
+    listed = out.split(heading)[1]
+    for finding in red_flags:
+        assert finding.rule.message[lang].split("{")[0][:15] in stdlib_html.unescape(listed)
+    assert heading not in render(advice(), lang, fmt)  # a healthy seller has none
+
+
 # --- valid Telegram messages -------------------------------------------------------------------------
 
 
