@@ -61,8 +61,13 @@ def customers_book(turn: Turn) -> list[Reply]:
     entries = customer_book(
         [_totals(c) for c in buyers.values()], now=turn.now, category=category_of(turn)
     )
-    due = [e for e in entries if _waiting(buyers[customer_key(e.name)], e, turn)]
-    others = [e for e in entries if e not in due]
+    # One pass: ``e not in due`` compared entries field by field, for each entry against
+    # every due one (20 s for 10,000 customers).
+    due: list[CustomerEntry] = []
+    others: list[CustomerEntry] = []
+    for entry in entries:
+        waiting = _waiting(buyers[customer_key(entry.name)], entry, turn)
+        (due if waiting else others).append(entry)
     currency = currency_of(turn)
     replies = [Reply(text("customers_heading", lang, count=len(buyers), due=len(due)))]
     for entry in due[:DUE_SHOWN]:
