@@ -223,7 +223,11 @@ class Sale(Base):
     of the currency, exact on every database."""
 
     __tablename__ = "sales"
-    __table_args__ = (Index("ix_sales_user_id_at", "user_id", "at"),)
+    __table_args__ = (
+        Index("ix_sales_user_id_at", "user_id", "at"),
+        # A customer's sales in time order (the customer book's latest order; the cascade).
+        Index("ix_sales_customer_id_at", "customer_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
@@ -233,7 +237,7 @@ class Sale(Base):
     quantity: Mapped[int | None] = mapped_column(Integer, default=None)
     items: Mapped[str | None] = mapped_column(String(200), default=None)
     customer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), index=True, default=None
+        ForeignKey("customers.id", ondelete="CASCADE"), default=None
     )
     channel: Mapped[str | None] = mapped_column(String(32), default=None)
 
