@@ -1,5 +1,6 @@
 """The sales ledger in chat: ``/sold`` logs a sale in one line (Undo takes it back),
-``/sales`` sums the weeks up, and the ledger comes as a CSV file on request.
+``/sales`` sums the weeks up (with a small chart of their revenue), and the ledger comes as
+a CSV file on request.
 
 ``/sold 180 2 cakes @Lena #groups`` is read by :func:`advice.sales.parse_sale`: the amount
 in the seller's currency (from their latest check-up), a quantity, the items, the customer
@@ -12,10 +13,11 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from advice.ledger import Sale, customer_key, weekly_summary
+from advice.ledger import Sale, WeekSummary, customer_key, weekly_summary
 from advice.sales import (
     SaleEntry,
     SaleRejection,
@@ -28,7 +30,7 @@ from bot import callbacks as cb
 from bot.core.events import Command
 from bot.core.turn import Turn
 from bot.core.values import SaleView
-from bot.replies import Button, Reply, text
+from bot.replies import Button, Reply, WeeksChart, text
 
 # How long after the prompt of a bare /sold the next message is read as the sale.
 SALE_PROMPT_VALID = timedelta(minutes=30)
@@ -170,7 +172,15 @@ def sales_overview(turn: Turn) -> list[Reply]:
             )
         )
     csv_button = Button(text("button_sales_csv", lang), cb.SalesFile("csv").pack())
-    return [Reply("\n".join(lines), [[csv_button]])]
+    return [Reply("\n".join(lines), [[csv_button]]), _weeks_chart(summary.weeks, currency, lang)]
+
+
+def _weeks_chart(weeks: Sequence[WeekSummary], currency: str, lang: str) -> Reply:
+    """The weeks' revenue as a small bar chart, oldest first, the figures in its caption."""
+    shown = ", ".join(f"{w.start:%d.%m} {format_money(w.revenue, currency)}" for w in weeks)
+    bars = tuple((f"{w.start:%d.%m}", float(w.revenue)) for w in weeks)
+    caption = text("sales_chart_caption", lang, weeks=shown)
+    return Reply(caption, chart=WeeksChart(bars, currency, lang))
 
 
 def sales_file(turn: Turn, button: cb.SalesFile, pressed: int | None) -> list[Reply]:
