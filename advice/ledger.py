@@ -214,17 +214,21 @@ def weekly_summary(
     zone = _zone(tz)
     today = now.astimezone(zone).date()
     this_monday = today - timedelta(days=today.weekday())
-    first_order = _first_orders(sales, now)
+    orders = _orders(sales, now)  # sorted once: a busy seller has thousands in 90 days
+    first_order = _first_orders(orders, now)
     for key, at in (first_orders or {}).items():  # orders before those given
         first_order[key] = min(at, first_order.get(key, at))
+    first_monday = this_monday - timedelta(weeks=weeks - 1)
+    oldest = datetime.combine(first_monday, time(), zone)
+    shown = [s for s in sales if oldest <= s.at <= now]  # each week then looks at these only
     summaries = []
     for back in range(weeks - 1, -1, -1):
         start = this_monday - timedelta(weeks=back)
         begin = datetime.combine(start, time(), zone)
         finish = datetime.combine(start + timedelta(days=7), time(), zone)
-        in_week = [s for s in sales if begin <= s.at < finish and s.at <= now]
+        in_week = [s for s in shown if begin <= s.at < finish]
         summaries.append(_week(start, in_week, first_order, begin))
-    repeat, named = _repeat_counts(s for s in _orders(sales, now) if s.at > now - REPEAT_WINDOW)
+    repeat, named = _repeat_counts(s for s in orders if s.at > now - REPEAT_WINDOW)
     return SalesSummary(tuple(summaries), repeat / named if named else None, repeat, named)
 
 

@@ -131,6 +131,9 @@ def sales_overview(turn: Turn) -> list[Reply]:
     stored = turn.sales_since(turn.now - timedelta(days=REPEAT_DAYS))
     if not stored:
         return [Reply(text("sales_none", lang))]
+    # Before the summing up: the step is run again once the latest report is loaded, and
+    # summing up 90 days of a busy ledger twice doubled the cost of /sales.
+    currency = currency_of(turn)
     first_orders = {
         customer_key(s.customer): s.customer_since
         for s in stored
@@ -143,7 +146,6 @@ def sales_overview(turn: Turn) -> list[Reply]:
         tz=turn.user.time_zone,
         first_orders=first_orders,
     )
-    currency = currency_of(turn)
     lines = [text("sales_heading", lang)]
     for week in reversed(summary.weeks):
         value = week.average_order_value
