@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from advice.ledger import Sale, WeekSummary, customer_key, weekly_summary
+from advice.ledger import SalesSummary, WeekSummary, week_starts, week_summary
 from advice.sales import (
     SaleEntry,
     SaleRejection,
@@ -29,7 +29,6 @@ from advice.sales import (
 from bot import callbacks as cb
 from bot.core.events import Command
 from bot.core.turn import Turn
-from bot.core.values import SaleView
 from bot.replies import Button, Reply, WeeksChart, text
 
 # How long after the prompt of a bare /sold the next message is read as the sale.
@@ -117,35 +116,27 @@ WEEKS_SHOWN = 5
 REPEAT_DAYS = 90
 
 
-def ledger_sale(sale: SaleView) -> Sale:
-    """A stored sale as the ledger's arithmetic takes it."""
-    return Sale(
-        sale.id, sale.at, sale.amount, sale.quantity, sale.items, sale.customer, sale.channel
-    )
-
-
 def sales_overview(turn: Turn) -> list[Reply]:
     """This week and the four before: orders, revenue, order value, new and returning
-    customers; the repeat share over 90 days; the ledger as a CSV file on request."""
+    customers; the repeat share over 90 days; the ledger as a CSV file on request.
+
+    The database sums the weeks up (a handful of rows, however busy the ledger); the pure
+    :func:`advice.ledger.weekly_summary` is the same arithmetic over the sales themselves."""
     lang = turn.user.language
-    stored = turn.sales_since(turn.now - timedelta(days=REPEAT_DAYS))
-    if not stored:
+    starts = week_starts(turn.now, WEEKS_SHOWN, turn.user.time_zone)
+    begins = tuple(begin.astimezone(UTC) for _, begin in starts)
+    since = turn.now - timedelta(days=REPEAT_DAYS)
+    totals = turn.sales_totals(begins, turn.now, since)
+    if not totals.sales:
         return [Reply(text("sales_none", lang))]
-    # Before the summing up: the step is run again once the latest report is loaded, and
-    # summing up 90 days of a busy ledger twice doubled the cost of /sales.
     currency = currency_of(turn)
-    first_orders = {
-        customer_key(s.customer): s.customer_since
-        for s in stored
-        if s.customer is not None and s.customer_since is not None
-    }
-    summary = weekly_summary(
-        [ledger_sale(s) for s in stored],
-        now=turn.now,
-        weeks=WEEKS_SHOWN,
-        tz=turn.user.time_zone,
-        first_orders=first_orders,
+    weeks = tuple(
+        week_summary(start, week.orders, week.revenue, week.new, week.buyers - week.new)
+        for (start, _), week in zip(starts, totals.weeks, strict=True)
     )
+    named = totals.named_customers
+    repeat_share = totals.repeat_customers / named if named else None
+    summary = SalesSummary(weeks, repeat_share, totals.repeat_customers, named)
     lines = [text("sales_heading", lang)]
     for week in reversed(summary.weeks):
         value = week.average_order_value

@@ -8,14 +8,14 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, case, func, literal, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core import snapshot as need
 from bot.core.snapshot import Snapshot
-from bot.core.values import CustomerView, SaleView, aware
+from bot.core.values import CustomerView, SalesTotals, SaleView, WeekTotals, aware
 from bot.storage.driver import fetch
 from bot.storage.statements import CUSTOMERS, SALES, Query, prepared
 
@@ -83,6 +83,101 @@ async def sales_since(
 ) -> tuple[SaleView, ...]:
     values = {"user": snapshot.user.id, "since": wanted.since}
     return tuple(_sale(row) for row in await _rows(engine, "sales_since", _sales_query, values))
+
+
+def _weeks_query(weeks: int) -> Callable[[Any], Query]:
+    """Each week's orders, revenue, named buyers and new ones among them (whose first order
+    ever falls in the week), for weeks from ``begin0`` ... ``begin{weeks-1}`` to ``until``:
+    a few rows, however many sales the weeks hold."""
+
+    def build(insert: Any) -> Query:
+        s = SALES.c
+        begins = [bindparam(f"begin{n}", type_=s.at.type) for n in range(weeks)]
+        until = bindparam("until", type_=s.at.type)
+        week = case(*((s.at >= begins[n], literal(n)) for n in reversed(range(weeks))))
+        order = s.amount_minor > 0
+        # One row per week and customer, then each customer's first order from the index
+        # on (customer_id, at): one look-up per buyer, not per sale.
+        per_buyer = (
+            select(
+                week.label("week"),
+                s.customer_id,
+                func.count().filter(order).label("orders"),
+                func.sum(s.amount_minor).label("revenue_minor"),
+            )
+            .where(s.user_id == bindparam("user"), s.at >= begins[0], s.at <= until)
+            .group_by(week, s.customer_id)
+            .subquery("per_buyer")
+        )
+        first = SALES.alias("first").c
+        first_at = (
+            select(func.min(first.at))
+            .where(first.customer_id == per_buyer.c.customer_id, first.amount_minor > 0)
+            .scalar_subquery()
+        )
+        buyers = select(per_buyer, first_at.label("first_at")).subquery("buyers")
+        b = buyers.c
+        week_begin = case(*((b.week == n, begins[n]) for n in range(weeks)))
+        bought = (b.orders > 0) & b.customer_id.is_not(None)
+        return select(
+            b.week,
+            func.sum(b.orders).label("orders"),
+            func.sum(b.revenue_minor).label("revenue_minor"),
+            func.count().filter(bought).label("buyers"),
+            func.count().filter(bought & (b.first_at >= week_begin)).label("new"),
+        ).group_by(b.week)
+
+    return build
+
+
+def _repeat_query(insert: Any) -> Query:
+    """The sales since ``since``; the named customers who ordered after ``since`` up to
+    ``until``, and those of them who did on two days (UTC) or more."""
+    s = SALES.c
+    since = bindparam("since", type_=s.at.type)
+    until = bindparam("until", type_=s.at.type)
+    day = func.date(func.timezone("UTC", s.at) if insert is postgresql.insert else s.at)
+    mine = s.user_id == bindparam("user")
+    days = (
+        select(s.customer_id, func.count(func.distinct(day)).label("days"))
+        .where(mine, s.customer_id.is_not(None), s.amount_minor > 0, s.at > since, s.at <= until)
+        .group_by(s.customer_id)
+        .subquery("days")
+    )
+    count = select(func.count()).where(mine, s.at >= since, s.at <= until).scalar_subquery()
+    return select(
+        count.label("sales"),
+        func.count().filter(days.c.days >= 2).label("repeat"),
+        func.count().label("named"),
+    ).select_from(days)
+
+
+async def sales_weeks(
+    engine: AsyncEngine, snapshot: Snapshot, wanted: need.SalesWeeks
+) -> SalesTotals:
+    weeks = len(wanted.begins)
+    values: dict[str, Any] = {f"begin{n}": at for n, at in enumerate(wanted.begins)}
+    values |= {"user": snapshot.user.id, "until": wanted.until}
+    found = {
+        row["week"]: row
+        for row in await _rows(engine, f"sales_weeks:{weeks}", _weeks_query(weeks), values)
+    }
+    repeat_values = {"user": snapshot.user.id, "since": wanted.repeat_since, "until": wanted.until}
+    (repeat,) = await _rows(engine, "sales_repeat", _repeat_query, repeat_values)
+
+    def week(n: int) -> WeekTotals:
+        row = found.get(n)
+        if row is None:
+            return WeekTotals(0, Decimal(0), 0, 0)
+        revenue = Decimal(int(row["revenue_minor"] or 0)) / _HUNDRED
+        return WeekTotals(int(row["orders"] or 0), revenue, int(row["buyers"]), int(row["new"]))
+
+    return SalesTotals(
+        tuple(week(n) for n in range(weeks)),
+        int(repeat["sales"] or 0),
+        int(repeat["repeat"] or 0),
+        int(repeat["named"] or 0),
+    )
 
 
 def _one_sale_query(insert: Any) -> Query:
