@@ -28,9 +28,9 @@ async def _rows(
     return await fetch(engine, prepared(engine.dialect.name, name, build), values)
 
 
-def _bought(s: Any, postgresql: bool) -> Any:
+def _bought(s: Any, postgresql: bool, *only: Any) -> Any:
     """Each customer's orders summed up (refunds subtract from the total only), with the
-    days (UTC) they ordered on."""
+    days (UTC) they ordered on; ``only``: conditions on the sales summed (one customer's)."""
     order = s.amount_minor > 0
     day = func.date(func.timezone("UTC", s.at) if postgresql else s.at)
     return (
@@ -42,7 +42,7 @@ def _bought(s: Any, postgresql: bool) -> Any:
             func.min(s.at).filter(order).label("first_at"),
             func.max(s.at).filter(order).label("last_at"),
         )
-        .where(s.user_id == bindparam("user"), s.customer_id.is_not(None))
+        .where(s.user_id == bindparam("user"), s.customer_id.is_not(None), *only)
         .group_by(s.customer_id)
         .subquery("bought")
     )
@@ -199,7 +199,16 @@ def _customers_query(by_key: bool) -> Callable[[Any], Query]:
 
     def build(insert: Any) -> Query:
         c, s = CUSTOMERS.c, SALES.c
-        bought = _bought(s, insert is postgresql.insert)
+        # One customer's sales only, through the index on (customer_id, at): SQLite otherwise
+        # summed up every sale of the seller's (or the table) to find one customer.
+        the_one = (
+            select(c.id)
+            .where(c.user_id == bindparam("user"), c.nickname_key == bindparam("key"))
+            .scalar_subquery()
+        )
+        bought = _bought(
+            s, insert is postgresql.insert, *([s.customer_id == the_one] if by_key else [])
+        )
         latest = SALES.alias("latest").c
         last_items = (
             select(latest["items"])
