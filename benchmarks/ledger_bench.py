@@ -39,7 +39,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import UTC, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 from telegram import Update  # noqa: E402
 from telegram.ext import Application  # noqa: E402
 
+from advice.ledger import week_starts  # noqa: E402
 from benchmarks.fresh_database import fresh_database  # noqa: E402
 from benchmarks.load_bench import SCRIPT, TOKEN, LoopbackTelegram, Seller, offline_bot  # noqa: E402
 from bot.app import build_application, handle_update  # noqa: E402
@@ -185,8 +186,12 @@ async def time_one_at_a_time(application: Application, telegram: LoopbackTelegra
 async def explain(engine: AsyncEngine) -> None:
     from bot.storage import sales as ledger
 
+    now = utcnow()
+    begins = {f"begin{n}": begin.astimezone(UTC) for n, (_, begin) in enumerate(week_starts(now, 5, "UTC"))}
     queries = {
-        "sales_since": (ledger._sales_query, {"user": BIG_SELLER, "since": utcnow() - timedelta(days=90)}),
+        "sales_weeks": (ledger._weeks_query(5), {**begins, "user": BIG_SELLER, "until": now}),
+        "sales_repeat": (ledger._repeat_query, {"user": BIG_SELLER, "since": now - timedelta(days=90), "until": now}),
+        "sales_since (the CSV file)": (ledger._sales_query, {"user": BIG_SELLER, "since": now - timedelta(days=90)}),
         "customers": (ledger._customers_query(False), {"user": BIG_SELLER}),
         "customer_named": (ledger._customers_query(True), {"user": BIG_SELLER, "key": "buyer00001"}),
     }
