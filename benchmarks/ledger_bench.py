@@ -19,7 +19,8 @@ Then ``--sellers`` new sellers each answer the whole check-up and log three sale
 (``/sold 180 2 cakes @Lena``), one update at a time through python-telegram-bot's dispatch
 with Telegram answered in-process (as ``step_bench.py`` does): the median CPU time of a
 check-up answer (the answers before the last, which also assesses) and of a /sold. The big
-seller logs as many /sold too. ``--explain`` prints EXPLAIN ANALYZE of the ledger's queries
+seller logs as many /sold too. First, the /sales chart's PNG is timed (the shell draws it in a
+worker thread, after the step). ``--explain`` prints EXPLAIN ANALYZE of the ledger's queries
 on PostgreSQL.
 """
 
@@ -55,6 +56,7 @@ from advice.ledger import week_starts  # noqa: E402
 from benchmarks.fresh_database import fresh_database  # noqa: E402
 from benchmarks.load_bench import SCRIPT, TOKEN, LoopbackTelegram, Seller, offline_bot  # noqa: E402
 from bot.app import build_application, handle_update  # noqa: E402
+from bot.charts import chart_language, weeks_chart  # noqa: E402
 from bot.background import write_noted_questions  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.core.events import Command  # noqa: E402
@@ -252,8 +254,23 @@ async def run(url: str, label: str, args: argparse.Namespace) -> None:
     await engine.dispose()
 
 
+def time_chart(repeat: int) -> None:
+    """The /sales chart, as the shell draws it in a worker thread (not in the times above)."""
+    weeks = [("02.11", 5210.0), ("09.11", 6480.5), ("16.11", 4975.0), ("23.11", 7120.0), ("30.11", 1830.0)]
+    for lang in ("en", "zh"):
+        weeks_chart(weeks, "CNY", lang)  # fonts looked up once
+        times = []
+        for _ in range(repeat):
+            started = time.process_time()
+            weeks_chart(weeks, "CNY", lang)
+            times.append(time.process_time() - started)
+        print(f"the /sales chart PNG ({lang}, labels in {chart_language(lang)}): CPU median {statistics.median(times) * 1e3:.0f} ms,"
+              f" max {max(times) * 1e3:.0f} ms")
+
+
 async def main(args: argparse.Namespace) -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    time_chart(args.repeat)
     if args.database in ("both", "postgresql"):
         async with fresh_database(args.admin_url, "seller_coach_ledger_bench") as database:
             await run(database.url, f"PostgreSQL {database.server_version}", args)
