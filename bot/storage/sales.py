@@ -136,20 +136,26 @@ def _repeat_query(insert: Any) -> Query:
     s = SALES.c
     since = bindparam("since", type_=s.at.type)
     until = bindparam("until", type_=s.at.type)
-    day = func.date(func.timezone("UTC", s.at) if insert is postgresql.insert else s.at)
+    postgresql_ = insert is postgresql.insert
     mine = s.user_id == bindparam("user")
-    days = (
-        select(s.customer_id, func.count(func.distinct(day)).label("days"))
+    span = (
+        select(s.customer_id, func.min(s.at).label("first"), func.max(s.at).label("last"))
         .where(mine, s.customer_id.is_not(None), s.amount_minor > 0, s.at > since, s.at <= until)
         .group_by(s.customer_id)
-        .subquery("days")
+        .subquery("span")
     )
+
+    def day(at: Any) -> Any:
+        return func.date(func.timezone("UTC", at) if postgresql_ else at)
+
+    # Two days or more: the first order's day before the last's (no distinct count of days,
+    # and a date worked out per customer, not per sale).
     count = select(func.count()).where(mine, s.at >= since, s.at <= until).scalar_subquery()
     return select(
         count.label("sales"),
-        func.count().filter(days.c.days >= 2).label("repeat"),
+        func.count().filter(day(span.c.first) < day(span.c.last)).label("repeat"),
         func.count().label("named"),
-    ).select_from(days)
+    ).select_from(span)
 
 
 async def sales_weeks(
