@@ -224,7 +224,14 @@ class Sale(Base):
 
     __tablename__ = "sales"
     __table_args__ = (
-        Index("ix_sales_user_id_at", "user_id", "at"),
+        # A seller's sales in time order, with what /sales sums up: read from the index alone.
+        Index(
+            "ix_sales_user_id_at_customer_id_amount_minor",
+            "user_id",
+            "at",
+            "customer_id",
+            "amount_minor",
+        ),
         # A customer's sales in time order (the customer book's latest order; the cascade).
         Index("ix_sales_customer_id_at", "customer_id", "at"),
     )
