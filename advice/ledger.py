@@ -226,21 +226,48 @@ def weekly_summary(
     first_orders: Mapping[str, datetime] | None = None,
 ) -> SalesSummary:
     """The last ``weeks`` weeks to ``now`` (Monday-start, in ``tz``) and the 90-day repeat share."""
+    starts = week_starts(now, weeks, tz)
+    orders = _orders(sales, now)  # sorted once: a busy seller has thousands in 90 days
+    first_order = _first_orders(orders, now)
+    for key, at in (first_orders or {}).items():  # orders before those given
+        first_order[key] = min(at, first_order.get(key, at))
+    shown = [s for s in sales if starts[0][1] <= s.at <= now]  # each week looks at these only
+    summaries = []
+    for n, (start, begin) in enumerate(starts):
+        finish = starts[n + 1][1] if n + 1 < len(starts) else _next_monday(start, tz)
+        in_week = [s for s in shown if begin <= s.at < finish]
+        summaries.append(_week(start, in_week, first_order, begin))
+    repeat, named = _repeat_counts(s for s in orders if s.at > now - REPEAT_WINDOW)
+    return SalesSummary(tuple(summaries), repeat / named if named else None, repeat, named)
+
+
+def week_starts(now: datetime, weeks: int, tz: tzinfo | str) -> list[tuple[date, datetime]]:
+    """The last ``weeks`` weeks to ``now``, oldest first: each Monday (in ``tz``) and the
+    moment it begins."""
     zone = _zone(tz)
     today = now.astimezone(zone).date()
     this_monday = today - timedelta(days=today.weekday())
-    first_order = _first_orders(sales, now)
-    for key, at in (first_orders or {}).items():  # orders before those given
-        first_order[key] = min(at, first_order.get(key, at))
-    summaries = []
-    for back in range(weeks - 1, -1, -1):
-        start = this_monday - timedelta(weeks=back)
-        begin = datetime.combine(start, time(), zone)
-        finish = datetime.combine(start + timedelta(days=7), time(), zone)
-        in_week = [s for s in sales if begin <= s.at < finish and s.at <= now]
-        summaries.append(_week(start, in_week, first_order, begin))
-    repeat, named = _repeat_counts(s for s in _orders(sales, now) if s.at > now - REPEAT_WINDOW)
-    return SalesSummary(tuple(summaries), repeat / named if named else None, repeat, named)
+    mondays = [this_monday - timedelta(weeks=back) for back in range(weeks - 1, -1, -1)]
+    return [(monday, datetime.combine(monday, time(), zone)) for monday in mondays]
+
+
+def _next_monday(monday: date, tz: tzinfo | str) -> datetime:
+    return datetime.combine(monday + timedelta(days=7), time(), _zone(tz))
+
+
+def week_summary(
+    start: date, orders: int, revenue: Decimal, new: int, returning: int
+) -> WeekSummary:
+    """One week's figures, from its orders and revenue (net of refunds) and its named buyers."""
+    return WeekSummary(
+        start=start,
+        end=start + timedelta(days=6),
+        orders=orders,
+        revenue=revenue,
+        average_order_value=_average(revenue, orders),
+        new_customers=new,
+        returning_customers=returning,
+    )
 
 
 def _first_orders(sales: Iterable[Sale], now: datetime) -> dict[str, datetime]:
@@ -260,15 +287,7 @@ def _week(
     revenue = sum((s.amount for s in sales), Decimal(0))
     buyers = {customer_key(s.customer) for s in orders if s.customer}
     new = sum(1 for key in buyers if first_order[key] >= begin)
-    return WeekSummary(
-        start=start,
-        end=start + timedelta(days=6),
-        orders=len(orders),
-        revenue=revenue,
-        average_order_value=_average(revenue, len(orders)),
-        new_customers=new,
-        returning_customers=len(buyers) - new,
-    )
+    return week_summary(start, len(orders), revenue, new, len(buyers) - new)
 
 
 # --- /customers --------------------------------------------------------------------------------

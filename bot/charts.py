@@ -1,9 +1,10 @@
-"""The /progress chart: the four lever scores and the monthly estimate over time, as a PNG.
+"""The /progress chart (the four lever scores and the monthly estimate over time) and the
+/sales chart (the revenue of each week, as bars), as PNGs.
 
 Drawn with matplotlib's object-oriented API on the Agg canvas: no pyplot, so no GUI backend
 and no global figure registry; each figure is cleared once saved and nothing outlives the
 call. Matplotlib shares font caches between threads, so drawing is serialised by a lock;
-callers in async code run :func:`progress_chart` in a worker thread.
+callers in async code run :func:`progress_chart` and :func:`weeks_chart` in a worker thread.
 """
 
 from __future__ import annotations
@@ -30,13 +31,15 @@ if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
 
 WIDTH, HEIGHT, DPI = 800, 500, 100
+WEEKS_WIDTH, WEEKS_HEIGHT = 600, 300
 LEVER_COLOURS = {
     "traffic": "#1f77b4",
     "conversion": "#ff7f0e",
     "order_value": "#2ca02c",
     "repeat": "#d62728",
 }
-CHART_KEYS = ("chart_title", "chart_score_axis", "chart_estimate_axis", "chart_benchmark", "chart_estimate")  # fmt: skip
+CHART_KEYS = ("chart_title", "chart_score_axis", "chart_estimate_axis", "chart_benchmark", "chart_estimate",
+              "chart_weeks_title", "chart_weeks_axis", "chart_weeks_week")  # fmt: skip
 CJK_HINTS = ("CJK", "SC", "TC", "Hei", "Han", "Song", "Ming", "Kai", "WenQuanYi", "YaHei", "PingFang")  # fmt: skip
 _drawing = threading.Lock()
 
@@ -96,12 +99,8 @@ def progress_chart(points: Sequence[Point], lang: str) -> bytes:
     when = date2num([point.when for point, _ in scored])
     estimates = [convert(m.monthly_sales, p.profile.currency, currency) for p, m in scored]
 
-    font = cjk_font() if lang == "zh" else None
-    fonts: dict[RcKeyType, Any] = (
-        {"font.sans-serif": [font, *matplotlib.rcParams["font.sans-serif"]]} if font else {}
-    )
     # Fonts are looked up when the figure is drawn, so the whole drawing runs in the context.
-    with _drawing, matplotlib.rc_context(fonts):
+    with _drawing, matplotlib.rc_context(_fonts(lang)):
         fig = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI)
         try:
             scores_ax = fig.add_subplot()
@@ -147,6 +146,42 @@ def progress_chart(points: Sequence[Point], lang: str) -> bytes:
             scores_ax.grid(axis="y", alpha=0.3)
             handles = [*lines, benchmark, estimate_line]
             scores_ax.legend(handles=handles, loc="upper left", fontsize="small", ncols=3)
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="png", dpi=DPI)
+            return buffer.getvalue()
+        finally:
+            fig.clear()
+
+
+def _fonts(lang: str) -> dict[RcKeyType, Any]:
+    """The settings that draw the labels of ``lang`` (a CJK font first for Chinese)."""
+    font = cjk_font() if lang == "zh" else None
+    return {"font.sans-serif": [font, *matplotlib.rcParams["font.sans-serif"]]} if font else {}
+
+
+def weeks_chart(weeks: Sequence[tuple[str, float]], currency: str, lang: str) -> bytes:
+    """A small PNG (600x300) of each week's revenue as a bar, oldest first; ``weeks`` are
+    (the week's label, its revenue). A week of refunds only has a bar below zero."""
+    if not weeks:
+        raise ValueError("a chart needs at least one week")
+    lang = chart_language(lang)
+    strings = load_strings()
+    labels = [label for label, _ in weeks]
+    revenue = [amount for _, amount in weeks]
+    with _drawing, matplotlib.rc_context(_fonts(lang)):
+        fig = Figure(figsize=(WEEKS_WIDTH / DPI, WEEKS_HEIGHT / DPI), dpi=DPI)
+        try:
+            ax = fig.add_subplot()
+            bars = ax.bar(labels, revenue, color=LEVER_COLOURS["order_value"])
+            ax.bar_label(bars, labels=[f"{amount:,.0f}" for amount in revenue], fontsize="small")
+            top = max(max(revenue), 0)
+            ax.set_ylim(min(min(revenue), 0) * 1.2, top * 1.2 or 1)
+            ax.axhline(0, color="#000000", linewidth=0.8)
+            ax.set_title(strings["chart_weeks_title"][lang])
+            ax.set_ylabel(strings["chart_weeks_axis"][lang].format(currency=currency))
+            ax.set_xlabel(strings["chart_weeks_week"][lang])
+            ax.grid(axis="y", alpha=0.3)
+            fig.tight_layout()
             buffer = io.BytesIO()
             fig.savefig(buffer, format="png", dpi=DPI)
             return buffer.getvalue()

@@ -19,9 +19,9 @@ from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import sender
-from bot.charts import progress_chart
+from bot.charts import progress_chart, weeks_chart
 from bot.core.events import Command, Edited, Event, NotText, Pressed, Typed
-from bot.replies import Reply, language_for, text
+from bot.replies import Reply, WeeksChart, language_for, text
 from bot.storage.database import DATABASE_ERRORS
 from bot.storage.models import utcnow
 from bot.storage.repository import Store
@@ -89,8 +89,13 @@ async def drawn(replies: list[Reply]) -> list[Reply]:
     """The replies with their charts drawn: a tenth of a second of CPU each, off the event
     loop, so other chats go on."""
     for reply in replies:
-        if reply.chart is not None and reply.photo is None:
-            chart = reply.chart
+        chart = reply.chart
+        if chart is None or reply.photo is not None:
+            continue
+        if isinstance(chart, WeeksChart):
+            weeks = list(chart.weeks)
+            reply.photo = await asyncio.to_thread(weeks_chart, weeks, chart.currency, chart.lang)
+        else:
             reply.photo = await asyncio.to_thread(progress_chart, list(chart.points), chart.lang)
     return replies
 

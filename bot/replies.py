@@ -39,6 +39,15 @@ class Chart:
     lang: str
 
 
+@dataclass(frozen=True, slots=True)
+class WeeksChart:
+    """The /sales chart: each week's revenue as a bar, drawn by the shell like :class:`Chart`."""
+
+    weeks: tuple[tuple[str, float], ...]  # (the week's label, its revenue), oldest first
+    currency: str
+    lang: str
+
+
 @dataclass(slots=True)
 class Reply:
     """One message to send, or an edit of an earlier one.
@@ -56,7 +65,7 @@ class Reply:
     photo: bytes | None = None
     question_of: tuple[int, str] | None = None
     toast: str | None = None  # the answer to a button press (a small pop-up)
-    chart: Chart | None = None
+    chart: Chart | WeeksChart | None = None
 
 
 def stale_button(lang: str) -> Reply:

@@ -14,6 +14,7 @@ from bot.storage.models import utcnow
 from bot.storage.repository import Store
 from tests.support.harness import ChatHarness, Seller
 from tests.support.stored import new_id, snapshot_of, write
+from tests.test_charts import png_size
 
 
 async def ledger(store: Store, seller: Seller) -> list[tuple[Decimal, int | None, str | None, str | None]]:
@@ -120,20 +121,35 @@ async def test_sales_sums_up_the_weeks_newest_first(harness: ChatHarness) -> Non
     seller = harness.seller()
     await seller.says("/sold 180 @Lena")
     await seller.says("/sold 120 @Wang")
-    [overview] = await seller.says("/sales")
+    overview, chart = await seller.says("/sales")
     lines = overview.text.splitlines()
     assert lines[0].startswith("Your sales, week by week")
     assert ": 2 orders · ¥300 · ¥150 · 2 new / 0 returning" in lines[1]
     assert len(lines) == 1 + 5 + 1  # the heading, five weeks, the repeat share
     assert lines[-1] == "Repeat customers over the last 90 days: 0 of 2 (0%)"
     assert [label for row in overview.buttons for label, _ in row] == ["Ledger as a CSV file"]
+    assert chart.kind == "photo" and chart.file_bytes and png_size(chart.file_bytes) == (600, 300)
+    assert chart.caption and chart.caption.startswith("Revenue by week: ")
+    assert chart.caption.endswith(" ¥300.")  # this week's revenue, the last bar
+    assert chart.caption.count("¥0") == 4  # the four weeks before
+
+
+async def test_the_sales_chart_in_chinese_holds_the_weeks(harness: ChatHarness) -> None:
+    seller = harness.seller(language_code="zh-hans")
+    await seller.says("/sold 85元 给 小李")  # first: the seller's row, in Chinese
+    await logged(harness.store, seller, "120", days_ago=8, customer="小李")
+    overview, chart = await seller.says("/sales")
+    assert overview.text.startswith("每周成交")
+    assert chart.kind == "photo" and chart.file_bytes and chart.file_bytes.startswith(b"\x89PNG")
+    assert chart.caption and chart.caption.startswith("每周成交额：") and chart.caption.endswith("¥85。")
+    assert "¥120" in chart.caption
 
 
 async def test_a_customer_who_bought_before_is_returning(harness: ChatHarness) -> None:
     seller = harness.seller()
     await logged(harness.store, seller, "180", days_ago=60, customer="Lena")
     await seller.says("/sold 90 @lena")
-    [overview] = await seller.says("/sales")
+    overview, _ = await seller.says("/sales")
     assert ": 1 order · ¥90 · ¥90 · 0 new / 1 returning" in overview.text.splitlines()[1]
     assert "1 of 1 (100%)" in overview.text
 
@@ -141,7 +157,7 @@ async def test_a_customer_who_bought_before_is_returning(harness: ChatHarness) -
 async def test_the_ledger_comes_as_a_csv_file(harness: ChatHarness) -> None:
     seller = harness.seller()
     await seller.says("/sold 180 2 cakes @Lena #groups")
-    [overview] = await seller.says("/sales")
+    overview, _ = await seller.says("/sales")
     [document] = await seller.presses("Ledger as a CSV file", overview)
     assert document.file_name == "sales.csv"
     rows = document.file_bytes.decode("utf-8-sig").splitlines() if document.file_bytes else []

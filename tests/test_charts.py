@@ -15,7 +15,16 @@ import pytest
 from advice.data import LANGUAGES
 from advice.profile import Profile
 from advice.progress import Point
-from bot.charts import HEIGHT, WIDTH, chart_language, cjk_font, progress_chart
+from bot.charts import (
+    HEIGHT,
+    WEEKS_HEIGHT,
+    WEEKS_WIDTH,
+    WIDTH,
+    chart_language,
+    cjk_font,
+    progress_chart,
+    weeks_chart,
+)
 from tests.personas import PERSONAS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -68,3 +77,14 @@ def test_points_in_another_order_draw_the_same_chart() -> None:
 def test_no_points_is_refused() -> None:
     with pytest.raises(ValueError):
         progress_chart([], "en")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_sales_chart_is_a_small_png_with_a_bar_a_week(lang: str) -> None:
+    weeks = [("02.11", 0.0), ("09.11", 1250.0), ("16.11", -80.0), ("23.11", 300.5), ("30.11", 85.0)]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*missing from.*")
+        data = weeks_chart(weeks, "CNY", lang)
+    assert png_size(data) == (WEEKS_WIDTH, WEEKS_HEIGHT) == (600, 300)
+    pixels = matplotlib.image.imread(io.BytesIO(data), format="png")
+    assert pixels.std() > 0.05

@@ -146,3 +146,44 @@ async def test_two_orders_on_one_day_are_one_visit(store: Store) -> None:
     await sale(store, ANNA, "-10", days=9, customer_id=lena)  # a refund is no visit
     kept = (await book(store, ANNA))["Lena"]
     assert (kept.orders, kept.order_days) == (3, 2)
+
+
+async def test_the_weeks_summed_up_by_the_database_match_the_ledgers_arithmetic(store: Store) -> None:
+    """/sales reads SalesWeeks (a few rows); advice.ledger.weekly_summary sums the sales
+    themselves: the same figures for a ledger with refunds, repeat and one-off customers,
+    sales with no customer, two orders on one day, and a seller in another time zone."""
+    import random
+
+    from advice.ledger import Sale, week_starts, weekly_summary
+
+    rng = random.Random(15)
+    now = MONDAY + timedelta(days=2, hours=5)
+    names = ["Lena", "Wang", "小李", "Ola", "Tomás"]
+    ids = [await customer(store, ANNA, name) for name in names]
+    for _ in range(60):
+        days = rng.uniform(-120, 2.2)
+        who = rng.choice([None, *ids])
+        amount = str(rng.choice([-40, 25, 99, 180, 1200]) if who else rng.choice([25, 99]))
+        await sale(store, ANNA, amount, days=days, customer_id=who)
+    await sale(store, ANNA, "50", days=-3, customer_id=ids[0])  # two orders on one day
+    await sale(store, ANNA, "60", days=-3 + 1 / 48, customer_id=ids[0])
+    newcomer = await customer(store, ANNA, "Neu")  # new in one week, returning the next
+    names, ids = [*names, "Neu"], [*ids, newcomer]
+    await sale(store, ANNA, "70", days=-10, customer_id=newcomer)
+    await sale(store, ANNA, "-70", days=-9, customer_id=newcomer)
+    await sale(store, ANNA, "80", days=1, customer_id=newcomer)
+    await sale(store, BORIS, "999", days=-1, customer_id=await customer(store, BORIS, "Lena"))
+    for tz in ("UTC", "Asia/Shanghai", "America/Los_Angeles"):
+        starts = week_starts(now, 5, tz)
+        wanted = need.SalesWeeks(tuple(b.astimezone(UTC) for _, b in starts), now, now - timedelta(days=90))
+        every = need.SalesSince(MONDAY - timedelta(days=365))
+        snapshot = await snapshot_of(store, ANNA, wanted, every)
+        totals = snapshot.get(wanted)
+        by_id = {i: name for i, name in zip(ids, names, strict=True)}
+        sales = [Sale(s.id, s.at, s.amount, s.quantity, s.items, by_id.get(s.customer_id or 0), s.channel) for s in snapshot.get(every)]
+        expected = weekly_summary(sales, now=now, weeks=5, tz=tz)
+        got = [(w.orders, w.revenue, w.new, w.buyers - w.new) for w in totals.weeks]
+        assert got == [(w.orders, w.revenue, w.new_customers, w.returning_customers) for w in expected.weeks], tz
+        assert (totals.repeat_customers, totals.named_customers) == (expected.repeat_customers, expected.named_customers)
+        assert totals.sales == sum(1 for s in sales if now - timedelta(days=90) <= s.at <= now)
+        assert sum(w.new for w in totals.weeks) and sum(w.buyers - w.new for w in totals.weeks)  # both kinds

@@ -83,8 +83,11 @@ def customers_book(turn: Turn) -> list[Reply]:
     buyers, entries = _book(turn)
     if not buyers:
         return [Reply(text("customers_none", lang))]
-    due = [e for e in entries if _waiting(buyers[customer_key(e.name)], e, turn)]
-    others = [e for e in entries if e not in due]
+    due: list[CustomerEntry] = []  # split in one pass: a book may hold 10,000 customers
+    others: list[CustomerEntry] = []
+    for entry in entries:
+        waiting = _waiting(buyers[customer_key(entry.name)], entry, turn)
+        (due if waiting else others).append(entry)
     currency = currency_of(turn)
     heading = text("customers_heading", lang, count=len(buyers), due=len(due))
     # The reminder is sent by the bot: offered where the face can send it (not a terminal).

@@ -1,5 +1,6 @@
 """The sales ledger in chat: ``/sold`` logs a sale in one line (Undo takes it back),
-``/sales`` sums the weeks up, and the ledger comes as a CSV file on request.
+``/sales`` sums the weeks up (with a small chart of their revenue), and the ledger comes as
+a CSV file on request.
 
 ``/sold 180 2 cakes @Lena #groups`` is read by :func:`advice.sales.parse_sale`: the amount
 in the seller's currency (from their latest check-up), a quantity, the items, the customer
@@ -12,15 +13,18 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from advice.ledger import (
     MeasuredLevers,
     Sale,
-    customer_key,
+    SalesSummary,
+    WeekSummary,
     measured_levers,
-    weekly_summary,
+    week_starts,
+    week_summary,
     with_measured,
 )
 from advice.profile import Profile
@@ -37,7 +41,7 @@ from bot import callbacks as cb
 from bot.core.events import Command
 from bot.core.turn import Turn
 from bot.core.values import SaleView
-from bot.replies import Button, Reply, text
+from bot.replies import Button, Reply, WeeksChart, text
 
 # How long after the prompt of a bare /sold the next message is read as the sale.
 SALE_PROMPT_VALID = timedelta(minutes=30)
@@ -154,24 +158,25 @@ def measured(
 
 def sales_overview(turn: Turn) -> list[Reply]:
     """This week and the four before: orders, revenue, order value, new and returning
-    customers; the repeat share over 90 days; the ledger as a CSV file on request."""
+    customers; the repeat share over 90 days; the ledger as a CSV file on request.
+
+    The database sums the weeks up (a handful of rows, however busy the ledger); the pure
+    :func:`advice.ledger.weekly_summary` is the same arithmetic over the sales themselves."""
     lang = turn.user.language
-    stored = turn.sales_since(turn.now - timedelta(days=REPEAT_DAYS))
-    if not stored:
+    starts = week_starts(turn.now, WEEKS_SHOWN, turn.user.time_zone)
+    begins = tuple(begin.astimezone(UTC) for _, begin in starts)
+    since = turn.now - timedelta(days=REPEAT_DAYS)
+    totals = turn.sales_totals(begins, turn.now, since)
+    if not totals.sales:
         return [Reply(text("sales_none", lang))]
-    first_orders = {
-        customer_key(s.customer): s.customer_since
-        for s in stored
-        if s.customer is not None and s.customer_since is not None
-    }
-    summary = weekly_summary(
-        [ledger_sale(s) for s in stored],
-        now=turn.now,
-        weeks=WEEKS_SHOWN,
-        tz=turn.user.time_zone,
-        first_orders=first_orders,
-    )
     currency = currency_of(turn)
+    weeks = tuple(
+        week_summary(start, week.orders, week.revenue, week.new, week.buyers - week.new)
+        for (start, _), week in zip(starts, totals.weeks, strict=True)
+    )
+    named = totals.named_customers
+    repeat_share = totals.repeat_customers / named if named else None
+    summary = SalesSummary(weeks, repeat_share, totals.repeat_customers, named)
     lines = [text("sales_heading", lang)]
     for week in reversed(summary.weeks):
         value = week.average_order_value
@@ -200,7 +205,15 @@ def sales_overview(turn: Turn) -> list[Reply]:
             )
         )
     csv_button = Button(text("button_sales_csv", lang), cb.SalesFile("csv").pack())
-    return [Reply("\n".join(lines), [[csv_button]])]
+    return [Reply("\n".join(lines), [[csv_button]]), _weeks_chart(summary.weeks, currency, lang)]
+
+
+def _weeks_chart(weeks: Sequence[WeekSummary], currency: str, lang: str) -> Reply:
+    """The weeks' revenue as a small bar chart, oldest first, the figures in its caption."""
+    shown = ", ".join(f"{w.start:%d.%m} {format_money(w.revenue, currency)}" for w in weeks)
+    bars = tuple((f"{w.start:%d.%m}", float(w.revenue)) for w in weeks)
+    caption = text("sales_chart_caption", lang, weeks=shown)
+    return Reply(caption, chart=WeeksChart(bars, currency, lang))
 
 
 def sales_file(turn: Turn, button: cb.SalesFile, pressed: int | None) -> list[Reply]:

@@ -67,6 +67,17 @@ class SalesSince(Need):
 
 
 @dataclass(frozen=True, slots=True)
+class SalesWeeks(Need):
+    """The seller's weeks summed up (a SalesTotals): one week from each of ``begins``
+    (ascending) to the next, the last to ``until``; and the named customers who ordered in
+    (``repeat_since``, ``until``], with those who did on two days or more. In UTC."""
+
+    begins: tuple[datetime, ...]
+    until: datetime
+    repeat_since: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class OneSale(Need):
     """One sale of the seller's (a SaleView; None for another seller's id or one removed)."""
 

@@ -22,6 +22,7 @@ from bot.core.values import (
     CustomerView,
     ReportView,
     RoundView,
+    SalesTotals,
     SaleView,
     SettingsView,
     UserView,
@@ -234,6 +235,11 @@ class Turn:
 
     def sales_since(self, since: datetime) -> tuple[SaleView, ...]:
         return self.snapshot.get(need.SalesSince(since))
+
+    def sales_totals(
+        self, begins: tuple[datetime, ...], until: datetime, repeat_since: datetime
+    ) -> SalesTotals:
+        return self.snapshot.get(need.SalesWeeks(begins, until, repeat_since))
 
     def sale(self, sale_id: int) -> SaleView | None:
         return self.snapshot.get(need.OneSale(sale_id))

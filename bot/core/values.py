@@ -131,6 +131,26 @@ class RoundView:
 
 
 @dataclass(frozen=True, slots=True)
+class WeekTotals:
+    """One week of the ledger summed up by the database."""
+
+    orders: int
+    revenue: Decimal  # net of refunds
+    buyers: int  # named customers with an order in the week
+    new: int  # of those, the ones whose first order ever is in the week
+
+
+@dataclass(frozen=True, slots=True)
+class SalesTotals:
+    """What /sales shows, summed up by the database (see :class:`~bot.core.snapshot.SalesWeeks`)."""
+
+    weeks: tuple[WeekTotals, ...]  # one per week asked for, oldest first
+    sales: int  # sales and refunds since the repeat window began
+    repeat_customers: int  # named customers with orders on 2+ days (UTC) in the window
+    named_customers: int  # named customers with an order in the window
+
+
+@dataclass(frozen=True, slots=True)
 class SaleView:
     """One sale of the seller's ledger (a refund: a negative amount)."""
 

@@ -47,6 +47,9 @@ def create_engine(
     # beyond 20 at once wait for a connection (and are told the bot is busy after 30 s).
     options.setdefault("pool_size", 20)
     options.setdefault("max_overflow", 0)
+    # No JIT compilation: it pays off on long analytic queries, not on a bot's, and the
+    # customer book of a seller with 100,000 sales spent 50 ms of 400 compiling its plan.
+    options.setdefault("connect_args", {"server_settings": {"jit": "off"}})
     engine = create_async_engine(database_url, **options)
     event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)
     return engine

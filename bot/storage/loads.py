@@ -253,6 +253,7 @@ LOADERS: dict[type[Need], Loader] = {
     need.Stats: _stats,
     need.Export: _export,
     need.SalesSince: sales.sales_since,
+    need.SalesWeeks: sales.sales_weeks,
     need.OneSale: sales.one_sale,
     need.Customers: sales.customers,
     need.CustomerNamed: sales.customer_named,

@@ -8,14 +8,14 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, case, func, literal, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core import snapshot as need
 from bot.core.snapshot import Snapshot
-from bot.core.values import CustomerView, SaleView, aware
+from bot.core.values import CustomerView, SalesTotals, SaleView, WeekTotals, aware
 from bot.storage.driver import fetch
 from bot.storage.statements import CUSTOMERS, SALES, Query, prepared
 
@@ -28,9 +28,9 @@ async def _rows(
     return await fetch(engine, prepared(engine.dialect.name, name, build), values)
 
 
-def _bought(s: Any, postgresql: bool) -> Any:
+def _bought(s: Any, postgresql: bool, *only: Any) -> Any:
     """Each customer's orders summed up (refunds subtract from the total only), with the
-    days (UTC) they ordered on."""
+    days (UTC) they ordered on; ``only``: conditions on the sales summed (one customer's)."""
     order = s.amount_minor > 0
     day = func.date(func.timezone("UTC", s.at) if postgresql else s.at)
     return (
@@ -42,7 +42,7 @@ def _bought(s: Any, postgresql: bool) -> Any:
             func.min(s.at).filter(order).label("first_at"),
             func.max(s.at).filter(order).label("last_at"),
         )
-        .where(s.user_id == bindparam("user"), s.customer_id.is_not(None))
+        .where(s.user_id == bindparam("user"), s.customer_id.is_not(None), *only)
         .group_by(s.customer_id)
         .subquery("bought")
     )
@@ -85,6 +85,107 @@ async def sales_since(
     return tuple(_sale(row) for row in await _rows(engine, "sales_since", _sales_query, values))
 
 
+def _weeks_query(weeks: int) -> Callable[[Any], Query]:
+    """Each week's orders, revenue, named buyers and new ones among them (whose first order
+    ever falls in the week), for weeks from ``begin0`` ... ``begin{weeks-1}`` to ``until``:
+    a few rows, however many sales the weeks hold."""
+
+    def build(insert: Any) -> Query:
+        s = SALES.c
+        begins = [bindparam(f"begin{n}", type_=s.at.type) for n in range(weeks)]
+        until = bindparam("until", type_=s.at.type)
+        week = case(*((s.at >= begins[n], literal(n)) for n in reversed(range(weeks))))
+        order = s.amount_minor > 0
+        # One row per week and customer, then each customer's first order from the index
+        # on (customer_id, at): one look-up per buyer, not per sale.
+        per_buyer = (
+            select(
+                week.label("week"),
+                s.customer_id,
+                func.count().filter(order).label("orders"),
+                func.sum(s.amount_minor).label("revenue_minor"),
+            )
+            .where(s.user_id == bindparam("user"), s.at >= begins[0], s.at <= until)
+            .group_by(week, s.customer_id)
+            .subquery("per_buyer")
+        )
+        first = SALES.alias("first").c
+        first_at = (
+            select(func.min(first.at))
+            .where(first.customer_id == per_buyer.c.customer_id, first.amount_minor > 0)
+            .scalar_subquery()
+        )
+        buyers = select(per_buyer, first_at.label("first_at")).subquery("buyers")
+        b = buyers.c
+        week_begin = case(*((b.week == n, begins[n]) for n in range(weeks)))
+        bought = (b.orders > 0) & b.customer_id.is_not(None)
+        return select(
+            b.week,
+            func.sum(b.orders).label("orders"),
+            func.sum(b.revenue_minor).label("revenue_minor"),
+            func.count().filter(bought).label("buyers"),
+            func.count().filter(bought & (b.first_at >= week_begin)).label("new"),
+        ).group_by(b.week)
+
+    return build
+
+
+def _repeat_query(insert: Any) -> Query:
+    """The sales since ``since``; the named customers who ordered after ``since`` up to
+    ``until``, and those of them who did on two days (UTC) or more."""
+    s = SALES.c
+    since = bindparam("since", type_=s.at.type)
+    until = bindparam("until", type_=s.at.type)
+    postgresql_ = insert is postgresql.insert
+    mine = s.user_id == bindparam("user")
+    span = (
+        select(s.customer_id, func.min(s.at).label("first"), func.max(s.at).label("last"))
+        .where(mine, s.customer_id.is_not(None), s.amount_minor > 0, s.at > since, s.at <= until)
+        .group_by(s.customer_id)
+        .subquery("span")
+    )
+
+    def day(at: Any) -> Any:
+        return func.date(func.timezone("UTC", at) if postgresql_ else at)
+
+    # Two days or more: the first order's day before the last's (no distinct count of days,
+    # and a date worked out per customer, not per sale).
+    count = select(func.count()).where(mine, s.at >= since, s.at <= until).scalar_subquery()
+    return select(
+        count.label("sales"),
+        func.count().filter(day(span.c.first) < day(span.c.last)).label("repeat"),
+        func.count().label("named"),
+    ).select_from(span)
+
+
+async def sales_weeks(
+    engine: AsyncEngine, snapshot: Snapshot, wanted: need.SalesWeeks
+) -> SalesTotals:
+    weeks = len(wanted.begins)
+    values: dict[str, Any] = {f"begin{n}": at for n, at in enumerate(wanted.begins)}
+    values |= {"user": snapshot.user.id, "until": wanted.until}
+    found = {
+        row["week"]: row
+        for row in await _rows(engine, f"sales_weeks:{weeks}", _weeks_query(weeks), values)
+    }
+    repeat_values = {"user": snapshot.user.id, "since": wanted.repeat_since, "until": wanted.until}
+    (repeat,) = await _rows(engine, "sales_repeat", _repeat_query, repeat_values)
+
+    def week(n: int) -> WeekTotals:
+        row = found.get(n)
+        if row is None:
+            return WeekTotals(0, Decimal(0), 0, 0)
+        revenue = Decimal(int(row["revenue_minor"] or 0)) / _HUNDRED
+        return WeekTotals(int(row["orders"] or 0), revenue, int(row["buyers"]), int(row["new"]))
+
+    return SalesTotals(
+        tuple(week(n) for n in range(weeks)),
+        int(repeat["sales"] or 0),
+        int(repeat["repeat"] or 0),
+        int(repeat["named"] or 0),
+    )
+
+
 def _one_sale_query(insert: Any) -> Query:
     s = SALES.c
     return select(SALES).where(s.user_id == bindparam("user"), s.id == bindparam("of_sale"))
@@ -104,7 +205,16 @@ def _customers_query(by_key: bool) -> Callable[[Any], Query]:
 
     def build(insert: Any) -> Query:
         c, s = CUSTOMERS.c, SALES.c
-        bought = _bought(s, insert is postgresql.insert)
+        # One customer's sales only, through the index on (customer_id, at): SQLite otherwise
+        # summed up every sale of the seller's (or the table) to find one customer.
+        the_one = (
+            select(c.id)
+            .where(c.user_id == bindparam("user"), c.nickname_key == bindparam("key"))
+            .scalar_subquery()
+        )
+        bought = _bought(
+            s, insert is postgresql.insert, *([s.customer_id == the_one] if by_key else [])
+        )
         latest = SALES.alias("latest").c
         last_items = (
             select(latest["items"])
