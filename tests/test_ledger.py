@@ -3,6 +3,8 @@
 Figures in the comments are worked out by hand from the ledgers below.
 """
 
+import time as time_module
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -15,8 +17,10 @@ from advice.ledger import (
     CustomerEntry,
     Sale,
     customer_book,
+    customer_key,
     follow_up,
     measured_levers,
+    period_totals,
     repeat_interval_days,
     totals_of,
     weekly_summary,
@@ -294,3 +298,102 @@ def test_levers_are_measured_only_from_enough_orders(sales: list[Sale]) -> None:
         assert measured.start == orders[0] and measured.end == PROPERTY_NOW
         assert measured.days >= 14 and measured.weekly_orders > 0
         assert measured.repeat_rate is None or 0 <= measured.repeat_rate <= 1
+
+
+# --- the edges: a refund's link, a name's spaces, a week's first instant, the 90 days --------
+
+
+def test_a_refund_keeps_the_sale_it_refunds() -> None:
+    entry = parse_sale("/sold -180 @Lena", "en")
+    assert isinstance(entry, SaleEntry)
+    when = at("2026-03-04")
+    refund = Sale.of(entry, id=8, at=when, refund_of=7)
+    assert refund == Sale(8, when, Decimal(-180), None, None, "Lena", None, 7)
+
+
+def test_a_customer_is_known_by_their_name_whatever_its_case_and_spacing() -> None:
+    assert customer_key(" Aunt  MAY ") == "aunt may"
+
+
+MONDAY = at("2026-03-02", "00:00")  # the first instant of the week in Shanghai
+
+
+def test_a_sale_on_the_first_instant_of_a_week_is_in_that_week_only() -> None:
+    sales = [line(1, MONDAY, "100", "Lena")]
+    before, week = weekly_summary(sales, now=BAKER_NOW, weeks=2, tz="Asia/Shanghai").weeks
+    assert (before.orders, week.orders) == (0, 1)
+    assert (week.new_customers, week.returning_customers) == (1, 0)  # her first order
+
+
+def test_an_empty_week_has_a_revenue_of_zero_in_money() -> None:
+    (week,) = weekly_summary([], now=BAKER_NOW, weeks=1, tz="Asia/Shanghai").weeks
+    assert week.revenue == 0 and isinstance(week.revenue, Decimal)
+    totals = period_totals([], now=BAKER_NOW, days=30)
+    assert totals.revenue == 0 and isinstance(totals.revenue, Decimal)
+
+
+def test_the_week_is_the_sellers_week_even_when_utc_is_still_on_the_one_before() -> None:
+    # 01:00 on Monday 2 March in Shanghai is 17:00 on Sunday 1 March in UTC
+    (week,) = weekly_summary([], now=at("2026-03-02", "01:00"), weeks=1, tz="Asia/Shanghai").weeks
+    assert week.start == date(2026, 3, 2)
+
+
+def test_orders_before_the_ledger_make_a_customer_returning() -> None:
+    sales = [line(1, at("2026-03-03"), "100", "Lena"), line(2, at("2026-03-03"), "80", "Mei")]
+    earlier = {"lena": at("2025-12-01"), "someone_else": at("2025-11-01")}
+    (week,) = weekly_summary(
+        sales, now=BAKER_NOW, weeks=1, tz="Asia/Shanghai", first_orders=earlier
+    ).weeks
+    assert (week.new_customers, week.returning_customers) == (1, 1)  # Mei new, Lena back
+    # a first order given that is later than the ledger's own changes nothing: Lena first
+    # bought on 24 February, the week before
+    sales.append(line(3, at("2026-02-24"), "90", "Lena"))
+    later = {"lena": at("2026-03-02", "08:00")}
+    (week,) = weekly_summary(
+        sales, now=BAKER_NOW, weeks=1, tz="Asia/Shanghai", first_orders=later
+    ).weeks
+    assert (week.new_customers, week.returning_customers) == (1, 1)
+
+
+def test_the_repeat_share_is_over_the_90_days_before_now_not_the_instant_90_days_ago() -> None:
+    sales = [
+        line(1, BAKER_NOW - timedelta(days=90), "100", "Lena"),  # just outside
+        line(2, BAKER_NOW - timedelta(days=10), "100", "Lena"),
+    ]
+    summary = weekly_summary(sales, now=BAKER_NOW, weeks=1, tz="Asia/Shanghai")
+    assert (summary.repeat_customers, summary.named_customers) == (0, 1)
+
+
+def test_due_customers_come_longest_overdue_first_whatever_order_they_bought_in() -> None:
+    now = at("2026-03-04")
+    sales = [
+        # every 14 days: due 1.2 x 14 days after 15 January, on 1 February
+        line(1, at("2026-01-01"), "100", "Lena"),
+        line(2, at("2026-01-15"), "100", "Lena"),
+        # one order (food: typically every 14 days): due on 26 January, longer ago
+        line(3, at("2026-01-10"), "100", "Mei"),
+        line(4, at("2026-02-25"), "100", "Zhou"),  # not due yet
+    ]
+    book = customer_book(totals_of(sales, now=now), now=now, category="food")
+    assert [e.name for e in book] == ["Mei", "Lena", "Zhou"]
+
+
+@pytest.fixture
+def machine_in_shanghai(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's own time zone set to Shanghai, and back to what it was afterwards."""
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time_module.tzset()
+    yield
+    monkeypatch.undo()
+    time_module.tzset()
+
+
+@pytest.mark.usefixtures("machine_in_shanghai")
+def test_a_visit_is_a_day_in_utc_whatever_the_machines_time_zone() -> None:
+    # 23:00 and 01:00 UTC, on two UTC days: two visits (both are 2 March in Shanghai)
+    sales = [
+        line(1, datetime(2026, 3, 1, 23, 0, tzinfo=UTC), "100", "Lena"),
+        line(2, datetime(2026, 3, 2, 1, 0, tzinfo=UTC), "100", "Lena"),
+    ]
+    (lena,) = totals_of(sales, now=BAKER_NOW)
+    assert lena.order_days == 2

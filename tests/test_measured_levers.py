@@ -158,3 +158,50 @@ def test_a_checkin_result_says_which_figures_are_measured() -> None:
     zh = render_checkin_result(previous, current, previous, "zh", fmt="text")
     assert "按你账本最近 30 天的记录实测" in zh
     assert "ledger" not in render_checkin_result(previous, previous, previous, "en")
+
+
+# --- the edges of what is measured -----------------------------------------------------------
+
+
+def test_the_order_value_is_kept_to_the_cent() -> None:
+    profile = Profile.from_dict(RESELLER.profile)
+    measured = with_measured(profile, levers(average_order_value=Decimal("130.456")))
+    assert measured.average_order_value == 130.46
+
+
+def test_figures_at_the_ends_of_their_range_are_measured() -> None:
+    profile = Profile.from_dict(RESELLER.profile)
+    nobody_back = with_measured(profile, levers(weekly_orders=0.0, repeat_rate=0.0))
+    assert (nobody_back.weekly_orders, nobody_back.repeat_rate) == (0.0, 0.0)
+    assert nobody_back.measured == ("weekly_orders", "average_order_value", "repeat_rate")
+    everyone_back = with_measured(profile, levers(repeat_rate=1.0))
+    assert everyone_back.repeat_rate == 1.0 and "repeat_rate" in everyone_back.measured
+
+
+def test_when_the_seller_keeps_every_figure_nothing_is_said_measured() -> None:
+    profile = Profile.from_dict(RESELLER.profile)
+    before = with_measured(profile, levers())
+    kept = with_measured(
+        before, levers(), keep=("weekly_orders", "average_order_value", "repeat_rate")
+    )
+    assert (kept.measured, kept.measured_days) == ((), None)
+
+
+def test_less_than_a_day_counts_as_one_day() -> None:
+    profile = Profile.from_dict(RESELLER.profile)
+    assert with_measured(profile, levers(days=0.4)).measured_days == 1
+
+
+def test_a_sale_at_the_very_moment_counts_and_one_exactly_90_days_before_does_not() -> None:
+    sales = [
+        Sale(100, NOW - timedelta(days=90), Decimal("1000"), customer="old"),
+        *ledger(28),
+        Sale(101, NOW, Decimal("530"), customer="late"),
+    ]
+    measured = measured_levers(sales, now=NOW)
+    assert measured is not None
+    assert measured.start == NOW - timedelta(days=28)  # the first of the 28, not 90 days ago
+    # 28 orders of 240 and one of 530: 7,250 over 29 orders
+    assert measured.average_order_value == Decimal("250.00")
+    totals = period_totals(sales, now=NOW, days=30)
+    assert (totals.orders, totals.revenue) == (29, Decimal(7250))

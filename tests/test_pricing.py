@@ -15,6 +15,7 @@ from advice.pricing import (
     keywords,
     parse_price,
     price_check,
+    round_money,
 )
 
 D = Decimal
@@ -262,3 +263,127 @@ def test_margin_and_deductions_make_the_price(
         assert target is not None
         at = price_check(PriceInputs(**{**_fields(inputs), "price": result.target_price}))
         assert at.margin * 100 >= target * result.target_price
+
+
+# --- the edges of what is accepted, and the arithmetic at its limits ---------------------------
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "1 cost 0",  # a price from a cent up; a cost may be nothing
+        "0.5 cost 0.5 ship 0 fee 0",
+        "1000000000 cost 1000000000 ship 1000000000 fee 1000000000",  # up to 10^9 each
+        "120 cost 50 agent 0 fee 0%",  # percentages of the price from 0...
+        "120 cost 50 agent 99.99% fee 99.99%",  # ... to under 100
+        "120 cost 50 target 0.5",  # a target above 0...
+        "120 cost 50 target 1",
+        "120 cost 50 target 99.99",  # ... and under 100
+        "120 cost 50 goal 1",  # a goal from 1...
+        "120 cost 50 goal 0.5",
+        "120 cost 50 goal 1000000000000",  # ... up to 10^12
+    ],
+)
+def test_the_figures_accepted_at_the_edges(typed: str) -> None:
+    assert isinstance(parse_price(typed), PriceInputs), typed
+
+
+@pytest.mark.parametrize(
+    ("typed", "field"),
+    [
+        ("1000000001 cost 5", "price"),
+        ("120 cost 1000000001", "cost"),
+        ("120 cost 5 fee 1000000001", "fee"),
+        ("120 cost 50 target 100%", "target"),
+        ("120 cost 50 fee 100%", "fee"),
+        ("120 cost 50 goal 1000000000001", "goal"),
+    ],
+)
+def test_the_figures_refused_just_past_the_edges(typed: str, field: str) -> None:
+    refused = parse_price(typed)
+    assert isinstance(refused, PriceRejection) and refused.reason == "out_of_range"
+    assert refused.field == field
+
+
+def test_a_line_without_the_optional_figures_has_them_at_nothing() -> None:
+    assert parse_price("120 cost 50") == PriceInputs(
+        price=D(120),
+        unit_cost=D(50),
+        shipping=D(0),
+        fee_percent=D(0),
+        fee_fixed=D(0),
+        agent_percent=D(0),
+        monthly_goal=None,
+        target_percent=None,
+    )
+
+
+def test_a_whole_figure_is_kept_whole_and_a_decimal_as_typed() -> None:
+    inputs = parse_price("120.0 cost 49.90")
+    assert isinstance(inputs, PriceInputs)
+    assert (str(inputs.price), str(inputs.unit_cost)) == ("120", "49.9")
+
+
+def test_the_longest_line_accepted_and_one_made_too_long_by_normalising() -> None:
+    assert isinstance(parse_price("120 cost 50".ljust(MAX_TEXT_LENGTH)), PriceInputs)
+    # 101 characters, 303 once "㍱" is written as the letters "hpa"
+    assert parse_price("㍱" * 101) == PriceRejection("too_long")
+
+
+def test_a_word_after_a_figure_of_several_words_is_named() -> None:
+    assert parse_price("120 cost 1 000 banana") == PriceRejection("unknown_word", None, "banana")
+
+
+def test_the_result_carries_the_inputs_and_no_target_when_none_is_asked() -> None:
+    result = price_check(PriceInputs(D(100), D(50)))
+    assert result.inputs == PriceInputs(D(100), D(50))
+    assert (result.target_price, result.target_impossible, result.target_any) == (
+        None,
+        False,
+        False,
+    )
+    # a target the percentages leave no room for is not one any price meets
+    no_room = price_check(PriceInputs(D(100), D(10), agent_percent=D(50), target_percent=D(50)))
+    assert (no_room.target_impossible, no_room.target_any) == (True, False)
+    # with no fixed costs any price meets it; it is not impossible
+    any_price = price_check(PriceInputs(D(30), D(0), target_percent=D(50)))
+    assert (any_price.target_impossible, any_price.target_any) == (False, True)
+
+
+def test_a_price_of_nothing_has_a_margin_of_no_percent() -> None:
+    assert price_check(PriceInputs(D(0), D(5))).margin_percent == 0
+
+
+def test_the_margin_percent_rounds_halves_up() -> None:
+    # 200 - 175.31 = 24.69, 12.345% of the price
+    assert price_check(PriceInputs(D(200), D("175.31"))).margin_percent == D("12.35")
+
+
+def test_agents_eating_a_margin_of_less_than_one_still_warn() -> None:
+    # 2 - 1.20 cost = 0.80 gross; agents take 25% of 2 = 0.50 of it, leaving 0.30 (15%)
+    result = price_check(PriceInputs(D(2), D("1.20"), agent_percent=D(25)))
+    assert result.margin == D("0.30") and result.warnings == ("agent_eats",)
+
+
+def test_agents_on_a_sale_with_nothing_to_share_are_not_said_to_eat_it() -> None:
+    # 100 - 20 for agents - 100 cost = -20: the gross margin is 0
+    assert price_check(PriceInputs(D(100), D(100), agent_percent=D(20))).warnings == ("loss",)
+
+
+def test_orders_for_a_goal_need_a_margin_above_nothing() -> None:
+    # 50 cents a sale, 100 a month: 200 sales, 46.2 a week (52 / 12 weeks a month): 47
+    assert price_check(PriceInputs(D(2), D("1.5"), monthly_goal=D(100))).weekly_orders == 47
+    assert price_check(PriceInputs(D(2), D(2), monthly_goal=D(100))).weekly_orders is None
+
+
+def test_the_arithmetic_is_exact_for_the_longest_figures_the_parser_reads() -> None:
+    # 17 and 16 significant digits: their product has 33, more than Decimal's default 28
+    price, fee = D("123456789.12345678"), D("2.345678901234568")
+    fees = price_check(PriceInputs(price, D(0), fee_percent=fee)).fees
+    assert fees == D("2895899.8546105786514250978997104")  # price x fee / 100, every digit
+
+
+def test_money_is_rounded_to_the_cent_halves_up() -> None:
+    assert round_money(D("2.345")) == D("2.35")  # halves up, as a seller writes it down
+    assert round_money(D("2.355")) == D("2.36")
+    assert str(round_money(D(12))) == "12.00"

@@ -20,6 +20,8 @@ from advice.sales import (
     SaleEntry,
     SaleRejection,
     channel_for_tag,
+    channel_label,
+    format_money,
     format_sale,
     parse_sale,
     rejection_text,
@@ -97,6 +99,23 @@ SPECIFICATION: list[tuple[str, SaleEntry]] = [
     # a refund names the customer; it may say what came back
     ("-180 1 cake @Lena", sale("-180", 1, "cake", "Lena")),
     ("−85 给 小李", sale("-85", customer="小李")),  # a typographic minus
+    # every sign of "times" before a count, and after it
+    ("180 ×2 cakes", sale("180", 2, "cakes")),
+    ("180 *2 cakes", sale("180", 2, "cakes")),
+    ("180 2× cakes", sale("180", 2, "cakes")),
+    ("180 10000 cakes", sale("180", 10000, "cakes")),  # the largest count
+    ("180 约2 cakes", sale("180", items="约2 cakes")),  # "about 2" is not a count
+    # "@" apart from the name takes the next word only
+    ("180 cakes @ Lena fresh", sale("180", items="cakes fresh", customer="Lena")),
+    # a name after 给 runs to the end of the line, spaces and all
+    ("180 给李", sale("180", customer="李")),
+    ("180 给小 李 王", sale("180", customer="小 李 王")),
+    ("9给小李", sale("9", customer="小李")),
+    ("85元给李", sale("85", customer="李")),
+    ("85元给小 李 王", sale("85", customer="小 李 王")),
+    ("85元给给力哥", sale("85", customer="给力哥")),  # the first 给 starts the name
+    # the longest items and line
+    ("180 " + "c" * 100, sale("180", items="c" * 100)),
 ]
 
 
@@ -131,6 +150,16 @@ REJECTIONS: list[tuple[str, RejectReason, str]] = [
     ("/sold 180 <script>", RejectReason.ITEMS_MARKUP, "<script>"),
     ("/sold 180 " + "cake " * 30, RejectReason.ITEMS_TOO_LONG, "cake cake cake cake "),
     ("/sold 180 " + "x" * 300, RejectReason.LINE_TOO_LONG, "180 " + "x" * 16),
+    # 200 characters are not too long a line; the items in it are
+    (("180 " + "c" * 300)[:200], RejectReason.ITEMS_TOO_LONG, "c" * 20),
+    ("/sold 180 a<b", RejectReason.ITEMS_MARKUP, "a<b"),
+    ("/sold 180 a>b", RejectReason.ITEMS_MARKUP, "a>b"),
+    ("/sold 180 @a<b", RejectReason.NICKNAME_MARKUP, "a<b"),
+    ("/sold 180 @a>b", RejectReason.NICKNAME_MARKUP, "a>b"),
+    ("/sold 85元给", RejectReason.NO_AMOUNT, "85元给"),  # 给 at the end names no one
+    ("/sold to Lena", RejectReason.NO_AMOUNT, "to"),  # the amount comes first
+    ("/sold 给小李 180", RejectReason.NO_AMOUNT, "给小李"),
+    ("/sold 给1给李", RejectReason.NO_AMOUNT, "给1"),  # a later 给 still starts the name
 ]
 
 
@@ -288,3 +317,23 @@ def entries(draw: st.DrawFn) -> SaleEntry:
 @given(entries(), st.sampled_from(["en", "zh"]))
 def test_an_entry_written_as_a_command_reads_back_the_same(entry: SaleEntry, lang: str) -> None:
     assert parse_sale(sale_command(entry, lang), lang) == entry
+
+
+def test_an_entry_as_a_command_in_each_language() -> None:
+    entry = sale("180", 2, "cakes", "Aunt May", "groups")
+    assert sale_command(entry, "en") == "/sold 180 2 cakes to Aunt May #groups"
+    assert sale_command(entry, "zh") == "/sold 180 2 cakes 给 Aunt May #群"
+    # a name starting with @ is written after "to", so the @ stays part of it
+    assert sale_command(sale("180", customer="@x"), "en") == "/sold 180 to @x"
+    assert sale_command(sale("180", customer="Lena"), "zh") == "/sold 180 @Lena"
+
+
+def test_money_is_negative_only_below_zero() -> None:
+    assert format_money(Decimal(0), "CNY") == "¥0"
+    assert format_money(Decimal("0.50"), "CNY") == "¥0.50"
+    assert format_money(Decimal("-0.50"), "CNY") == "-¥0.50"
+
+
+def test_a_channel_the_check_up_does_not_list_is_shown_by_its_name() -> None:
+    assert channel_label("groups", "en") == "Group chats"
+    assert channel_label("somewhere_new", "en") == "somewhere_new"
