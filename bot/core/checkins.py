@@ -298,14 +298,24 @@ def _pressed_checkin(turn: Turn, checkup_id: int) -> CheckupView | None:
     return checkup
 
 
+def _pressed_question(
+    turn: Turn, checkup_id: int
+) -> tuple[CheckupView, dict[str, Answer], CheckinQuestion | None] | None:
+    """The check-in in progress a button names, its answers and its current question."""
+    checkup = _pressed_checkin(turn, checkup_id)
+    if checkup is None:
+        return None
+    answers = dict(checkup.answers)
+    return checkup, answers, CHECKIN.next_question(answers)
+
+
 def same_as_last_time(turn: Turn, button: cb.SameAsLastTime, pressed: int | None) -> list[Reply]:
     """The figure of the question, as it was last time."""
     lang = turn.user.language
-    checkup = _pressed_checkin(turn, button.checkup)
-    if checkup is None:
+    pressed_on = _pressed_question(turn, button.checkup)
+    if pressed_on is None:
         return [stale_button(lang)]
-    answers = dict(checkup.answers)
-    question = CHECKIN.next_question(answers)
+    checkup, answers, question = pressed_on
     index = button.question
     if (
         question is None
@@ -326,11 +336,10 @@ def same_as_last_time(turn: Turn, button: cb.SameAsLastTime, pressed: int | None
 def from_ledger(turn: Turn, button: cb.FromLedger, pressed: int | None) -> list[Reply]:
     """The period's orders and revenue as the ledger has them, accepted."""
     lang = turn.user.language
-    checkup = _pressed_checkin(turn, button.checkup)
-    if checkup is None:
+    pressed_on = _pressed_question(turn, button.checkup)
+    if pressed_on is None:
         return [stale_button(lang)]
-    answers = dict(checkup.answers)
-    question = CHECKIN.next_question(answers)
+    checkup, answers, question = pressed_on
     report = turn.latest_report()
     if question is None or question.field != "orders" or report is None:
         return [stale_button(lang), *ask_current(turn, checkup)]
