@@ -672,6 +672,37 @@ def test_an_answer_is_read_back_as_the_seller_would_say_it(
     assert format_answer(Q.by_field[field], answer, lang) == shown
 
 
+def test_a_skipped_question_and_a_name_are_read_back_as_such() -> None:
+    reach, shop_name = Q.by_field["weekly_reach"], Q.by_field["shop_name"]
+    skipped = Answer(None, AnswerStatus.SKIPPED)
+    assert format_answer(reach, skipped, "en") == "skipped"
+    assert format_answer(reach, skipped, "zh") == "已跳过"
+    name = parse("shop_name", "Lily Closet")
+    assert isinstance(name, Answer)
+    assert format_answer(shop_name, name, "en") == "Lily Closet"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "shown"),
+    [
+        (
+            "lots",
+            "en",
+            "I couldn't read a number in that. A rough whole number is fine, e.g. 50, 1.2k or "
+            "100-200.",
+        ),
+        # Chinese runs on after the full stop: no space before the hint.
+        ("很多", "zh", "我没看出这是一个数字。大概的整数就行，例如 50、1.2k、100-200。"),
+    ],
+)
+def test_a_rejection_is_the_problem_then_the_hint_spaced_as_the_language_writes(
+    text: str, lang: str, shown: str
+) -> None:
+    rejection = parse("weekly_reach", text, lang)
+    assert isinstance(rejection, Rejection)
+    assert rejection_text(rejection, lang) == shown
+
+
 # --- untrusted text never raises -------------------------------------------------------------------
 
 AWKWARD = [

@@ -16,9 +16,9 @@ import re
 import markupsafe
 import pytest
 
-from advice.data import LANGUAGES
+from advice.data import LANGUAGES, load_strings, pick_text
 from advice.engine import Assessment, assess, default_rulebook
-from advice.formatting import Formatter
+from advice.formatting import Formatter, pad
 from advice.profile import Profile
 from advice.render import TOP_ACTIONS, environment, render, to_json
 from advice.rule_text import _compiled, _rule_text, _rule_values
@@ -406,3 +406,72 @@ def test_every_rule_text_reads_as_jinja_renders_it_with_the_assessments_values(f
                 assert _rule_text(fmt, finding, key, values, lang) == plain
                 compared += "{{" in source
     assert compared > 0
+
+
+# --- figures and answers in the seller's language ------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_money_shows_the_currency_and_cents_only_below_a_hundred(lang: str) -> None:
+    f = Formatter(lang, "CNY")
+    assert f.money(99.5) == "¥99.5"
+    assert f.money(100.4) == "¥100"
+    assert f.money(1234.6) == "¥1,235"
+    # A currency with no symbol of its own is named after the amount.
+    assert Formatter(lang, "MYR").money(85) == "85 MYR"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_figure_not_known_is_a_question_mark(lang: str) -> None:
+    f = Formatter(lang, "CNY")
+    assert (f.num(None), f.money(None), f.pct(None)) == ("?", "?", "?")
+    assert f.value("weekly_reach", None) == {"en": "not given", "zh": "未填写"}[lang]
+
+
+def test_a_share_is_a_percentage_with_a_decimal_only_below_ten() -> None:
+    f = Formatter("en", "CNY")
+    assert f.pct(0.034) == "3.4%"
+    assert f.pct(0.09) == "9%"
+    assert f.pct(0.25) == "25%"
+
+
+def test_a_change_shows_its_sign_and_no_change_counts_as_up() -> None:
+    f = Formatter("en", "CNY")
+    assert f.signed_pct(12.4) == "+12%"
+    assert f.signed_pct(0) == "+0%"
+    assert f.signed_pct(-5) == "-5%"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "en", "zh"),
+    [
+        ("traffic_ratio", 0.9, "90", "90"),  # a lever against its benchmark, in percent
+        ("monthly_sales", 1234.6, "¥1,235", "¥1,235"),
+        ("category", "menswear", "Menswear", "男装"),
+        ("bottleneck", "traffic", "traffic", "流量"),
+        ("assumed", (), "none", "无"),
+        ("assumed", ("weekly_reach",), "New people reached a week", "每周新触达人数"),
+        ("reach_raised", True, "yes", "是"),  # a yes or no the check-up does not ask
+        ("reach_raised", False, "no", "否"),
+        ("channels", ("moments_feed", "telegram"), "My feed / Moments posts, telegram", None),
+        ("currency", "MYR", "MYR", "MYR"),  # a typed code, not one of the buttons
+    ],
+)
+def test_a_value_behind_a_finding_reads_as_the_seller_would_say_it(
+    name: str, value: object, en: str, zh: str | None
+) -> None:
+    assert Formatter("en", "CNY").value(name, value) == en
+    if zh is not None:
+        assert Formatter("zh", "CNY").value(name, value) == zh
+
+
+def test_a_table_column_counts_a_chinese_character_as_two() -> None:
+    assert pad("流量", 6) == "流量  "
+    assert pad("ＡＢ", 6) == "ＡＢ  "  # full-width Latin letters
+    assert pad("ab", 6) == "ab    "
+    assert pad("3", 3, right=True) == "  3"
+
+
+def test_a_counted_text_asked_for_without_its_count_says_so() -> None:
+    with pytest.raises(ValueError, match="more_actions is a counted text: it needs a count"):
+        pick_text(load_strings(), "more_actions", "en")
