@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from advice.ledger import customer_key
 from bot.core import snapshot as need
 from bot.core.writes import AddCustomer, RecordSale
 from bot.storage.models import utcnow
@@ -108,7 +109,7 @@ async def logged(store: Store, seller: Seller, amount: str, *, days_ago: float, 
     """A sale logged ``days_ago`` (as /sold would have stored it then)."""
     customer_id = None
     if customer is not None:
-        found = (await snapshot_of(store, seller.id, need.CustomerNamed(customer.casefold()))).get(need.CustomerNamed(customer.casefold()))
+        found = (await snapshot_of(store, seller.id, need.CustomerNamed(customer_key(customer)))).get(need.CustomerNamed(customer_key(customer)))
         customer_id = found.id if found else await new_id(store, seller.id, "customers")
         if found is None:
             await write(store, seller.id, AddCustomer(customer_id, seller.id, customer, utcnow()))

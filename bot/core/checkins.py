@@ -27,7 +27,7 @@ from advice.checkin import (
 )
 from advice.engine import assess
 from advice.formatting import Formatter, rejection_text
-from advice.ledger import PeriodTotals, period_totals
+from advice.ledger import PeriodTotals, measured_levers, period_totals
 from advice.profile import Profile
 from advice.questionnaire import Answer, Rejection
 from advice.render import render_checkin_result, to_json
@@ -224,11 +224,10 @@ def ask_current(turn: Turn, checkup: CheckupView) -> list[Reply]:
 def _ledger_figures(turn: Turn, profile: Profile, cadence: str) -> PeriodTotals | None:
     """The period's orders and revenue as the ledger has them, once it holds enough to
     measure the levers (and revenue to go with any orders); else None: asked as before."""
-    stored = sales.recent_sales(turn)
-    if sales.levers_of(stored, profile.currency, turn.now) is None:
+    ledger = sales.in_currency(sales.recent_sales(turn), profile.currency)
+    if measured_levers(ledger, now=turn.now) is None:
         return None
-    in_currency = [sales.ledger_sale(s, profile.currency) for s in stored]
-    totals = period_totals(in_currency, now=turn.now, days=PERIOD_DAYS[cadence])
+    totals = period_totals(ledger, now=turn.now, days=PERIOD_DAYS[cadence])
     orders, revenue = CHECKIN.by_field["orders"], CHECKIN.by_field["revenue"]
     if totals.orders > orders.maximum or totals.revenue > revenue.maximum:
         return None

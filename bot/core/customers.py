@@ -54,15 +54,22 @@ def _waiting(customer: CustomerView, entry: CustomerEntry, turn: Turn) -> bool:
     return customer.followed_up_at is None or customer.followed_up_at < entry.due_since
 
 
-def _book(turn: Turn) -> tuple[dict[str, CustomerView], tuple[CustomerEntry, ...]]:
-    """The seller's customers who bought, by key, and their book entries, due first."""
+Book = tuple[dict[str, CustomerView], list[CustomerEntry], list[CustomerEntry]]
+
+
+def _book(turn: Turn) -> Book:
+    """The seller's customers who bought, by key; the book's entries waiting for a follow-up
+    (longest overdue first) and the others (split in one pass: a book may hold 10,000)."""
     buyers = {customer_key(c.nickname): c for c in turn.customers() if c.orders > 0}
+    due: list[CustomerEntry] = []
+    others: list[CustomerEntry] = []
     if not buyers:
-        return buyers, ()
-    entries = customer_book(
-        [_totals(c) for c in buyers.values()], now=turn.now, category=category_of(turn)
-    )
-    return buyers, entries
+        return buyers, due, others
+    totals = [_totals(c) for c in buyers.values()]
+    for entry in customer_book(totals, now=turn.now, category=category_of(turn)):
+        waiting = _waiting(buyers[customer_key(entry.name)], entry, turn)
+        (due if waiting else others).append(entry)
+    return buyers, due, others
 
 
 def _due_replies(
@@ -80,14 +87,9 @@ def customers_book(turn: Turn) -> list[Reply]:
     """Due customers first, each with a follow-up to adapt; then the others. The heading
     offers the weekly reminder (or shows it is set)."""
     lang = turn.user.language
-    buyers, entries = _book(turn)
+    buyers, due, others = _book(turn)
     if not buyers:
         return [Reply(text("customers_none", lang))]
-    due: list[CustomerEntry] = []  # split in one pass: a book may hold 10,000 customers
-    others: list[CustomerEntry] = []
-    for entry in entries:
-        waiting = _waiting(buyers[customer_key(entry.name)], entry, turn)
-        (due if waiting else others).append(entry)
     currency = currency_of(turn)
     heading = text("customers_heading", lang, count=len(buyers), due=len(due))
     # The reminder is sent by the bot: offered where the face can send it (not a terminal).
@@ -105,8 +107,7 @@ def customers_book(turn: Turn) -> list[Reply]:
 def reminder(turn: Turn) -> list[Reply]:
     """The weekly reminder: the customers due now (at most five, each with its follow-up and
     buttons, as /customers shows them); nothing at all when nobody is due."""
-    buyers, entries = _book(turn)
-    due = [e for e in entries if _waiting(buyers[customer_key(e.name)], e, turn)]
+    buyers, due, _ = _book(turn)
     if not due:
         return []
     lang = turn.user.language

@@ -143,9 +143,14 @@ def recent_sales(turn: Turn) -> tuple[SaleView, ...]:
     return turn.sales_since(turn.now - timedelta(days=REPEAT_DAYS))
 
 
+def in_currency(stored: tuple[SaleView, ...], currency: str) -> list[Sale]:
+    """The stored sales as the ledger's arithmetic takes them, money in ``currency``."""
+    return [ledger_sale(s, currency) for s in stored]
+
+
 def levers_of(stored: tuple[SaleView, ...], currency: str, now: datetime) -> MeasuredLevers | None:
     """The levers the ledger measures, money in ``currency``; None until it holds enough."""
-    return measured_levers([ledger_sale(s, currency) for s in stored], now=now)
+    return measured_levers(in_currency(stored, currency), now=now)
 
 
 def measured(

@@ -92,7 +92,8 @@ class Customers(Need):
 
 @dataclass(frozen=True, slots=True)
 class CustomerNamed(Need):
-    """The seller's customer of this nickname, in any case (a CustomerView, or None)."""
+    """The seller's customer of this nickname (``key``: its advice.ledger.customer_key, so
+    any case and spacing; a CustomerView, or None)."""
 
     key: str
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from advice.engine import Assessment
+from advice.ledger import customer_key
 from advice.profile import Profile
 from advice.questionnaire import Answer
 from advice.render import render, to_json
@@ -228,7 +229,7 @@ class Turn:
 
     # --- the sales ledger and the customer book ----------------------------------------
     def customer_named(self, nickname: str) -> CustomerView | None:
-        return self.snapshot.get(need.CustomerNamed(nickname.casefold()))
+        return self.snapshot.get(need.CustomerNamed(customer_key(nickname)))
 
     def customers(self) -> tuple[CustomerView, ...]:
         return self.snapshot.get(need.Customers())

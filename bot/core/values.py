@@ -164,7 +164,6 @@ class SaleView:
     customer_id: int | None = None
     channel: str | None = None
     customer: str | None = None  # the customer's nickname
-    customer_since: datetime | None = None  # the customer's first order ever
 
 
 @dataclass(frozen=True, slots=True)

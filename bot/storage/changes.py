@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Delete, Insert, Update, bindparam, delete
 
+from advice.ledger import customer_key
 from advice.questionnaire import MAX_TEXT_LENGTH
 from bot.core.writes import (
     AddCustomer,
@@ -224,7 +225,7 @@ def statements(write: Write, *, user_id: int) -> list[Statement]:
                 "id": write.id,
                 "user_id": write.user_id,
                 "nickname": write.nickname,
-                "nickname_key": write.nickname.casefold(),
+                "nickname_key": customer_key(write.nickname),
                 "created_at": write.created_at,
             }
             return [("insert_customer", _insert_customer, row)]

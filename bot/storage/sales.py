@@ -49,20 +49,17 @@ def _bought(s: Any, postgresql: bool, *only: Any) -> Any:
 
 
 def _sales_query(insert: Any) -> Query:
-    """The seller's sales since ``since``, each with its customer's nickname and first order."""
+    """The seller's sales since ``since``, each with its customer's nickname."""
     s, c = SALES.c, CUSTOMERS.c
-    bought = _bought(SALES.alias("all_sales").c, insert is postgresql.insert)
     return (
-        select(SALES, c.nickname, bought.c.first_at.label("customer_since"))
+        select(SALES, c.nickname)
         .outerjoin(CUSTOMERS, c.id == s.customer_id)
-        .outerjoin(bought, bought.c.customer_id == s.customer_id)
         .where(s.user_id == bindparam("user"), s.at >= bindparam("since", type_=s.at.type))
         .order_by(s.at, s.id)
     )
 
 
 def _sale(row: RowMapping) -> SaleView:
-    customer_since = row.get("customer_since")
     return SaleView(
         id=row["id"],
         user_id=row["user_id"],
@@ -74,7 +71,6 @@ def _sale(row: RowMapping) -> SaleView:
         customer_id=row["customer_id"],
         channel=row["channel"],
         customer=row.get("nickname"),
-        customer_since=None if customer_since is None else aware(customer_since),
     )
 
 
@@ -282,6 +278,6 @@ async def customers(
 async def customer_named(
     engine: AsyncEngine, snapshot: Snapshot, wanted: need.CustomerNamed
 ) -> CustomerView | None:
-    values = {"user": snapshot.user.id, "key": wanted.key.casefold()}
+    values = {"user": snapshot.user.id, "key": wanted.key}
     rows = await _rows(engine, "customer_named", _customers_query(True), values)
     return _customer(rows[0]) if rows else None
