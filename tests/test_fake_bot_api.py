@@ -69,7 +69,6 @@ YES_NO = InlineKeyboardMarkup(
 )
 
 
-
 @pytest.fixture
 def user(api: FakeBotApi) -> FakeUser:
     """A user who has written to the bot, so the bot may message them."""
@@ -323,10 +322,20 @@ async def test_the_text_limit_counts_what_is_shown_after_parsing(
         await bot.send_message(user.id, shown, parse_mode="HTML")
 
 
-async def test_the_caption_limit_counts_what_is_shown_after_parsing(bot: Bot, user: FakeUser) -> None:
-    await bot.send_document(user.id, b"data", filename="a.txt", caption="<b>" + "&lt;" * 1024 + "</b>", parse_mode="HTML")
+async def test_the_caption_limit_counts_what_is_shown_after_parsing(
+    bot: Bot, user: FakeUser
+) -> None:
+    await bot.send_document(
+        user.id,
+        b"data",
+        filename="a.txt",
+        caption="<b>" + "&lt;" * 1024 + "</b>",
+        parse_mode="HTML",
+    )
     with pytest.raises(BadRequest, match="^Message caption is too long$"):
-        await bot.send_document(user.id, b"data", filename="a.txt", caption="😀" * 513, parse_mode="HTML")
+        await bot.send_document(
+            user.id, b"data", filename="a.txt", caption="😀" * 513, parse_mode="HTML"
+        )
 
 
 async def test_an_edit_is_held_to_the_text_limit(bot: Bot, user: FakeUser) -> None:
@@ -475,6 +484,27 @@ async def test_commands_are_stored_per_scope_and_language(api: FakeBotApi, bot: 
     assert api.commands() == []
     assert await bot.set_chat_menu_button(menu_button=MenuButtonCommands())
     assert api.menu_button() == {"type": "commands"}
+
+
+async def test_descriptions_are_stored_per_language_within_telegrams_limits(
+    api: FakeBotApi, bot: Bot
+) -> None:
+    assert await bot.set_my_description("I coach sellers.")
+    assert await bot.set_my_short_description("Коуч продавцов", language_code="ru")
+    assert api.description() == "I coach sellers."
+    assert api.description("ru", short=True) == "Коуч продавцов"
+    assert api.description("ru") == ""  # Telegram shows the one for all languages
+    assert (await bot.get_my_short_description(language_code="ru")).short_description == (
+        "Коуч продавцов"
+    )
+    with pytest.raises(BadRequest, match="(?i)short_description_invalid"):
+        await bot.set_my_short_description("x" * 121)
+    with pytest.raises(BadRequest, match="(?i)description_invalid"):
+        await bot.set_my_description("x" * 513, language_code="es")
+    with pytest.raises(BadRequest, match="(?i)invalid language code"):
+        await bot.set_my_description("Olá", language_code="pt-BR")
+    assert await bot.set_my_short_description("", language_code="ru")
+    assert api.description("ru", short=True) == ""
 
 
 # -- faults -------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ import urllib.request
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from http import HTTPStatus
 from http.client import HTTPException
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -412,6 +413,10 @@ def validate_commands(commands: Any) -> list[dict[str, Any]]:
     return [{"command": c["command"], "description": c["description"]} for c in commands]
 
 
+# What setMyDescription and setMyShortDescription set: the parameter and its length limit.
+DESCRIPTIONS = {False: ("description", 512), True: ("short_description", 120)}
+
+
 def commands_key(scope: Any, language_code: Any) -> tuple[str, str]:
     """Validate scope and language code; return the storage key Telegram uses."""
     scope = scope or {"type": "default"}
@@ -520,6 +525,8 @@ class FakeBotApi:
         self._blocked: set[int] = set()
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._menu_buttons: dict[int | None, dict[str, Any]] = {}
+        # setMyDescription / setMyShortDescription, by (which, language code; "" for all).
+        self._descriptions: dict[tuple[str, str], str] = {}
         self._pending_queries: dict[str, int] = {}
         self._files: dict[str, _StoredFile] = {}
         self._methods: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
@@ -820,6 +827,12 @@ class FakeBotApi:
             key = (json.dumps(scope or {"type": "default"}, sort_keys=True), language_code or "")
             return copy.deepcopy(self._commands.get(key, []))
 
+    def description(self, language_code: str | None = None, *, short: bool = False) -> str:
+        """The description (``short``: the short description) set for exactly this language
+        ("" when none is)."""
+        with self._cond:
+            return self._descriptions.get((DESCRIPTIONS[short][0], language_code or ""), "")
+
     def menu_button(self, chat_id: int | None = None) -> dict[str, Any]:
         """The menu button set by setChatMenuButton for a chat (None: the default one)."""
         with self._cond:
@@ -915,6 +928,10 @@ class FakeBotApi:
             "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
             "setChatMenuButton": self._set_chat_menu_button,
+            "setMyDescription": partial(self._set_description, short=False),
+            "getMyDescription": partial(self._get_description, short=False),
+            "setMyShortDescription": partial(self._set_description, short=True),
+            "getMyShortDescription": partial(self._get_description, short=True),
             "sendMessage": self._send_message,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
@@ -1031,6 +1048,25 @@ class FakeBotApi:
     def _delete_my_commands(self, params: dict[str, Any]) -> bool:
         self._commands.pop(commands_key(params.get("scope"), params.get("language_code")), None)
         return True
+
+    def _set_description(self, params: dict[str, Any], *, short: bool) -> bool:
+        """Telegram's limits: 512 characters (120 for the short one); an empty text removes
+        the language's own, so the one for all languages shows."""
+        which, limit = DESCRIPTIONS[short]
+        text = params.get(which) or ""
+        if not isinstance(text, str) or len(text) > limit:
+            raise bad_request(f"{which.upper()}_INVALID")
+        key = commands_key(None, params.get("language_code"))[1]
+        if text:
+            self._descriptions[which, key] = text
+        else:
+            self._descriptions.pop((which, key), None)
+        return True
+
+    def _get_description(self, params: dict[str, Any], *, short: bool) -> dict[str, str]:
+        which = DESCRIPTIONS[short][0]
+        key = commands_key(None, params.get("language_code"))[1]
+        return {which: self._descriptions.get((which, key), "")}
 
     def _set_chat_menu_button(self, params: dict[str, Any]) -> bool:
         chat_id = params.get("chat_id")
