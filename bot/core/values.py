@@ -117,6 +117,8 @@ class SettingsView:
     digest_weekday: int | None = None
     digest_hour: int | None = None
     digest_next_due_at: datetime | None = None
+    sale_pending: str | None = None  # a bare /sold's sale waiting for its customer
+    sale_flow: int = 0  # the number of that flow, carried by its buttons
 
 
 @dataclass(frozen=True, slots=True)
