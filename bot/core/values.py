@@ -169,6 +169,14 @@ class SaleView:
 
 
 @dataclass(frozen=True, slots=True)
+class CustomerName:
+    """A customer of the seller's as a button names them: the id and the nickname."""
+
+    id: int
+    nickname: str
+
+
+@dataclass(frozen=True, slots=True)
 class CustomerView:
     """A customer of the seller's, with their purchases summed up (refunds subtract)."""
 
