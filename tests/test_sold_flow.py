@@ -8,14 +8,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from itertools import count
+
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from advice.ledger import customer_key
 from bot.core import snapshot as need
+from bot.core.events import Command, Event, Pressed, Typed
 from bot.core.values import SettingsView
 from bot.core.writes import SetSettings
+from bot.replies import Reply
 from bot.storage.database import session_factory
 from bot.storage.models import utcnow
 from bot.storage.repository import Store
+from bot.updates import run_update
 from tests.support.fake_bot_api import BotMessage
 from tests.support.harness import ChatHarness, Seller
 from tests.support.stored import snapshot_of, write
@@ -302,3 +308,38 @@ async def test_the_latest_customers_are_read_by_their_latest_purchase(store: Sto
         assert (await snapshot_of(store, ANNA, need.CustomerOfId(not_hers))).get(
             need.CustomerOfId(not_hers)
         ) is None
+
+
+UPDATES = count(1)
+
+
+async def step(store: Store, event: Event) -> list[Reply]:
+    """One update of Anna's, applied once; its replies."""
+    decision = await run_update(
+        store, update_id=next(UPDATES), user_id=ANNA, language="en", event=event
+    )
+    assert decision is not None
+    return decision.replies
+
+
+async def test_the_flow_goes_on_in_another_process_on_either_database(engine: AsyncEngine) -> None:
+    """Two processes (a store each) take turns with one flow: each step reads what the
+    other stored, and a press once the sale is recorded records nothing more."""
+    one, other = Store(session_factory(engine)), Store(session_factory(engine))
+    await step(one, Command("sold", "50 @Lena"))
+    await step(one, Command("sold"))
+    [who] = await step(other, Typed("180 2 cakes #groups"))
+    data = {button.label: button.data for row in who.buttons for button in row}
+    assert list(data) == ["Lena", "New customer", "No customer"]
+    [asked] = await step(one, Pressed(data["New customer"], message_id=7))
+    assert asked.edit_message_id == 7 and "Type the new customer's nickname" in asked.html
+    [recorded] = await step(other, Typed("Aunt May"))
+    assert recorded.html == "Recorded: ¥180 · 2 x cakes · Aunt May · Group chats"
+    [stale] = await step(one, Pressed(data["Lena"], message_id=7))
+    assert stale.html.startswith("That button is out of date")
+    since = need.SalesSince(utcnow() - timedelta(days=1))
+    sales = (await snapshot_of(one, ANNA, since)).get(since)
+    assert [(s.amount, s.items, s.customer) for s in sales] == [
+        (Decimal(50), None, "Lena"),
+        (Decimal(180), "cakes", "Aunt May"),
+    ]
