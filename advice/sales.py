@@ -10,6 +10,8 @@ Public API
     ``sale_command(entry, lang) -> str``: the entry as a command line that parses back to it.
     ``rejection_text(rejection, lang) -> str``: why a line was refused, in plain text (the
     bot escapes it; the part quoted may hold ``<``).
+    ``parse_nickname(text) -> str | SaleRejection``: a customer's nickname typed on its own,
+    checked as a sale line's is.
     ``SaleEntry``, ``SaleRejection``, ``RejectReason`` (a str enum), ``channel_for_tag``,
     ``tag_map``, ``first_tags``, ``channel_label``, ``format_money``, ``CUSTOMER_WORDS``,
     ``MAX_AMOUNT``, ``MAX_NICKNAME``, ``MAX_ITEMS``, ``MAX_QUANTITY``, ``MAX_LINE``.
@@ -225,6 +227,12 @@ def _nickname(name: str) -> str | SaleRejection:
     if len(name) > MAX_NICKNAME:
         return SaleRejection(RejectReason.NICKNAME_TOO_LONG, name[:MAX_NICKNAME])
     return name
+
+
+def parse_nickname(text: str) -> str | SaleRejection:
+    """A customer's nickname typed on its own (``Aunt May``, ``@Lena``), read as a sale
+    line reads one: spaces collapsed, at most 40 characters, no ``<`` or ``>``."""
+    return _nickname(" ".join(clean_text(text).removeprefix("@").split()))
 
 
 def _read_amount(words: list[str]) -> tuple[Decimal | SaleRejection, list[str]]:

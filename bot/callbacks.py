@@ -31,6 +31,7 @@ The format is the one buttons already out in chats carry (one line a kind):
   csh:<0-23>                          Hour             at what hour
   csz:<index>|keep                    Zone             a time zone of the list, or the one set
   su:<sale>                           UndoSale         take a sale out of the ledger
+  sc:<flow>:<customer>|new|none       SaleCustomer     who bought what a bare /sold was given
   cf:sent|later|no:<customer>         CustomerAction   a due customer followed up / later / not a regular
   sf:csv                              SalesFile        the ledger as a CSV file
   dg:menu|on|off                      Digest           the weekly reminder of due customers: settings, set up, stop
@@ -336,6 +337,15 @@ class Zone(CallbackData, prefix="csz"):
 # The sales ledger and the customer book.
 class UndoSale(CallbackData, prefix="su"):
     sale: Id
+
+
+class SaleCustomer(CallbackData, prefix="sc"):
+    """The customer of the sale a bare /sold is given: one of the seller's (by id), a new
+    one (typed next) or none. The sale itself waits in the database (settings.sale_pending),
+    never in the button: ``flow`` is the number of the flow that showed the button."""
+
+    flow: Id
+    customer: Annotated[int | Literal["new", "none"], Either(Digits(9), Words("new", "none"))]
 
 
 class CustomerAction(CallbackData, prefix="cf"):

@@ -58,7 +58,7 @@ class TerminalChat:
         self.update_ids = count(1)
         self.message_ids = count(1)
         self.question: Reply | None = None  # the open question's message
-        self.buttons: list[Button] = []  # the newest other message's buttons
+        self.buttons: list[Button] = []  # the newest answer's buttons (none: it showed none)
         self.saved = False
 
     async def run(self) -> int:
@@ -118,6 +118,8 @@ class TerminalChat:
             return
         if any(isinstance(write, CloseCheckup) for write in decision.writes):
             self.question = None  # asked again by a reply below, if one is still open
+        if decision.replies and not any(reply.buttons for reply in decision.replies):
+            self.buttons = []  # a number typed now is text (an amount), not an old button
         for reply in decision.replies:
             self.show(reply)
         for write in decision.writes:

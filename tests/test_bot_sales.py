@@ -55,10 +55,10 @@ async def test_undo_takes_the_sale_back_once(harness: ChatHarness) -> None:
     assert again.text == "That sale is no longer in your ledger."
 
 
-async def test_a_bare_sold_asks_for_the_line_and_reads_the_next_message(harness: ChatHarness) -> None:
+async def test_a_bare_sold_asks_for_the_amount_and_reads_a_whole_line_as_well(harness: ChatHarness) -> None:
     seller = harness.seller()
     [how] = await seller.says("/sold")
-    assert "Type the sale in one line" in how.text
+    assert how.text.startswith("How much was the sale?") and not how.buttons
     [reply] = await seller.says("1.2k 3 jackets to Wang")
     assert reply.text == "Recorded: ¥1,200 · 3 x jackets · Wang"
     [idle] = await seller.says("hello")  # the prompt is answered: back to the usual reply

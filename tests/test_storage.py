@@ -796,7 +796,7 @@ DRIVER_STATEMENTS = {
         partial(changes._set_settings, columns=("checkin_hour",)),
         {"user_id": ANNA, "checkin_hour": 9, "checkin_cadence": "off", "updated_at": NOW, "checkin_weekday": None, "checkin_paused": False,
          "checkin_next_due_at": None, "checkin_ignored_in_row": 0, "checkin_streak": 0, "checkin_cadence_asked": False, "awaiting": None,
-         "digest_on": False, "digest_weekday": None, "digest_hour": None, "digest_next_due_at": None},
+         "digest_on": False, "digest_weekday": None, "digest_hour": None, "digest_next_due_at": None, "sale_pending": None, "sale_flow": 0},
     ),
     "a new seller": (
         updates._insert_user, {"update": 1, "user": ANNA, "lang": "en", "now": NOW, "language_chosen": False, "time_zone": "UTC", "version": 0},

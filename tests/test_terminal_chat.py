@@ -234,3 +234,21 @@ def test_after_the_check_up_the_commands_work_as_in_telegram(tmp_path: Path) -> 
     assert "Your sales, week by week" in shown
     assert "Margin: ¥62 an order" in shown
     assert "I don't know that command" in shown
+
+
+def test_a_bare_sold_in_the_terminal_asks_the_amount_then_who_with_numbered_buttons(
+    tmp_path: Path,
+) -> None:
+    said: list[str] = []
+    after = ["/sold", "2", "2", "/sold", "180 2 cakes", "1", "Lena", "/sold", "75", "1", ""]
+    seller = Seller([*SCRIPT[:-2], *after])
+    assert chat(ask=seller, say=said.append, lang="en", save=tmp_path / "profile.json") == 0
+    shown = "\n".join(said).split("How much was the sale?", 1)[1]
+    # "2" after the prompt is an amount of 2, not the advice's second button
+    assert "¥2\nWho bought it?" in shown and "  1. New customer\n  2. No customer" in shown
+    assert "Recorded: ¥2\n" in shown
+    assert "Type the new customer's nickname" in shown
+    assert "Recorded: ¥180 · 2 x cakes · Lena" in shown
+    assert "  1. Lena\n  2. New customer\n  3. No customer" in shown
+    assert "Recorded: ¥75 · Lena" in shown
+    assert seller.replies == []

@@ -219,6 +219,7 @@ BUTTONS: dict[type[cb.CallbackData], ButtonStep] = {
     cb.Hour: checkin_settings.choose_hour,
     cb.Zone: checkin_settings.choose_zone,
     cb.UndoSale: sales.undo,
+    cb.SaleCustomer: sales.customer_pressed,
     cb.SalesFile: sales.sales_file,
     cb.CustomerAction: customers.customer_action,
     cb.Digest: digest.digest_button,

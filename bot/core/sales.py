@@ -4,9 +4,24 @@ a CSV file on request.
 
 ``/sold 180 2 cakes @Lena #groups`` is read by :func:`advice.sales.parse_sale`: the amount
 in the seller's currency (from their latest check-up), a quantity, the items, the customer
-(after ``@``, ``to`` or ``给``) and the channel (``#tag``). A bare ``/sold`` asks for the
-line, and the next message is read as one. A refund (``/sold -180 @Lena``) is a negative
-amount, no larger than what that customer bought.
+(after ``@``, ``to`` or ``给``) and the channel (``#tag``). A refund (``/sold -180 @Lena``)
+is a negative amount, no larger than what that customer bought.
+
+A bare ``/sold`` is a short flow. It asks for the amount; a whole line typed then is
+recorded as ``/sold <line>``. An amount (with perhaps a quantity, items, a channel) without
+a customer gets buttons: the seller's latest customers, "New customer" (the nickname is
+typed next; a nickname typed while the buttons are shown is the same) and "No customer".
+A press records the sale the same way ``/sold`` does, with Undo.
+
+Where the sale waits for its customer: in the database, on the settings row
+(``sale_pending``, as a /sold line that reads back to the same sale, written by
+:func:`advice.sales.sale_command`), beside ``awaiting`` (the flow's step) and
+``updated_at``, never in a process's memory: a restart or another process carries on. The
+buttons carry no part of the sale, only the flow's number (``sale_flow``, counted up each
+time buttons are shown) and a customer's id: a forged amount cannot be pressed in, a
+button of a flow finished, timed out (:data:`SALE_PROMPT_VALID`) or followed by another
+records nothing, and a customer's id is looked up among the seller's own. A redelivered
+press is applied once, as every update is.
 """
 
 from __future__ import annotations
@@ -14,6 +29,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -34,18 +50,26 @@ from advice.sales import (
     SaleRejection,
     format_money,
     format_sale,
+    parse_nickname,
     parse_sale,
     rejection_text,
+    sale_command,
 )
 from bot import callbacks as cb
 from bot.core.events import Command
 from bot.core.turn import Turn
-from bot.core.values import SaleView
+from bot.core.values import SaleView, SettingsView
 from bot.replies import Button, Reply, WeeksChart, text
 
-# How long after the prompt of a bare /sold the next message is read as the sale.
+# How long after its last step the bare /sold flow reads the next message or press.
 SALE_PROMPT_VALID = timedelta(minutes=30)
 LEDGER_START = datetime(2000, 1, 1, tzinfo=UTC)  # before any sale: the whole ledger
+# The steps of the bare /sold flow (settings.awaiting): the amount is asked for; the
+# customer buttons are shown; the new customer's nickname is asked for.
+AMOUNT, CUSTOMER, NICKNAME = "sale", "sale_customer", "sale_nickname"
+RECENT_SHOWN = 6  # the seller's latest customers offered as buttons
+LABEL_CHARS = 24  # the most of a nickname a button shows
+FLOWS = 10**9  # flow numbers go round here (a button's field holds nine digits)
 
 
 def currency_of(turn: Turn) -> str:
@@ -56,35 +80,138 @@ def currency_of(turn: Turn) -> str:
 
 
 def sold(turn: Turn, event: Command) -> list[Reply]:
-    """``/sold <line>`` records the sale; a bare ``/sold`` asks for the line."""
+    """``/sold <line>`` records the sale; a bare ``/sold`` asks for the amount."""
     if not event.args.strip():
-        turn.change_settings(awaiting="sale", updated_at=turn.now)
+        turn.change_settings(awaiting=AMOUNT, sale_pending=None, updated_at=turn.now)
         return [Reply(text("sold_how", turn.user.language))]
     return record(turn, event.args)
 
 
+def sale_step(settings: SettingsView, now: datetime) -> str | None:
+    """The step of the bare /sold flow open now (AMOUNT, CUSTOMER or NICKNAME), if any:
+    only shortly after the flow's last step, so a flow left unfinished does not swallow
+    later messages."""
+    if settings.updated_at is None or now - settings.updated_at >= SALE_PROMPT_VALID:
+        return None
+    if settings.awaiting == AMOUNT:
+        return AMOUNT
+    if settings.awaiting in (CUSTOMER, NICKNAME) and settings.sale_pending is not None:
+        return settings.awaiting
+    return None
+
+
 def awaits_sale(turn: Turn) -> bool:
-    """Whether a typed message is the sale a bare /sold asked for (shortly after it)."""
-    settings = turn.settings()
-    return (
-        settings.awaiting == "sale"
-        and settings.updated_at is not None
-        and turn.now - settings.updated_at < SALE_PROMPT_VALID
-    )
+    """Whether a typed message belongs to the bare /sold flow (shortly after its prompt)."""
+    return sale_step(turn.settings(), turn.now) is not None
 
 
 def typed_sale(turn: Turn, typed: str) -> list[Reply]:
-    """The line a bare /sold asked for."""
-    turn.change_settings(awaiting=None)
-    return record(turn, typed)
+    """A message typed in the bare /sold flow: the amount (or the whole line), or the
+    nickname of a new customer."""
+    if sale_step(turn.settings(), turn.now) == AMOUNT:
+        return _typed_amount(turn, typed)
+    return _typed_nickname(turn, typed)
 
 
-def record(turn: Turn, line: str) -> list[Reply]:
-    """Record the sale of ``line``, or say what is wrong with it (nothing stored)."""
+def _typed_amount(turn: Turn, typed: str) -> list[Reply]:
+    """The amount a bare /sold asked for: without a customer, who bought it is asked with
+    buttons; a whole line (or a line refused) is recorded (or refused) as /sold's."""
+    entry = parse_sale(typed, turn.user.language)
+    if isinstance(entry, SaleRejection) or entry.customer is not None:
+        turn.change_settings(awaiting=None)
+        return record(turn, typed)
+    return _ask_customer(turn, entry)
+
+
+def _ask_customer(turn: Turn, entry: SaleEntry) -> list[Reply]:
+    """Who bought it: the seller's latest customers, a new one or none, as buttons; the
+    sale waits on the settings row until one is pressed."""
+    lang = turn.user.language
+    flow = (turn.settings().sale_flow + 1) % FLOWS
+    currency = currency_of(turn)
+    recent = turn.recent_customers(RECENT_SHOWN)
+    waiting = sale_command(entry, lang).removeprefix("/sold ")
+    turn.change_settings(
+        awaiting=CUSTOMER, sale_pending=waiting, sale_flow=flow, updated_at=turn.now
+    )
+    named = [Button(button_label(c.nickname), cb.SaleCustomer(flow, c.id).pack()) for c in recent]
+    rows = [named[i : i + 2] for i in range(0, len(named), 2)]
+    new = Button(text("button_sale_new_customer", lang), cb.SaleCustomer(flow, "new").pack())
+    none = Button(text("button_sale_no_customer", lang), cb.SaleCustomer(flow, "none").pack())
+    shown = format_sale(entry, lang, currency)
+    return [Reply(text("sold_who", lang, sale=shown), [*rows, [new, none]])]
+
+
+def button_label(nickname: str) -> str:
+    """A nickname as a button shows it (plain text, not HTML): cut to LABEL_CHARS."""
+    return nickname if len(nickname) <= LABEL_CHARS else nickname[: LABEL_CHARS - 1] + "…"
+
+
+def customer_pressed(turn: Turn, button: cb.SaleCustomer, pressed: int | None) -> list[Reply]:
+    """A customer button of the bare /sold flow: the waiting sale recorded for them (or for
+    nobody), or a new customer's nickname asked for. A button of a flow finished, timed
+    out or followed by another, or naming no customer of the seller's, records nothing."""
+    lang = turn.user.language
+    settings = turn.settings()
+    step = sale_step(settings, turn.now)
+    if step not in (CUSTOMER, NICKNAME) or settings.sale_flow != button.flow:
+        toast = text("stale_button_toast", lang)
+        return [Reply(text("sold_flow_stale", lang), toast=toast)]
+    waiting = settings.sale_pending or ""
+    if button.customer == "new":
+        turn.change_settings(awaiting=NICKNAME, updated_at=turn.now)
+        shown = _shown(turn, waiting)
+        return [Reply(text("sold_new_customer", lang, sale=shown), edit_message_id=pressed)]
+    nickname = None
+    if isinstance(button.customer, int):
+        customer = turn.customer_of_id(button.customer)
+        if customer is None:
+            toast = text("stale_button_toast", lang)
+            return [Reply(text("sold_flow_no_such_customer", lang), toast=toast)]
+        nickname = customer.nickname
+    return _record_waiting(turn, waiting, nickname, pressed)
+
+
+def _typed_nickname(turn: Turn, typed: str) -> list[Reply]:
+    """A new customer's nickname, typed after "New customer" (or instead of a press):
+    checked as /sold checks one; a nickname refused leaves the sale waiting."""
+    lang = turn.user.language
+    nickname = parse_nickname(typed)
+    if isinstance(nickname, SaleRejection):
+        why = rejection_text(nickname, lang)
+        return [Reply(text("sold_nickname_refused", lang, why=why))]
+    return _record_waiting(turn, turn.settings().sale_pending or "", nickname, None)
+
+
+def _record_waiting(
+    turn: Turn, waiting: str, nickname: str | None, pressed: int | None
+) -> list[Reply]:
+    """The waiting sale recorded as /sold records it, the flow closed; the confirmation
+    (with Undo) in place of the buttons pressed."""
+    turn.change_settings(awaiting=None, sale_pending=None)
+    recorded = record(turn, waiting, customer=nickname)
+    return [replace(reply, edit_message_id=pressed) for reply in recorded]
+
+
+def _shown(turn: Turn, waiting: str) -> str:
+    """The waiting sale as the seller reads it back."""
+    entry = parse_sale(waiting, turn.user.language)
+    return (
+        waiting
+        if isinstance(entry, SaleRejection)
+        else format_sale(entry, turn.user.language, currency_of(turn))
+    )
+
+
+def record(turn: Turn, line: str, customer: str | None = None) -> list[Reply]:
+    """Record the sale of ``line``, or say what is wrong with it (nothing stored).
+    ``customer``: the nickname the bare /sold flow was given for it."""
     lang = turn.user.language
     entry = parse_sale(line, lang)
     if isinstance(entry, SaleRejection):
         return [_rejected(entry, lang)]
+    if customer is not None:
+        entry = replace(entry, customer=customer)
     currency = currency_of(turn)
     customer_id = None
     if entry.customer is not None:

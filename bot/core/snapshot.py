@@ -99,6 +99,22 @@ class CustomerNamed(Need):
 
 
 @dataclass(frozen=True, slots=True)
+class RecentCustomers(Need):
+    """The seller's customers by their latest purchase, newest first, at most ``most`` (a
+    tuple of CustomerName; customers who never bought are left out)."""
+
+    most: int
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerOfId(Need):
+    """The seller's customer of this id (a CustomerName; None for another seller's id or
+    one that does not exist: buttons can be forged)."""
+
+    customer_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class CheckinHistory(Need):
     """The answers of the seller's check-ins finished since ``since``, other than
     ``checkup_id``, newest first (a tuple of answer mappings)."""

@@ -20,6 +20,7 @@ from bot.core.values import (
     CheckupKind,
     CheckupStatus,
     CheckupView,
+    CustomerName,
     CustomerView,
     ReportView,
     RoundView,
@@ -244,6 +245,12 @@ class Turn:
 
     def sale(self, sale_id: int) -> SaleView | None:
         return self.snapshot.get(need.OneSale(sale_id))
+
+    def recent_customers(self, most: int) -> tuple[CustomerName, ...]:
+        return self.snapshot.get(need.RecentCustomers(most))
+
+    def customer_of_id(self, customer_id: int) -> CustomerName | None:
+        return self.snapshot.get(need.CustomerOfId(customer_id))
 
     def add_customer(self, nickname: str) -> int:
         customer_id = self.new_id("customers")

@@ -117,6 +117,8 @@ class SettingsView:
     digest_weekday: int | None = None
     digest_hour: int | None = None
     digest_next_due_at: datetime | None = None
+    sale_pending: str | None = None  # a bare /sold's sale waiting for its customer
+    sale_flow: int = 0  # the number of that flow, carried by its buttons
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +166,14 @@ class SaleView:
     customer_id: int | None = None
     channel: str | None = None
     customer: str | None = None  # the customer's nickname
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerName:
+    """A customer of the seller's as a button names them: the id and the nickname."""
+
+    id: int
+    nickname: str
 
 
 @dataclass(frozen=True, slots=True)

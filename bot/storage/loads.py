@@ -23,7 +23,7 @@ from bot.core.values import (
     RoundView,
     SettingsView,
 )
-from bot.storage import sales
+from bot.storage import sale_flow, sales
 from bot.storage.checkin_queue import aware
 from bot.storage.driver import fetch
 from bot.storage.models import Base
@@ -257,6 +257,8 @@ LOADERS: dict[type[Need], Loader] = {
     need.OneSale: sales.one_sale,
     need.Customers: sales.customers,
     need.CustomerNamed: sales.customer_named,
+    need.RecentCustomers: sale_flow.recent_customers,
+    need.CustomerOfId: sale_flow.customer_of_id,
 }
 
 

@@ -182,6 +182,11 @@ class UserSettings(Base):
     digest_weekday: Mapped[int | None] = mapped_column(Integer, default=None)  # 0 = Monday
     digest_hour: Mapped[int | None] = mapped_column(Integer, default=None)
     digest_next_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A bare /sold given an amount without a customer: the sale as a /sold line (amount,
+    # quantity, items, channel) until a customer button is pressed, and the number of that
+    # flow, which its buttons carry (a button of an earlier flow is out of date).
+    sale_pending: Mapped[str | None] = mapped_column(String(200), default=None)
+    sale_flow: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class CheckinRound(Base):
