@@ -1,8 +1,8 @@
 """The bare /sold flow: the sale waiting for its customer (a /sold line of at most 200
 characters) and the number of the flow its buttons carry, on the settings row.
 
-Revision ID: 0011
-Revises: 0009 (0010 is another branch's: once both are merged, this revises 0010)
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011"
+revision: str = "0010"
 down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
