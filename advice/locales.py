@@ -50,6 +50,7 @@ class NumberLocale:
     lang: str
     locale: str  # Babel's name, e.g. "pt_BR"
     decimal: str  # the decimal separator sellers type with ASCII digits: "," or "."
+    space_groups: bool  # thousands are grouped with a (no-break) space: "1 200" (Russian)
     multipliers: dict[str, int]
     not_multipliers: frozenset[str]
     currency: tuple[str, ...]
@@ -74,7 +75,7 @@ def locale_for(lang: str) -> NumberLocale | None:
     raw = _numbers_data()["languages"].get(lang)
     if lang in TODAY or raw is None:
         return None
-    from babel.numbers import get_decimal_symbol
+    from babel.numbers import get_decimal_symbol, get_group_symbol
 
     return NumberLocale(
         lang=lang,
@@ -82,6 +83,7 @@ def locale_for(lang: str) -> NumberLocale | None:
         # Persian's own decimal separator is ٫ (read as a native symbol); with ASCII digits
         # Persian sellers write the Latin system's, which Babel gives for "latn".
         decimal=get_decimal_symbol(raw["locale"], numbering_system="latn"),
+        space_groups=get_group_symbol(raw["locale"], numbering_system="latn").isspace(),
         multipliers={word.lower(): int(value) for word, value in raw["multipliers"].items()},
         not_multipliers=frozenset(raw.get("not_multipliers", ())),
         currency=tuple(word.lower() for word in raw["currency"]),
