@@ -1,4 +1,5 @@
-"""Parse numbers the way sellers type them in a chat, in English and Chinese.
+"""Parse numbers the way sellers type them in a chat, in English and Chinese, and in the
+other languages' own forms.
 
 ``parse_number`` turns one short reply ("约300人", "1.2k", "10-20%", "三百") into a
 ``ParsedNumber`` or returns ``None``. It never raises and never returns a non-finite value,
@@ -69,6 +70,18 @@ Words allowed around the number (any number of them, in any order; nothing else)
 Everything else returns None: empty or blank text, no digits, several numbers ("3 or 4
 or 5", "12 34"), malformed digits ("1,2,,3", "1..2", "--5"), unknown words ("banana 5"),
 emoji, magnitudes above 1e15.
+
+The seller's language (``lang``)
+    English and Chinese (the default, and any language not known) read all of the above,
+    whichever of the two the seller speaks. Russian (ru), Spanish (es), Brazilian Portuguese
+    (pt-BR), Indonesian (id) and Persian (fa) read it too, with their own separators from
+    Babel and their words from data/numbers.toml (:mod:`advice.locales`): Persian and
+    Arabic-Indic digits, ``٫`` and ``٬``; ``1.200`` is 1200 and ``1,5`` is 1.5 where the
+    decimal separator is a comma; ``1,2 тыс``, ``1,2 jt``, ``1,2 mil``, ``۱٫۲ میلیون``;
+    currency words (``₽ руб р. Rp R$ تومان``; ``ریال`` is a tenth of a toman). A number whose
+    separators read two ways (``1,200`` in Spanish: 1.2, or 1200 as English writes it) is
+    read the language's way and carries the other reading in ``alternative``: ask back.
+    docs/architecture.md, "Numbers in each language", lists every decision.
 """
 
 import re
