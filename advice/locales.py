@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from advice.data import DATA_DIR, read_toml
@@ -68,7 +68,7 @@ def _numbers_data() -> dict[str, Any]:
     return read_toml(DATA_DIR / "numbers.toml")
 
 
-@cache
+@lru_cache(maxsize=64)
 def locale_for(lang: str) -> NumberLocale | None:
     """The language's way of writing numbers; None for English, Chinese and unknown ones."""
     lang = _language(lang)

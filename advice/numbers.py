@@ -87,7 +87,7 @@ The seller's language (``lang``)
 import re
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from functools import cache
+from functools import lru_cache
 
 from advice.chinese_numbers import CN_CHARS, CN_MULTIPLIERS, alternation, read_chinese, read_pair
 from advice.locales import NATIVE_DIGITS, NumberLocale, format_decimal, locale_for
@@ -302,7 +302,7 @@ def _grammar_of(
 _TODAY = _grammar_of(_MULTIPLIERS, _PREFIXES, _SUFFIXES, _TRANSLATION)
 
 
-@cache
+@lru_cache(maxsize=64)
 def _grammar(lang: str) -> _Grammar:
     """The grammar of a language: English and Chinese's words plus its own (numbers.toml)."""
     locale = locale_for(lang)
@@ -403,7 +403,8 @@ def _parse_core(core: str, grammar: _Grammar) -> ParsedNumber | None:
 
 
 # Digits with dots and commas between them, as a language with a decimal comma writes them.
-_LOCALE_DIGITS = re.compile(r"[.,]?[0-9]+(?:[.,][0-9]+)*")
+# A leading separator (",5") only at the start of a word: "Rp.50.000" is Rp. and 50.000.
+_LOCALE_DIGITS = re.compile(r"(?:(?<![^\s+~-])[.,])?[0-9]+(?:[.,][0-9]+)*")
 _DOT_GROUPS = re.compile(r"[1-9][0-9]{0,2}(?:\.[0-9]{3})+")
 _COMMA_GROUPS = re.compile(r"[1-9][0-9]{0,2}(?:,[0-9]{3})+")
 _ENGLISH_GROUP = re.compile(r"[1-9][0-9]{0,2},[0-9]{3}")

@@ -41,7 +41,8 @@ holding markup, a line over 200 characters.
 Refused as ambiguous (the bot asks for the amount again): an amount whose separators read
 two ways in the seller's language ("1,200" in Spanish is 1.2, or 1200 as English writes it;
 "1.200" in Russian is 1200, or 1.2), and, where thousands are grouped with a space (Russian),
-one to three digits followed by a word of exactly three ("1 200": 1200, or 1 times 200).
+one to three digits followed by a word of exactly three ("1 200": 1200, or 1 times 200),
+unless a money word follows ("1 200 ₽" is 1200).
 
 Ambiguity, on purpose: an item word that is itself a currency word or multiplier right
 after the amount joins it ("/sold 180 k" is 180,000); a first item word that is a whole
@@ -243,13 +244,10 @@ def _read_amount(words: list[str], lang: str) -> tuple[Decimal | SaleRejection, 
     if not words:
         return SaleRejection(RejectReason.NO_AMOUNT), words
     locale = locales.locale_for(lang)
-    if (
-        locale is not None
-        and locale.space_groups
-        and len(words) > 1
-        and _SPACE_GROUP.fullmatch(f"{words[0]} {words[1]}")
-    ):  # "1 200" where thousands are grouped with a space: 1200, or 1 times 200?
-        return SaleRejection(RejectReason.AMBIGUOUS_AMOUNT, f"{words[0]} {words[1]}"), words
+    if locale is not None and locale.space_groups:
+        grouped = _space_grouped(words, lang)
+        if grouped is not None:
+            return grouped
     candidates = [(words[0], 1)]
     if len(words) > 1 and not (_has_numeral(words[0]) and _has_numeral(words[1])):
         candidates.insert(0, (f"{words[0]} {words[1]}", 2))
@@ -265,7 +263,32 @@ def _read_amount(words: list[str], lang: str) -> tuple[Decimal | SaleRejection, 
     return SaleRejection(RejectReason.NO_AMOUNT, words[0]), words
 
 
-_SPACE_GROUP = re.compile(r"[+-]?[0-9]{1,3} [0-9]{3}")
+_GROUP_LEAD = re.compile(r"[+-]?[0-9]{1,3}")
+_GROUP = re.compile(r"[0-9]{3}(?:[.,][0-9]{1,2})?")  # a thousands group, the last with cents
+
+
+def _space_grouped(words: list[str], lang: str) -> tuple[Decimal | SaleRejection, list[str]] | None:
+    """Where thousands are grouped with a space (Russian), an amount written over several
+    words: '1 200 ₽' and '1 200,50' are 1200 and 1200.5, but '1 200' alone reads two ways
+    (1200, or 1 times 200) and is refused. None when the line does not start so."""
+    count = 1
+    while count < len(words) and _GROUP.fullmatch(words[count]):
+        count += 1
+        if not words[count - 1].isdigit():  # cents end the number
+            break
+    if count == 1 or not _GROUP_LEAD.fullmatch(words[0]):
+        return None
+    digits = " ".join(words[:count])
+    if count < len(words) and not _has_numeral(words[count]):  # "1 200 ₽": money
+        typed = f"{digits} {words[count]}"
+        money = parse_number(typed, lang)
+        if money is not None and _plain(money) and not money.ambiguous:
+            return _checked_amount(money.value, typed), words[count + 1 :]
+    if not words[count - 1].isdigit():  # "1 200,50": cents are no quantity
+        number = parse_number(digits, lang)
+        if number is not None and _plain(number) and not number.ambiguous:
+            return _checked_amount(number.value, digits), words[count:]
+    return SaleRejection(RejectReason.AMBIGUOUS_AMOUNT, digits), words
 
 
 def _has_numeral(word: str) -> bool:

@@ -131,6 +131,7 @@ SPECIFICATION: dict[str, list[tuple[str, ParsedNumber | None]]] = {
         ("Rp 50.000", number(50_000)),
         ("Rp50.000", number(50_000)),
         ("Rp. 50.000", number(50_000)),
+        ("Rp.50.000", number(50_000)),
         ("50.000 rupiah", number(50_000)),
         ("sekitar 300", number(300, approx=True)),
     ],
@@ -364,7 +365,7 @@ def test_a_group_of_three_after_a_dot_is_thousands_in_spanish_portuguese_and_ind
     text = f"{head}.{tail:03d}"
     for lang in ("es", "pt-BR", "id"):
         assert parse_number(text, lang=lang) == number(head * 1000 + tail)
-    assert parse_number(text, lang="ru") == ambiguous(head * 1000 + tail, head + tail / 1000)
+    assert parse_number(text, lang="ru") == ambiguous(head * 1000 + tail, float(text))
     assert parse_number(text) == number(float(text))  # English, as before
 
 
@@ -399,6 +400,11 @@ SALES = [
     ("ru", "/sold 1,2 тыс торт", SaleEntry(Decimal(1200), None, "торт")),
     ("ru", "/sold 1,2 тыс руб торт", SaleEntry(Decimal(1200), None, "торт")),
     ("ru", "/sold 500₽ 2 торта", SaleEntry(Decimal(500), 2, "торта")),
+    ("ru", "/sold 1 200 ₽ торт", SaleEntry(Decimal(1200), None, "торт")),  # money: one amount
+    ("ru", "/sold 1 200 руб", SaleEntry(Decimal(1200))),
+    ("ru", "/sold 1 200,50 2 торта", SaleEntry(Decimal("1200.5"), 2, "торта")),  # cents too
+    ("ru", "/sold 1 234 567,5", SaleEntry(Decimal("1234567.5"))),
+    ("ru", "/sold -1 200 ₽ @Ира", SaleEntry(Decimal(-1200), customer="Ира")),
     ("fa", "/sold ۵۰ هزار تومان @Ali", SaleEntry(Decimal(50_000), customer="Ali")),
     ("fa", "/sold ۵۰۰٬۰۰۰ ریال", SaleEntry(Decimal(50_000))),
     ("fa", "/sold ۱۸۰ ۲ کیک", SaleEntry(Decimal(180), 2, "کیک")),
@@ -431,8 +437,22 @@ def test_an_amount_that_reads_two_ways_is_asked_again(
     assert all(reading in text for reading in readings), text
 
 
+SALE_CENTS = st.integers(min_value=1, max_value=10**9).map(lambda cents: Decimal(cents) / 100)
+
+
 @settings(max_examples=50)
-@given(st.integers(min_value=1, max_value=10**9).map(lambda cents: Decimal(cents) / 100), LANGS)
+@given(SALE_CENTS, LANGS)
 def test_a_sale_command_reads_back_in_every_language(amount: Decimal, lang: str) -> None:
     entry = SaleEntry(amount.normalize(), 2, "cakes", "Ana")
     assert parse_sale(sale_command(entry, lang), lang) == entry
+
+
+@settings(max_examples=100)
+@given(SALE_CENTS, st.data())
+def test_money_the_bot_wrote_reads_back_as_a_sale(amount: Decimal, data: st.DataObject) -> None:
+    lang = data.draw(LANGS)
+    currency = data.draw(st.sampled_from(CURRENCIES[lang]))
+    if currency in ("IDR", "IRT", "COP"):
+        amount = amount.quantize(Decimal(1)) or Decimal(1)
+    line = f"/sold {format_money(amount, currency, lang)} cakes @Ana"
+    assert parse_sale(line, lang) == SaleEntry(amount, None, "cakes", "Ana"), line
