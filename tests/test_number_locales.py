@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from advice.formatting import Formatter
 from advice.locales import format_day, load_numbers_data, locale_for
 from advice.numbers import ParsedNumber, format_number, parse_number
 from advice.sales import (
@@ -456,3 +457,19 @@ def test_money_the_bot_wrote_reads_back_as_a_sale(amount: Decimal, data: st.Data
         amount = amount.quantize(Decimal(1)) or Decimal(1)
     line = f"/sold {format_money(amount, currency, lang)} cakes @Ana"
     assert parse_sale(line, lang) == SaleEntry(amount, None, "cakes", "Ana"), line
+
+
+@pytest.mark.parametrize(
+    ("lang", "currency", "expected"),
+    [
+        ("en", "CNY", ("¥1,235", "¥12.5", "1,234.5")),  # as before
+        ("es", "MXN", ("$1.235", "$12,50", "1.234,5")),
+        ("ru", "RUB", ("1\u00a0235\u00a0₽", "12,50\u00a0₽", "1\u00a0234,5")),
+        ("fa", "IRT", ("۱٬۲۳۵ تومان", "۱۳ تومان", "۱٬۲۳۴٫۵")),
+    ],
+)
+def test_the_templates_formatter_in_each_language(
+    lang: str, currency: str, expected: tuple[str, str, str]
+) -> None:
+    f = Formatter(lang, currency)
+    assert (f.money(1234.567), f.money(12.5), f.num(1234.5)) == expected
