@@ -9,9 +9,11 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from advice.data import load_strings, pick_text
+from advice.locales import format_money, locale_for
 from advice.metrics import Projection
 from advice.numbers import format_number
 from advice.questionnaire import Answer, AnswerStatus, Question, Rejection, load_questionnaire
@@ -58,7 +60,10 @@ class Formatter:
     def money(self, value: float | None) -> str:
         if value is None:
             return "?"
-        amount = format_number(round(value) if abs(value) >= 100 else value, self.lang)
+        shown = round(value) if abs(value) >= 100 else value
+        if self.lang not in ("en", "zh") and locale_for(self.lang) is not None:
+            return format_money(Decimal(repr(shown)), self.currency, self.lang)
+        amount = format_number(shown, self.lang)
         symbol = CURRENCY_SYMBOLS.get(self.currency)
         return f"{symbol}{amount}" if symbol else f"{amount} {self.currency}"
 

@@ -1,4 +1,5 @@
-"""Parse numbers the way sellers type them in a chat, in English and Chinese.
+"""Parse numbers the way sellers type them in a chat, in English and Chinese, and in the
+other languages' own forms.
 
 ``parse_number`` turns one short reply ("约300人", "1.2k", "10-20%", "三百") into a
 ``ParsedNumber`` or returns ``None``. It never raises and never returns a non-finite value,
@@ -69,13 +70,27 @@ Words allowed around the number (any number of them, in any order; nothing else)
 Everything else returns None: empty or blank text, no digits, several numbers ("3 or 4
 or 5", "12 34"), malformed digits ("1,2,,3", "1..2", "--5"), unknown words ("banana 5"),
 emoji, magnitudes above 1e15.
+
+The seller's language (``lang``)
+    English and Chinese (the default, and any language not known) read all of the above,
+    whichever of the two the seller speaks. Russian (ru), Spanish (es), Brazilian Portuguese
+    (pt-BR), Indonesian (id) and Persian (fa) read it too, with their own separators from
+    Babel and their words from data/numbers.toml (:mod:`advice.locales`): Persian and
+    Arabic-Indic digits, ``٫`` and ``٬``; ``1.200`` is 1200 and ``1,5`` is 1.5 where the
+    decimal separator is a comma; ``1,2 тыс``, ``1,2 jt``, ``1,2 mil``, ``۱٫۲ میلیون``;
+    currency words (``₽ руб р. Rp R$ تومان``; ``ریال`` is a tenth of a toman). A number whose
+    separators read two ways (``1,200`` in Spanish: 1.2, or 1200 as English writes it) is
+    read the language's way and carries the other reading in ``alternative``: ask back.
+    docs/architecture.md, "Numbers in each language", lists every decision.
 """
 
 import re
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import lru_cache
 
 from advice.chinese_numbers import CN_CHARS, CN_MULTIPLIERS, alternation, read_chinese, read_pair
+from advice.locales import NATIVE_DIGITS, NumberLocale, format_decimal, locale_for
 from advice.units import (
     DURATION_AFTER,
     HALF,
@@ -102,11 +117,19 @@ class ParsedNumber:
     approximate: bool = False
     unit: str | None = None  # a length of time the text gave: "2天" is 2 with unit "day"
     per: str | None = None  # the period of a rate: "3 per day" is 3 with per "day"
+    # The other reading of a text its language's separators leave open ("1,200" in Spanish is
+    # 1.2, or 1200 as English writes it): the bot should ask back before using the value.
+    alternative: float | None = None
 
     @property
     def is_range(self) -> bool:
         """True when the text gave two bounds rather than one number."""
         return self.low is not None and self.high is not None
+
+    @property
+    def ambiguous(self) -> bool:
+        """True when the text reads as another number too (see ``alternative``)."""
+        return self.alternative is not None
 
 
 # --- clean-up ---------------------------------------------------------------------------------
@@ -142,17 +165,24 @@ _MULTIPLIERS = {
 
 # Each alternative is told apart by its separator, so the engine never backtracks far.
 _DIGITS = r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,3}(?: [0-9]{3})+|[0-9]+)(?:\.[0-9]+)?|\.[0-9]+"
-_MULT = alternation(_MULTIPLIERS)
-_AMOUNT = rf"[+-]?(?:(?:{_DIGITS}) ?(?:{_MULT})?|[{CN_CHARS}]+) ?%?"
-_AMOUNT_RE = re.compile(
-    rf"(?P<sign>[+-])?(?:(?P<num>{_DIGITS}) ?(?P<mult>{_MULT})?|(?P<cn>[{CN_CHARS}]+))"
-    r" ?(?P<pct>%)?"
-)
-_RANGE_RE = re.compile(rf"(?P<low>{_AMOUNT}) ?(?:-|~|to|or|到|至|或者|或) ?(?P<high>{_AMOUNT})")
+
+
+def _amount_patterns(multipliers: dict[str, int]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """One amount ('1.2k', '三百', '30%') and a range of two, with these multipliers."""
+    mult = alternation(multipliers)
+    amount = rf"[+-]?(?:(?:{_DIGITS}) ?(?:{mult})?|[{CN_CHARS}]+) ?%?"
+    amount_re = re.compile(
+        rf"(?P<sign>[+-])?(?:(?P<num>{_DIGITS}) ?(?P<mult>{mult})?|(?P<cn>[{CN_CHARS}]+))"
+        r" ?(?P<pct>%)?"
+    )
+    range_re = re.compile(rf"(?P<low>{amount}) ?(?:-|~|to|or|到|至|或者|或) ?(?P<high>{amount})")
+    return amount_re, range_re
+
 
 # --- words around the number ------------------------------------------------------------------
 
 _APPROX, _PERCENT, _NEUTRAL = "approximate", "percent", "neutral"
+_SCALE = "scale:"  # a money word worth a part of the unit: "scale:0.1" (a rial, in toman)
 
 # Word lists are space-separated; the few words that hold a space are spelled out apart.
 _CURRENCY_CODES = "rmb cny usd hkd sgd eur gbp myr php".split()
@@ -218,6 +248,8 @@ def _peeler(words: dict[str, str], *, reverse: bool) -> re.Pattern[str]:
         inner = key[-1]
         if "a" <= inner <= "z":
             guard = "(?![a-z])"
+        elif inner.isalpha() and inner.lower() != inner.upper():  # Cyrillic, accented Latin
+            guard = r"(?![^\W\d_])"
         elif inner in CN_CHARS:
             guard = f"(?=[^{CN_CHARS}])"
         elif any(char in CN_CHARS for char in word):
@@ -230,48 +262,125 @@ def _peeler(words: dict[str, str], *, reverse: bool) -> re.Pattern[str]:
     return re.compile(f"(?P<word>{'|'.join(parts)}) ?")
 
 
-_PREFIX_RE = _peeler(_PREFIXES, reverse=False)
-_SUFFIX_RE = _peeler(_SUFFIXES, reverse=True)
-_SUFFIX_KINDS = {word[::-1]: kind for word, kind in _SUFFIXES.items()}
+@dataclass(frozen=True, slots=True)
+class _Grammar:
+    """The words and patterns one language is read with."""
+
+    multipliers: dict[str, int]
+    amount_re: re.Pattern[str]
+    range_re: re.Pattern[str]
+    prefixes: dict[str, str]
+    prefix_re: re.Pattern[str]
+    suffix_re: re.Pattern[str]
+    suffix_kinds: dict[str, str]
+    translation: dict[int, str | None]
+    locale: NumberLocale | None = None
+
+
+def _grammar_of(
+    multipliers: dict[str, int],
+    prefixes: dict[str, str],
+    suffixes: dict[str, str],
+    translation: dict[int, str | None],
+    locale: NumberLocale | None = None,
+) -> _Grammar:
+    amount_re, range_re = _amount_patterns(multipliers)
+    return _Grammar(
+        multipliers,
+        amount_re,
+        range_re,
+        prefixes,
+        _peeler(prefixes, reverse=False),
+        _peeler(suffixes, reverse=True),
+        {word[::-1]: kind for word, kind in suffixes.items()},
+        translation,
+        locale,
+    )
+
+
+# English and Chinese (and any language not in data/numbers.toml): the words above.
+_TODAY = _grammar_of(_MULTIPLIERS, _PREFIXES, _SUFFIXES, _TRANSLATION)
+
+
+@lru_cache(maxsize=64)
+def _grammar(lang: str) -> _Grammar:
+    """The grammar of a language: English and Chinese's words plus its own (numbers.toml)."""
+    locale = locale_for(lang)
+    if locale is None:
+        return _TODAY
+    multipliers = {
+        word: value for word, value in _MULTIPLIERS.items() if word not in locale.not_multipliers
+    }
+    multipliers.update(locale.multipliers)
+    money = {
+        **dict.fromkeys(locale.currency, _NEUTRAL),
+        **{word: f"{_SCALE}{value}" for word, value in locale.currency_scale.items()},
+    }
+    prefixes = {**_PREFIXES, **money, **dict.fromkeys(locale.approximately, _APPROX)}
+    suffixes = {**_SUFFIXES, **money}
+    # Native digits; the Arabic decimal separator is the language's own, and the Arabic
+    # thousands separator is ',' where the decimal is '.' and a space (a group) elsewhere.
+    native = {**NATIVE_DIGITS, 0x066B: locale.decimal}
+    native[0x066C] = "," if locale.decimal == "." else " "
+    return _grammar_of(multipliers, prefixes, suffixes, {**_TRANSLATION, **native}, locale)
 
 
 # --- parsing ----------------------------------------------------------------------------------
 
 
-def parse_number(text: str) -> ParsedNumber | None:
+def parse_number(text: str, lang: str = "en") -> ParsedNumber | None:
     """Parse a number as a seller types it; None when the text holds no single number.
 
+    ``lang`` is the seller's language: English and Chinese (and a language not known) read
+    as above; the others read their own separators, digits and words (:func:`_in_locale`).
     Never raises: a chat message is untrusted input and 'not a number' is an answer.
     """
     if len(text) > MAX_TEXT_LENGTH:
         return None
-    core = _WHITESPACE.sub(" ", text.translate(_TRANSLATION)).strip().lower()
+    grammar = _grammar(lang)
+    core = _WHITESPACE.sub(" ", text.translate(grammar.translation)).strip().lower()
+    if grammar.locale is None or grammar.locale.decimal == ".":
+        return _parse_core(core, grammar)
+    readings = _in_locale(core, grammar.locale)
+    if readings is None:
+        return None
+    found = _parse_core(readings[0], grammar)
+    if found is None or readings[1] is None:
+        return found
+    other = _parse_core(readings[1], grammar)
+    if other is None or other.value == found.value:
+        return found
+    return replace(found, alternative=other.value)
+
+
+def _parse_core(core: str, grammar: _Grammar) -> ParsedNumber | None:
+    """A cleaned-up text with ASCII digits and '.' decimals, read with a grammar."""
     said = _Said()
-    while (match := _PREFIX_RE.match(core)) is not None:
-        said.note(_PREFIXES[match["word"]])
+    while (match := grammar.prefix_re.match(core)) is not None:
+        said.note(grammar.prefixes[match["word"]])
         core = core[match.end() :]
     core = english_halves(core)
     backwards = core[::-1]
-    while (match := _SUFFIX_RE.match(backwards)) is not None:
-        said.note(_SUFFIX_KINDS[match["word"]])
+    while (match := grammar.suffix_re.match(backwards)) is not None:
+        said.note(grammar.suffix_kinds[match["word"]])
         backwards = backwards[match.end() :]
     core = backwards[::-1].strip()
     if not said.consistent:
         return None
     unit, per = said.unit, said.per
     if said.halves:  # 半小时 alone; 一个半小时, 两天半 after a whole number
-        if said.halves != [not core]:
+        if said.halves != [not core] or said.scale != 1:
             return None
-        whole = _read_amount(core) if core else (Decimal(0), None, False)
+        whole = _read_amount(core, grammar) if core else (Decimal(0), None, False)
         if whole is None or whole[2] or whole[0] < 0 or whole[0] != int(whole[0]):
             return None
         value = whole[0] * (whole[1] or 1) + Decimal("0.5")
         return ParsedNumber(_to_float(value), approximate=said.approximate, unit=unit)
 
-    single = _read_amount(core)
+    single = _read_amount(core, grammar)
     if single is not None:
         base, multiplier, has_percent = single
-        value = base * (multiplier or 1)
+        value = base * (multiplier or 1) * said.scale
         if abs(value) > MAX_MAGNITUDE:
             return None
         return ParsedNumber(
@@ -281,7 +390,7 @@ def parse_number(text: str) -> ParsedNumber | None:
             unit=unit,
             per=per,
         )
-    found = _read_pair(core) or _read_range(core)
+    found = _read_pair(core, said.scale) or _read_range(core, grammar, said.scale)
     if found is None:
         return None
     return replace(
@@ -293,6 +402,69 @@ def parse_number(text: str) -> ParsedNumber | None:
     )
 
 
+# Digits with dots and commas between them, as a language with a decimal comma writes them.
+# A leading separator (",5") only at the start of a word: "Rp.50.000" is Rp. and 50.000.
+_LOCALE_DIGITS = re.compile(r"(?:(?<![^\s+~-])[.,])?[0-9]+(?:[.,][0-9]+)*")
+_DOT_GROUPS = re.compile(r"[1-9][0-9]{0,2}(?:\.[0-9]{3})+")
+_COMMA_GROUPS = re.compile(r"[1-9][0-9]{0,2}(?:,[0-9]{3})+")
+_ENGLISH_GROUP = re.compile(r"[1-9][0-9]{0,2},[0-9]{3}")
+
+
+def _in_locale(core: str, locale: NumberLocale) -> tuple[str, str | None] | None:
+    """The text with each number written as English does without groups ('1.200,5' ->
+    '1200.5'), for a language whose decimal separator is a comma; and the other reading
+    when a number reads two ways ('1,200': 1.2 here, 1200 in English), else None.
+
+    None when a number is malformed in both conventions ('1.2.3', '1,2,3', '1.200,5.5').
+    How each form is read is in docs/architecture.md, "Numbers in each language".
+    """
+    chosen: list[str] = []
+    other: list[str] = []
+    ambiguous = False
+    last = 0
+    for match in _LOCALE_DIGITS.finditer(core):
+        reading = _locale_digits(match.group(), locale)
+        if reading is None:
+            return None
+        between = core[last : match.start()]
+        chosen += [between, reading[0]]
+        other += [between, reading[1] or reading[0]]
+        ambiguous = ambiguous or reading[1] is not None
+        last = match.end()
+    chosen.append(core[last:])
+    other.append(core[last:])
+    return "".join(chosen), "".join(other) if ambiguous else None
+
+
+def _locale_digits(token: str, locale: NumberLocale) -> tuple[str, str | None] | None:
+    """One number of digits, dots and commas: (its reading, the other reading or None)."""
+    commas, dots = token.count(","), token.count(".")
+    if not commas and not dots:
+        return token, None
+    if commas and dots:  # both: the last one is the decimal separator, in either convention
+        whole, decimal, fraction = token.rpartition(
+            "," if token.rfind(",") > token.rfind(".") else "."
+        )
+        groups = _DOT_GROUPS if decimal == "," else _COMMA_GROUPS
+        if not groups.fullmatch(whole):
+            return None
+        return f"{whole.replace('.', '').replace(',', '')}.{fraction}", None
+    if commas:
+        if commas == 1:  # the decimal comma; "1,200" could be English's 1200
+            whole, _, fraction = token.partition(",")
+            english = token.replace(",", "") if _ENGLISH_GROUP.fullmatch(token) else None
+            return f"{whole}.{fraction}", english
+        # several commas can only be English groups: "1,200,000"
+        return (token.replace(",", ""), None) if _COMMA_GROUPS.fullmatch(token) else None
+    if _DOT_GROUPS.fullmatch(token):  # "1.200", "1.200.000": groups of thousands
+        grouped = token.replace(".", "")
+        if locale.dot_groups_ambiguous and dots == 1:
+            return grouped, token  # Russian types the dot as a decimal point too
+        return grouped, None
+    # a dot not followed by exactly three digits is no group: a decimal point ("1.5")
+    return (token, None) if dots == 1 else None
+
+
 @dataclass(slots=True)
 class _Said:
     """What the words around a number said about it."""
@@ -302,9 +474,12 @@ class _Said:
     halves: list[bool] = field(default_factory=list)  # for each half: whether it stands alone
     units: set[str] = field(default_factory=set)
     pers: set[str] = field(default_factory=set)
+    scale: Decimal = Decimal(1)  # what a money word makes the number worth (a rial: 0.1)
 
     def note(self, kind: str) -> None:
-        if kind == _APPROX:
+        if kind.startswith(_SCALE):
+            self.scale *= Decimal(kind.removeprefix(_SCALE))
+        elif kind == _APPROX:
             self.approximate = True
         elif kind == _PERCENT:
             self.percent = True
@@ -330,21 +505,22 @@ class _Said:
         return next(iter(self.pers), None)
 
 
-def _read_pair(core: str) -> ParsedNumber | None:
+def _read_pair(core: str, scale: Decimal = Decimal(1)) -> ParsedNumber | None:
     """Two neighbouring Chinese digits as a range: 两三百 -> 200 to 300."""
     pair = read_pair(core)
     if pair is None:
         return None
-    low, high = pair
-    return ParsedNumber((low + high) / 2, float(low), float(high))
+    low, high = pair[0] * scale, pair[1] * scale
+    return ParsedNumber(_to_float((low + high) / 2), _to_float(low), _to_float(high))
 
 
-def _read_range(core: str) -> ParsedNumber | None:
+def _read_range(core: str, grammar: _Grammar, scale: Decimal = Decimal(1)) -> ParsedNumber | None:
     """Two amounts around a separator; the low end may borrow the high end's multiplier."""
-    match = _RANGE_RE.fullmatch(core)
+    match = grammar.range_re.fullmatch(core)
     if match is None:
         return None
-    low_amount, high_amount = _read_amount(match["low"]), _read_amount(match["high"])
+    low_amount = _read_amount(match["low"], grammar)
+    high_amount = _read_amount(match["high"], grammar)
     if low_amount is None or high_amount is None:
         return None
     low_base, low_multiplier, low_percent = low_amount
@@ -355,6 +531,7 @@ def _read_range(core: str) -> ParsedNumber | None:
         borrowed = low_base * high_multiplier
         if borrowed <= high:
             low = borrowed
+    low, high = low * scale, high * scale
     if low > high or max(abs(low), abs(high)) > MAX_MAGNITUDE:
         return None
     low_float, high_float = _to_float(low), _to_float(high)
@@ -366,17 +543,17 @@ def _read_range(core: str) -> ParsedNumber | None:
     )
 
 
-def _read_amount(text: str) -> tuple[Decimal, int | None, bool] | None:
+def _read_amount(text: str, grammar: _Grammar) -> tuple[Decimal, int | None, bool] | None:
     """One signed amount: (digits, multiplier or None when it has none, percent sign).
 
     The multiplier is kept apart so that a range's bare low end can borrow it.
     """
-    match = _AMOUNT_RE.fullmatch(text)
+    match = grammar.amount_re.fullmatch(text)
     if match is None:
         return None
     if match["num"] is not None:
         base = Decimal(match["num"].replace(",", "").replace(" ", ""))
-        multiplier = _MULTIPLIERS[match["mult"]] if match["mult"] else None
+        multiplier = grammar.multipliers[match["mult"]] if match["mult"] else None
     else:
         chinese = read_chinese(match["cn"])
         if chinese is None:
@@ -395,10 +572,16 @@ def _to_float(value: Decimal) -> float:
 def format_number(value: float, lang: str = "en") -> str:
     """A short human form: 1200 -> '1,200'; 1234.5 -> '1,234.5'; 0.333 -> '0.33'.
 
-    Both languages get the same comma-grouped Western digits (what Chinese sellers type
-    too); ``lang`` is accepted so the renderer can call every formatter the same way.
+    English and Chinese get the same comma-grouped Western digits (what Chinese sellers type
+    too). The other languages get their own separators from Babel ('1.234,5' in Spanish,
+    '1 234,5' in Russian with a no-break space) and Persian its own digits ('۱٬۲۳۴٫۵').
     """
+    if lang not in _TODAY_LANGUAGES and locale_for(lang) is not None:
+        return format_decimal(value, lang)
     text = f"{value:,.2f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
+
+
+_TODAY_LANGUAGES = frozenset({"en", "zh"})

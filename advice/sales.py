@@ -4,9 +4,11 @@ Public API
     ``parse_sale(text, lang) -> SaleEntry | SaleRejection``: never raises. ``text`` is the
     whole message or what follows the command (a leading ``/sold`` or ``/sold@SomeBot`` is
     dropped). Both languages' forms are read whatever ``lang`` is (a Chinese seller may type
-    ``@Lena``); ``lang`` is taken so the bot calls every parser the same way.
+    ``@Lena``); the amount and quantity are read in the seller's language ``lang``
+    (:func:`advice.numbers.parse_number`: ``1.200`` is 1200 in Spanish, ``1,2 тыс`` 1200 in
+    Russian), and an amount that reads two ways is refused (``AMBIGUOUS_AMOUNT``).
     ``format_sale(entry, lang, currency) -> str``: what was understood, to show back:
-    "¥180 · 2 x cakes · Lena · Group chats".
+    "¥180 · 2 x cakes · Lena · Group chats" (the amount in ``lang``'s way of writing money).
     ``sale_command(entry, lang) -> str``: the entry as a command line that parses back to it.
     ``rejection_text(rejection, lang) -> str``: why a line was refused, in plain text (the
     bot escapes it; the part quoted may hold ``<``).
@@ -20,7 +22,9 @@ How a line is read (words are separated by spaces)
     Amount, first and required: anything :func:`advice.numbers.parse_number` reads as one
     plain number, e.g. ``180``, ``1,200.50``, ``¥1.2k``, ``1.2万``, ``85元``, ``一百八``,
     ``1.2千``; a currency word or multiplier may stand apart (``¥ 180``, ``85 元``, ``1.2 k``).
-    Kept to the cent (two decimals). ``-180`` is a refund and must name the customer.
+    In the other languages three words may make the amount too (``۵۰ هزار تومان``,
+    ``1,2 тыс руб``). Kept to the cent (two decimals). ``-180`` is a refund and must name
+    the customer.
     Quantity, optional, right after the amount: a whole number ``2``, ``x2``, ``2x``,
     ``两``, ``3件``, or a Chinese count written into the item (``两个蛋糕`` is 2 x 蛋糕; the
     measure words are in data/sales.toml). A number with a fraction is an item word.
@@ -35,6 +39,12 @@ Refused, with a :class:`RejectReason` and the offending part: no amount, zero, m
 10,000,000, a negative amount without a customer, an unknown or second ``#tag``, a nickname
 too long or holding markup, a quantity of 0 or above 10,000, items over 100 characters or
 holding markup, a line over 200 characters.
+
+Refused as ambiguous (the bot asks for the amount again): an amount whose separators read
+two ways in the seller's language ("1,200" in Spanish is 1.2, or 1200 as English writes it;
+"1.200" in Russian is 1200, or 1.2), and, where thousands are grouped with a space (Russian),
+one to three digits followed by a word of exactly three ("1 200": 1200, or 1 times 200),
+unless a money word follows ("1 200 ₽" is 1200).
 
 Ambiguity, on purpose: an item word that is itself a currency word or multiplier right
 after the amount joins it ("/sold 180 k" is 180,000); a first item word that is a whole
@@ -52,10 +62,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from functools import cache
 
+from advice import locales
 from advice.chinese_numbers import CN_CHARS
 from advice.data import load_sales_data
 from advice.formatting import CURRENCY_SYMBOLS
-from advice.numbers import ParsedNumber, parse_number
+from advice.numbers import ParsedNumber, format_number, parse_number
 from advice.profile import CHANNELS
 from advice.questionnaire import clean_text, load_questionnaire
 
@@ -74,6 +85,7 @@ class RejectReason(StrEnum):
     """Why a sale line was not stored; the bot explains each."""
 
     NO_AMOUNT = "no_amount"
+    AMBIGUOUS_AMOUNT = "ambiguous_amount"
     ZERO_AMOUNT = "zero_amount"
     TOO_LARGE = "too_large"
     REFUND_NEEDS_CUSTOMER = "refund_needs_customer"
@@ -170,12 +182,12 @@ def parse_sale(text: str, lang: str) -> SaleEntry | SaleRejection:
     words, customer = _split_customer(words)
     if isinstance(customer, SaleRejection):
         return customer
-    amount, words = _read_amount(words)
+    amount, words = _read_amount(words, lang)
     if isinstance(amount, SaleRejection):
         return amount
     if amount < 0 and customer is None:
         return SaleRejection(RejectReason.REFUND_NEEDS_CUSTOMER, f"{amount.normalize():f}")
-    quantity, words = _read_quantity(words)
+    quantity, words = _read_quantity(words, lang)
     if isinstance(quantity, SaleRejection):
         return quantity
     items = " ".join(words) or None
@@ -235,18 +247,56 @@ def parse_nickname(text: str) -> str | SaleRejection:
     return _nickname(" ".join(clean_text(text).removeprefix("@").split()))
 
 
-def _read_amount(words: list[str]) -> tuple[Decimal | SaleRejection, list[str]]:
+def _read_amount(words: list[str], lang: str) -> tuple[Decimal | SaleRejection, list[str]]:
     """The amount from the first word, or the first two ('¥ 180', '85 元', '1.2 k')."""
     if not words:
         return SaleRejection(RejectReason.NO_AMOUNT), words
+    locale = locales.locale_for(lang)
+    if locale is not None and locale.space_groups:
+        grouped = _space_grouped(words, lang)
+        if grouped is not None:
+            return grouped
     candidates = [(words[0], 1)]
     if len(words) > 1 and not (_has_numeral(words[0]) and _has_numeral(words[1])):
         candidates.insert(0, (f"{words[0]} {words[1]}", 2))
+        # the other languages' amounts may take three words: "۵۰ هزار تومان", "1,2 тыс руб"
+        if locale is not None and len(words) > 2 and not _has_numeral(words[2]):
+            candidates.insert(0, (" ".join(words[:3]), 3))
     for typed, used in candidates:
-        number = parse_number(typed)
+        number = parse_number(typed, lang)
         if number is not None and _plain(number):
+            if number.ambiguous:
+                return SaleRejection(RejectReason.AMBIGUOUS_AMOUNT, typed), words
             return _checked_amount(number.value, typed), words[used:]
     return SaleRejection(RejectReason.NO_AMOUNT, words[0]), words
+
+
+_GROUP_LEAD = re.compile(r"[+-]?[0-9]{1,3}")
+_GROUP = re.compile(r"[0-9]{3}(?:[.,][0-9]{1,2})?")  # a thousands group, the last with cents
+
+
+def _space_grouped(words: list[str], lang: str) -> tuple[Decimal | SaleRejection, list[str]] | None:
+    """Where thousands are grouped with a space (Russian), an amount written over several
+    words: '1 200 ₽' and '1 200,50' are 1200 and 1200.5, but '1 200' alone reads two ways
+    (1200, or 1 times 200) and is refused. None when the line does not start so."""
+    count = 1
+    while count < len(words) and _GROUP.fullmatch(words[count]):
+        count += 1
+        if not words[count - 1].isdigit():  # cents end the number
+            break
+    if count == 1 or not _GROUP_LEAD.fullmatch(words[0]):
+        return None
+    digits = " ".join(words[:count])
+    if count < len(words) and not _has_numeral(words[count]):  # "1 200 ₽": money
+        typed = f"{digits} {words[count]}"
+        money = parse_number(typed, lang)
+        if money is not None and _plain(money) and not money.ambiguous:
+            return _checked_amount(money.value, typed), words[count + 1 :]
+    if not words[count - 1].isdigit():  # "1 200,50": cents are no quantity
+        number = parse_number(digits, lang)
+        if number is not None and _plain(number) and not number.ambiguous:
+            return _checked_amount(number.value, digits), words[count:]
+    return SaleRejection(RejectReason.AMBIGUOUS_AMOUNT, digits), words
 
 
 def _has_numeral(word: str) -> bool:
@@ -269,7 +319,9 @@ def _checked_amount(value: float, typed: str) -> Decimal | SaleRejection:
     return amount
 
 
-def _read_quantity(words: list[str]) -> tuple[int | None | SaleRejection, list[str]]:
+def _read_quantity(
+    words: list[str], lang: str = "en"
+) -> tuple[int | None | SaleRejection, list[str]]:
     """A count at the start of what is left: '2', 'x2', '两', '3件', '两个蛋糕'."""
     if not words:
         return None, words
@@ -277,13 +329,13 @@ def _read_quantity(words: list[str]) -> tuple[int | None | SaleRejection, list[s
     bare = first.removeprefix(_TIMES[0]).removeprefix(_TIMES[1]).removeprefix(_TIMES[2])
     if bare == first:
         bare = first.removesuffix(_TIMES[0]).removesuffix(_TIMES[1])
-    count = _whole(parse_number(bare)) if bare else None
+    count = _whole(parse_number(bare, lang)) if bare else None
     rest = words[1:]
     if count is None:
         split = re.fullmatch(rf"(.+?)({_measure_words()})(.+)", first)
         if split is None or not _has_numeral(split[1]):
             return None, words
-        count = _whole(parse_number(split[1]))
+        count = _whole(parse_number(split[1], lang))
         if count is None:
             return None, words
         rest = [split[3], *rest]
@@ -297,8 +349,8 @@ def _read_quantity(words: list[str]) -> tuple[int | None | SaleRejection, list[s
 
 
 def _whole(number: ParsedNumber | None) -> int | None:
-    """A plain, non-negative whole number, else None."""
-    if number is None or not _plain(number) or number.approximate:
+    """A plain, non-negative whole number that reads one way only, else None."""
+    if number is None or not _plain(number) or number.approximate or number.ambiguous:
         return None
     value = number.value
     if value < 0 or value != int(value):
@@ -309,8 +361,14 @@ def _whole(number: ParsedNumber | None) -> int | None:
 # --- showing -----------------------------------------------------------------------------------
 
 
-def format_money(amount: Decimal, currency: str) -> str:
-    """'¥180', '¥1,200.50', '-$12', '180 MYR': a sale's amount to the cent."""
+def format_money(amount: Decimal, currency: str, lang: str = "en") -> str:
+    """'¥180', '¥1,200.50', '-$12', '180 MYR': a sale's amount to the cent.
+
+    English and Chinese (the default) write every amount so; the other languages write it
+    their way with Babel (:func:`advice.locales.format_money`): '1 200,50 ₽', 'Rp50.000',
+    'R$ 1.200,50', '$1.200' (a Mexican peso in Spanish), '۵۰٬۰۰۰ تومان'."""
+    if lang not in ("en", "zh") and locales.locale_for(lang) is not None:
+        return locales.format_money(amount, currency, lang)
     whole = amount == amount.to_integral_value()
     text = f"{abs(amount):,.0f}" if whole else f"{abs(amount):,.2f}"
     symbol = CURRENCY_SYMBOLS.get(currency)
@@ -327,7 +385,7 @@ def channel_label(channel: str, lang: str) -> str:
 
 def format_sale(entry: SaleEntry, lang: str, currency: str) -> str:
     """What was understood: '¥180 · 2 x cakes · Lena · Group chats'."""
-    parts = [format_money(entry.amount, currency)]
+    parts = [format_money(entry.amount, currency, lang)]
     if entry.quantity is not None and entry.items is not None:
         parts.append(f"{entry.quantity} x {entry.items}")
     elif entry.items is not None or entry.quantity is not None:
@@ -367,7 +425,22 @@ _LIMITS = {
 
 def rejection_text(rejection: SaleRejection, lang: str) -> str:
     """Why a sale line was not stored, in the seller's language (plain text)."""
-    text = str(load_sales_data()["rejection"][rejection.reason.value][lang])
+    texts = load_sales_data()["rejection"][rejection.reason.value]
+    text = str(texts.get(lang) or texts["en"])  # the other languages' texts come later
     tags = " ".join(f"#{tag}" for tag in first_tags(lang).values())
     limit = _LIMITS.get(rejection.reason, "")
-    return text.format(part=rejection.part, limit=limit, tags=tags)
+    one, other = _two_readings(rejection, lang)
+    return text.format(part=rejection.part, limit=limit, tags=tags, one=one, other=other)
+
+
+def _two_readings(rejection: SaleRejection, lang: str) -> tuple[str, str]:
+    """The two readings of an ambiguous amount, written in the seller's language."""
+    if rejection.reason is not RejectReason.AMBIGUOUS_AMOUNT:
+        return "", ""
+    number = parse_number(rejection.part, lang)
+    if number is not None and number.alternative is not None:
+        return format_number(number.value, lang), format_number(number.alternative, lang)
+    first, _, second = rejection.part.partition(" ")  # "1 200": 1200, or 1 times 200
+    joined = parse_number(f"{first}{second}", lang)
+    whole = format_number(joined.value, lang) if joined is not None else rejection.part
+    return whole, f"{first} x {second}"
